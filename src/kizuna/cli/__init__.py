@@ -1,0 +1,1 @@
+"""The `kizuna` command line: thin Typer commands over the library (no decisions here)."""

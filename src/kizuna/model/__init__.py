@@ -1,0 +1,39 @@
+"""Frozen domain types and their YAML loaders: structures (and, in later modules, frameworks, scenarios)."""
+
+from kizuna.model.ids import BILATERAL, ApprovalId, NationId, OrgId, SiteId, SourceKey, StructureId
+from kizuna.model.loading import bundled_dir, bundled_ids, check_structure_file, load_structure, resolve
+from kizuna.model.provenance import Provenanced
+from kizuna.model.structure import (
+    Era,
+    Nation,
+    Organization,
+    OrgKind,
+    Relation,
+    RelationKind,
+    Site,
+    Structure,
+)
+
+__all__ = [
+    "BILATERAL",
+    "ApprovalId",
+    "Era",
+    "Nation",
+    "NationId",
+    "OrgId",
+    "OrgKind",
+    "Organization",
+    "Provenanced",
+    "Relation",
+    "RelationKind",
+    "Site",
+    "SiteId",
+    "SourceKey",
+    "Structure",
+    "StructureId",
+    "bundled_dir",
+    "bundled_ids",
+    "check_structure_file",
+    "load_structure",
+    "resolve",
+]
