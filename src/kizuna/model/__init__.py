@@ -15,8 +15,8 @@ from kizuna.model.structure import (
 )
 
 __all__ = [
-    "BILATERAL",
     "ApprovalId",
+    "BILATERAL",
     "Era",
     "Nation",
     "NationId",

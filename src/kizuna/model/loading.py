@@ -158,15 +158,27 @@ def _read_document(path: Path, chain: tuple[Path, ...]) -> _Document:
     root = read_yaml(path)
     problems: list[Problem] = []
     if not isinstance(root, dict):
-        raise DataError.single(file, "(top level)", "a structure file is a mapping", line=1,
-                               expected="keys " + ", ".join(BASE_KEYS))
+        raise DataError.single(
+            file,
+            "(top level)",
+            "a structure file is a mapping",
+            line=1,
+            expected="keys " + ", ".join(BASE_KEYS),
+        )
     derived = "extends" in root
     allowed = DERIVED_KEYS if derived else BASE_KEYS
     for key in root:
         if key not in allowed:
             hint = " (a file with `extends:` lists changes under add:/change:/remove:)" if derived else ""
-            problems.append(Problem(file, line_of(root, key), str(key), "unknown key" + hint,
-                                    expected="one of " + ", ".join(allowed)))
+            problems.append(
+                Problem(
+                    file,
+                    line_of(root, key),
+                    str(key),
+                    "unknown key" + hint,
+                    expected="one of " + ", ".join(allowed),
+                )
+            )
     for key in ("id", "name", "era"):
         if key not in root:
             problems.append(Problem(file, 1, key, "missing required key"))
@@ -178,15 +190,24 @@ def _read_document(path: Path, chain: tuple[Path, ...]) -> _Document:
         try:
             parent_path = resolve(str(parent_ref), relative_to=path.parent)
         except UnknownId as err:
-            raise DataError([Problem(file, line_of(root, "extends"), "extends", str(err), parent_ref)]) from err
+            raise DataError(
+                [Problem(file, line_of(root, "extends"), "extends", str(err), parent_ref)]
+            ) from err
         if parent_path.resolve() in {p.resolve() for p in (*chain, path)}:
-            raise DataError.single(file, "extends", "structures extend each other in a cycle",
-                                   line=line_of(root, "extends"), value=str(parent_ref))
+            raise DataError.single(
+                file,
+                "extends",
+                "structures extend each other in a cycle",
+                line=line_of(root, "extends"),
+                value=str(parent_ref),
+            )
         parent = _read_document(parent_path, (*chain, path))
         problems.extend(parent.problems)
         sources.update(parent.sources)
-        entries = {s: {k: _Entry(e.section, dict(e.data), list(e.origins)) for k, e in es.items()}
-                   for s, es in parent.entries.items()}
+        entries = {
+            s: {k: _Entry(e.section, dict(e.data), list(e.origins)) for k, e in es.items()}
+            for s, es in parent.entries.items()
+        }
     sources.update(_read_sources(file, root, problems))
 
     if derived:
@@ -197,12 +218,21 @@ def _read_document(path: Path, chain: tuple[Path, ...]) -> _Document:
                 key = entity_key(section, data)
                 if key in entries[section]:
                     first = entries[section][key]
-                    problems.append(Problem(file, line_of(node), section, f"duplicate {_noun(section)}",
-                                            key, f"each once (first at line {first.line()[1]})"))
+                    problems.append(
+                        Problem(
+                            file,
+                            line_of(node),
+                            section,
+                            f"duplicate {_noun(section)}",
+                            key,
+                            f"each once (first at line {first.line()[1]})",
+                        )
+                    )
                     continue
                 entries[section][key] = _Entry(section, data, [(file, node)])
-    return _Document(file, {k: plain(root.get(k)) for k in _META_KEYS if k in root}, root, sources,
-                     entries, problems)
+    return _Document(
+        file, {k: plain(root.get(k)) for k in _META_KEYS if k in root}, root, sources, entries, problems
+    )
 
 
 def _noun(section: str) -> str:
@@ -214,49 +244,98 @@ def _read_sources(file: str, root: Any, problems: list[Problem]) -> dict[str, st
     if node is None:
         return {}
     if not isinstance(node, dict):
-        problems.append(Problem(file, line_of(root, "sources"), "sources", "must be a mapping",
-                                expected="KEY: document title or URL"))
+        problems.append(
+            Problem(
+                file,
+                line_of(root, "sources"),
+                "sources",
+                "must be a mapping",
+                expected="KEY: document title or URL",
+            )
+        )
         return {}
     out: dict[str, str] = {}
     for key, value in node.items():
         if not isinstance(value, str) or not value.strip():
-            problems.append(Problem(file, line_of(node, key), f"sources.{key}", "must name a document",
-                                    value, "a title or URL"))
+            problems.append(
+                Problem(
+                    file,
+                    line_of(node, key),
+                    f"sources.{key}",
+                    "must name a document",
+                    value,
+                    "a title or URL",
+                )
+            )
             continue
         out[str(key)] = value
     return out
 
 
-def _items(file: str, parent: Any, section: str, problems: list[Problem]) -> Iterator[tuple[dict[str, Any], Any]]:
+def _items(
+    file: str, parent: Any, section: str, problems: list[Problem]
+) -> Iterator[tuple[dict[str, Any], Any]]:
     """Yield (plain data, node) for each mapping in the list `parent[section]`."""
     node = parent.get(section) if isinstance(parent, dict) else None
     if node is None:
         return
     if not isinstance(node, list):
-        problems.append(Problem(file, line_of(parent, section), section, "must be a list", type(node).__name__,
-                                f"a list of {section}"))
+        problems.append(
+            Problem(
+                file,
+                line_of(parent, section),
+                section,
+                "must be a list",
+                type(node).__name__,
+                f"a list of {section}",
+            )
+        )
         return
     for i, item in enumerate(node):
         if not isinstance(item, dict):
-            problems.append(Problem(file, line_of(node, i), f"{section}[{i}]", "must be a mapping", plain(item),
-                                    f"a {_noun(section)} with its keys"))
+            problems.append(
+                Problem(
+                    file,
+                    line_of(node, i),
+                    f"{section}[{i}]",
+                    "must be a mapping",
+                    plain(item),
+                    f"a {_noun(section)} with its keys",
+                )
+            )
             continue
         yield plain(item), item
 
 
-def _apply_changes(file: str, root: Any, entries: dict[str, dict[str, _Entry]], problems: list[Problem]) -> None:
+def _apply_changes(
+    file: str, root: Any, entries: dict[str, dict[str, _Entry]], problems: list[Problem]
+) -> None:
     for op in ("remove", "change", "add"):
         block = root.get(op)
         if block is None:
             continue
         if not isinstance(block, dict):
-            problems.append(Problem(file, line_of(root, op), op, "must be a mapping", expected="sections "
-                                    + ", ".join(SECTIONS)))
+            problems.append(
+                Problem(
+                    file,
+                    line_of(root, op),
+                    op,
+                    "must be a mapping",
+                    expected="sections " + ", ".join(SECTIONS),
+                )
+            )
             continue
         for section in block:
             if section not in SECTIONS:
-                problems.append(Problem(file, line_of(block, section), f"{op}.{section}", "unknown section",
-                                        expected="one of " + ", ".join(SECTIONS)))
+                problems.append(
+                    Problem(
+                        file,
+                        line_of(block, section),
+                        f"{op}.{section}",
+                        "unknown section",
+                        expected="one of " + ", ".join(SECTIONS),
+                    )
+                )
         for section in SECTIONS:
             if op == "remove":
                 _remove(file, block, section, entries[section], problems)
@@ -266,33 +345,63 @@ def _apply_changes(file: str, root: Any, entries: dict[str, dict[str, _Entry]], 
                 current = entries[section].get(key)
                 if op == "add":
                     if current is not None:
-                        problems.append(Problem(file, line_of(node), f"add.{section}",
-                                                f"{_noun(section)} already exists in the extended structure",
-                                                key, "a new id (use change: to modify it)"))
+                        problems.append(
+                            Problem(
+                                file,
+                                line_of(node),
+                                f"add.{section}",
+                                f"{_noun(section)} already exists in the extended structure",
+                                key,
+                                "a new id (use change: to modify it)",
+                            )
+                        )
                         continue
                     entries[section][key] = _Entry(section, data, [(file, node)])
                 elif current is None:
-                    problems.append(Problem(file, line_of(node), f"change.{section}",
-                                            f"no such {_noun(section)} in the extended structure", key,
-                                            "an existing id (use add: for a new one)"))
+                    problems.append(
+                        Problem(
+                            file,
+                            line_of(node),
+                            f"change.{section}",
+                            f"no such {_noun(section)} in the extended structure",
+                            key,
+                            "an existing id (use add: for a new one)",
+                        )
+                    )
                 else:
                     current.data.update(data)
                     current.origins.insert(0, (file, node))
 
 
-def _remove(file: str, block: Any, section: str, existing: dict[str, _Entry], problems: list[Problem]) -> None:
+def _remove(
+    file: str, block: Any, section: str, existing: dict[str, _Entry], problems: list[Problem]
+) -> None:
     node = block.get(section)
     if node is None:
         return
     if not isinstance(node, list):
-        problems.append(Problem(file, line_of(block, section), f"remove.{section}", "must be a list of keys",
-                                expected="ids, or 'from kind to' for relations"))
+        problems.append(
+            Problem(
+                file,
+                line_of(block, section),
+                f"remove.{section}",
+                "must be a list of keys",
+                expected="ids, or 'from kind to' for relations",
+            )
+        )
         return
     for i, key in enumerate(node):
         if str(key) not in existing:
-            problems.append(Problem(file, line_of(node, i), f"remove.{section}",
-                                    f"no such {_noun(section)} in the extended structure", str(key),
-                                    "one of " + ", ".join(sorted(existing)[:12]) + (" ..." if len(existing) > 12 else "")))
+            problems.append(
+                Problem(
+                    file,
+                    line_of(node, i),
+                    f"remove.{section}",
+                    f"no such {_noun(section)} in the extended structure",
+                    str(key),
+                    "one of " + ", ".join(sorted(existing)[:12]) + (" ..." if len(existing) > 12 else ""),
+                )
+            )
             continue
         del existing[str(key)]
 
@@ -324,10 +433,15 @@ def _validate(doc: _Document, problems: list[Problem]) -> Structure | None:
         return None
     try:
         return Structure(
-            id=meta["id"], name=meta["name"], description=meta.get("description", ""), era=era,
-            extends=meta.get("extends"), hypothetical=bool(meta.get("hypothetical", False)),
+            id=meta["id"],
+            name=meta["name"],
+            description=meta.get("description", ""),
+            era=era,
+            extends=meta.get("extends"),
+            hypothetical=bool(meta.get("hypothetical", False)),
             sources=doc.sources,
-            nations=tuple(o for o, _ in objects["nations"]), sites=tuple(o for o, _ in objects["sites"]),
+            nations=tuple(o for o, _ in objects["nations"]),
+            sites=tuple(o for o, _ in objects["sites"]),
             organizations=tuple(o for o, _ in objects["organizations"]),
             relations=tuple(o for o, _ in objects["relations"]),
         )
@@ -350,7 +464,9 @@ def _validate_entry(model: type[BaseModel], entry: _Entry, problems: list[Proble
             fld = ".".join([where, *loc]) if loc else where
             if e["type"] == "extra_forbidden":
                 allowed = [f.alias or name for name, f in model.model_fields.items()]
-                problems.append(Problem(file, line, fld, "unknown key", expected="one of " + ", ".join(allowed)))
+                problems.append(
+                    Problem(file, line, fld, "unknown key", expected="one of " + ", ".join(allowed))
+                )
             elif e["type"] == "missing":
                 problems.append(Problem(file, line, fld, "missing required key"))
             else:
@@ -359,7 +475,9 @@ def _validate_entry(model: type[BaseModel], entry: _Entry, problems: list[Proble
         return None
 
 
-def _check_sources(doc: _Document, objects: dict[str, list[tuple[Any, _Entry]]], problems: list[Problem]) -> None:
+def _check_sources(
+    doc: _Document, objects: dict[str, list[tuple[Any, _Entry]]], problems: list[Problem]
+) -> None:
     known = ", ".join(sorted(doc.sources)) or "(none defined: add a `sources:` table)"
     for section, pairs in objects.items():
         for obj, entry in pairs:
@@ -367,12 +485,21 @@ def _check_sources(doc: _Document, objects: dict[str, list[tuple[Any, _Entry]]],
                 if is_url(ref) or source_key(ref) in doc.sources:
                     continue
                 file, line = entry.line("source")
-                problems.append(Problem(file, line, f"{section}[{entity_key(section, entry.data)}].source",
-                                        "unknown source key", source_key(ref), f"a URL or one of {known}"))
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        f"{section}[{entity_key(section, entry.data)}].source",
+                        "unknown source key",
+                        source_key(ref),
+                        f"a URL or one of {known}",
+                    )
+                )
 
 
-def _check_references(doc: _Document, objects: dict[str, list[tuple[Any, _Entry]]],
-                      problems: list[Problem]) -> None:
+def _check_references(
+    doc: _Document, objects: dict[str, list[tuple[Any, _Entry]]], problems: list[Problem]
+) -> None:
     nations = {o.id for o, _ in objects["nations"]}
     sites = {o.id for o, _ in objects["sites"]}
     orgs = {o.id for o, _ in objects["organizations"]}
@@ -387,8 +514,16 @@ def _check_references(doc: _Document, objects: dict[str, list[tuple[Any, _Entry]
         file, line = entry.line(fld)
         key = entity_key(entry.section, entry.data)
         sample = ", ".join(sorted(known)[:15]) + (" ..." if len(known) > 15 else "")
-        problems.append(Problem(file, line, f"{entry.section}[{key}].{fld}", f"unknown {what} id", value,
-                                f"one of {sample}" if known else f"a defined {what}"))
+        problems.append(
+            Problem(
+                file,
+                line,
+                f"{entry.section}[{key}].{fld}",
+                f"unknown {what} id",
+                value,
+                f"one of {sample}" if known else f"a defined {what}",
+            )
+        )
 
     for org, entry in objects["organizations"]:
         ref(entry, "nation", org.nation, nations | {BILATERAL}, "nation")
@@ -416,10 +551,17 @@ def _check_command(objects: dict[str, list[tuple[Any, _Entry]]], problems: list[
         first = rels[0][1].line()
         for rel, entry in rels[1:]:
             file, line = entry.line("from")
-            problems.append(Problem(file, line, f"relations[{rel.key}]",
-                                    f"{org!r} has two operational-control superiors: {rels[0][0].from_!r} "
-                                    f"(line {first[1]}) and {rel.from_!r}", rel.from_,
-                                    "at most one `commands` relation into each organization"))
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    f"relations[{rel.key}]",
+                    f"{org!r} has two operational-control superiors: {rels[0][0].from_!r} "
+                    f"(line {first[1]}) and {rel.from_!r}",
+                    rel.from_,
+                    "at most one `commands` relation into each organization",
+                )
+            )
     for component in nx.strongly_connected_components(graph):
         if len(component) < 2:
             continue
@@ -427,6 +569,12 @@ def _check_command(objects: dict[str, list[tuple[Any, _Entry]]], problems: list[
         names = " -> ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
         entry = graph.edges[cycle[0][0], cycle[0][1]]["entry"]
         file, line = entry.line()
-        problems.append(Problem(file, line, f"relations[{entity_key('relations', entry.data)}]",
-                                f"cycle of command relations: {names}",
-                                expected="command, control and reports-to relations that form a hierarchy"))
+        problems.append(
+            Problem(
+                file,
+                line,
+                f"relations[{entity_key('relations', entry.data)}]",
+                f"cycle of command relations: {names}",
+                expected="command, control and reports-to relations that form a hierarchy",
+            )
+        )

@@ -1,4 +1,4 @@
-"""Provenance: every fact in the data says where it comes from (`source`) or that it is a guess (`assumption`).
+"""Provenance: every fact in the data says where it comes from (`source`) or that it is a guess.
 
 A source reference is `KEY [locator]`, where KEY is defined in the file's `sources:` table (for the bundled
 data, the keys of alliance-facts.md §0) and the locator narrows it (a section, figure or article), or a URL.

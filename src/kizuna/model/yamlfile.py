@@ -75,7 +75,6 @@ def dump_yaml(data: Any) -> str:
 
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
     yaml.allow_unicode = True
     out = StringIO()
     yaml.dump(data, out)
