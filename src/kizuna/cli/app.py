@@ -22,6 +22,7 @@ app = typer.Typer(
 _GROUPS: list[tuple[str, str]] = [
     ("structure", "kizuna.cli.structure"),
     ("schema", "kizuna.cli.schema"),
+    ("bench", "kizuna.cli.bench"),
 ]
 _COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "kizuna.cli.demo", "demo"),

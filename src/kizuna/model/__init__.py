@@ -3,6 +3,7 @@
 from kizuna.model.ids import BILATERAL, ApprovalId, NationId, OrgId, SiteId, SourceKey, StructureId
 from kizuna.model.loading import bundled_dir, bundled_ids, check_structure_file, load_structure, resolve
 from kizuna.model.provenance import Provenanced
+from kizuna.model.request import RequestSpec
 from kizuna.model.structure import (
     Era,
     Nation,
@@ -26,6 +27,7 @@ __all__ = [
     "Provenanced",
     "Relation",
     "RelationKind",
+    "RequestSpec",
     "Site",
     "SiteId",
     "SourceKey",

@@ -1,0 +1,15 @@
+"""Benchmarks: each prints its figures beside a reference measured in the same run."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+#: (name, module, function). Each area registers its benchmark command here with one line.
+_BENCHES: list[tuple[str, str, str]] = []
+
+for _name, _module, _attr in _BENCHES:
+    app.command(_name)(getattr(importlib.import_module(_module), _attr))
