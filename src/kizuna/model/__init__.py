@@ -4,6 +4,20 @@ from kizuna.model.ids import BILATERAL, ApprovalId, NationId, OrgId, SiteId, Sou
 from kizuna.model.loading import bundled_dir, bundled_ids, check_structure_file, load_structure, resolve
 from kizuna.model.provenance import Provenanced
 from kizuna.model.request import RequestSpec
+from kizuna.model.scenario import (
+    Arrival,
+    Deadline,
+    DutyHours,
+    Inject,
+    InjectRequest,
+    LinkClass,
+    Network,
+    Parameters,
+    Route,
+    Scenario,
+    check_scenario_file,
+    load_scenario,
+)
 from kizuna.model.structure import (
     Era,
     Nation,
@@ -17,17 +31,27 @@ from kizuna.model.structure import (
 
 __all__ = [
     "ApprovalId",
+    "Arrival",
     "BILATERAL",
+    "Deadline",
+    "DutyHours",
     "Era",
+    "Inject",
+    "InjectRequest",
+    "LinkClass",
     "Nation",
     "NationId",
+    "Network",
     "OrgId",
     "OrgKind",
     "Organization",
+    "Parameters",
     "Provenanced",
     "Relation",
     "RelationKind",
     "RequestSpec",
+    "Route",
+    "Scenario",
     "Site",
     "SiteId",
     "SourceKey",
@@ -35,7 +59,9 @@ __all__ = [
     "StructureId",
     "bundled_dir",
     "bundled_ids",
+    "check_scenario_file",
     "check_structure_file",
+    "load_scenario",
     "load_structure",
     "resolve",
 ]
