@@ -13,6 +13,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "kizuna"
 #: and packages of the same layer only where listed in ALLOWED_SAME_LAYER.
 LAYERS: dict[str, int] = {
     "errors": 0,
+    "settings": 0,
     "model": 1,
     "authority": 2,
     "access": 2,

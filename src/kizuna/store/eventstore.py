@@ -1,0 +1,609 @@
+"""The event store: an append-only, hash-chained log of events in streams, with projections.
+
+Every append is one transaction that (1) locks the chain head, (2) answers a repeated idempotency key
+with the events it produced the first time, (3) checks the stream's expected version, (4) records the
+events with their chain hashes, (5) applies them to every registered projection and (6) on PostgreSQL
+NOTIFYs other workers. The chain head lock serializes appends on both back ends: on SQLite the write
+transaction begins with `BEGIN IMMEDIATE`; on PostgreSQL the chain-head row is read `FOR UPDATE`.
+A write that `append` returned has been committed (and, with the default settings, synced to disk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from kizuna.errors import ConflictError, InvalidQuery
+from kizuna.store import schema
+from kizuna.store.chain import GENESIS_HASH, event_hash, normalize_json, utc
+from kizuna.store.engine import WRITE_OPTION, is_postgresql, make_engine, parse_url
+from kizuna.store.events import (
+    ChainFault,
+    ChainProblem,
+    Head,
+    NewEvent,
+    StoredEvent,
+    VerifyReport,
+)
+from kizuna.store.migrate import upgrade
+from kizuna.store.notify import CHANNEL, Listener, Notifier, PostgresListener
+from kizuna.store.projections import Projection, check_projections
+
+#: Returns the current moment (timezone-aware). Injected so tests and exercises can drive time.
+Clock = Callable[[], datetime]
+
+#: Reads and replays go through the log in batches of this many events.
+BATCH = 1000
+
+#: Longest stream name and idempotency key the schema holds.
+MAX_KEY = 200
+
+
+def system_clock() -> datetime:
+    """Return the wall-clock time in UTC."""
+    return datetime.now(UTC)
+
+
+def _row_to_event(row: Row[Any]) -> StoredEvent:
+    return StoredEvent(
+        seq=row.seq,
+        stream=row.stream,
+        version=row.version,
+        type=row.type,
+        payload=row.payload,
+        actor=row.actor,
+        marking=row.marking,
+        occurred_at=utc(row.occurred_at),
+        recorded_at=utc(row.recorded_at),
+        idempotency_key=row.idempotency_key,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _check_name(what: str, value: str) -> None:
+    if not value or len(value) > MAX_KEY:
+        raise InvalidQuery(f"{what} must be 1 to {MAX_KEY} characters, got {value!r}")
+
+
+class EventStore:
+    """An open event store. Build it with `open_store()`; close it with `close()` or a `with` block.
+
+    The store is safe to share between threads; every method opens its own connection from the pool.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        projections: Sequence[Projection] = (),
+        clock: Clock = system_clock,
+        recorded_clock: Clock = system_clock,
+        listen: bool = True,
+    ) -> None:
+        """Wrap an engine whose database is already migrated (use `open_store()` instead).
+
+        Args:
+            engine: From `kizuna.store.engine.make_engine`.
+            projections: Kept current by every append; see `kizuna.store.projections`.
+            clock: Gives `occurred_at` for events that do not carry it (exercise time, test time).
+            recorded_clock: Gives `recorded_at` (the wall clock, unless a test drives it).
+            listen: On PostgreSQL, start a LISTEN thread so appends by other workers wake subscribers.
+        """
+        self.engine = engine
+        self.projections = check_projections(projections)
+        self._clock = clock
+        self._recorded_clock = recorded_clock
+        self._postgresql = is_postgresql(engine)
+        self.notifier = Notifier()
+        self.notifier.publish(self.head().seq)
+        self._listener: PostgresListener | None = None
+        if listen and self._postgresql:
+            url = engine.url.set(drivername="postgresql")
+            self._listener = PostgresListener(url.render_as_string(hide_password=False), self.notifier)
+            self._listener.start()
+        self._prepare_projections()
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        """Return `sqlite` or `postgresql`."""
+        return "postgresql" if self._postgresql else "sqlite"
+
+    def close(self) -> None:
+        """Stop the listener and release every pooled connection."""
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        self.engine.dispose()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """Open a write transaction holding the chain-head lock; commit on success, roll back on error."""
+        connection = self.engine.connect().execution_options(**{WRITE_OPTION: True})
+        with connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    # -- appending ----------------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        actor: str | None = None,
+        marking: Mapping[str, Any] | None = None,
+    ) -> tuple[StoredEvent, ...]:
+        """Append events to a stream in one transaction and return them as recorded.
+
+        Args:
+            stream: The stream (`request:<id>`); created by its first append.
+            events: One or more events, recorded in order with consecutive versions.
+            expected_version: The stream version the caller based its decision on (0 for a new stream);
+                None skips the check.
+            idempotency_key: A key unique to this logical write. Repeating it returns the events the
+                first append recorded, without recording anything.
+            actor: Who caused the events (a user id).
+            marking: The events' security marking as JSON (`Marking.to_json()`).
+
+        Raises:
+            ConflictError: The stream is not at `expected_version` (`error.current` is the version it is
+                at), or the idempotency key was used for another stream.
+            InvalidQuery: No events, an empty or too long name, or a payload that is not JSON.
+        """
+        _check_name("stream", stream)
+        if not events:
+            raise InvalidQuery(f"append to {stream!r} needs at least one event")
+        if idempotency_key is not None:
+            _check_name("idempotency key", idempotency_key)
+        if expected_version is not None and expected_version < 0:
+            raise InvalidQuery(f"expected_version must be >= 0, got {expected_version}")
+        payloads = [normalize_json(dict(e.payload)) for e in events]
+        marking_json = normalize_json(dict(marking)) if marking is not None else None
+        for new in events:
+            _check_name("event type", new.type)
+
+        with self._write() as connection:
+            head = connection.execute(
+                select(schema.chain_head.c.seq, schema.chain_head.c.hash)
+                .where(schema.chain_head.c.id == 1)
+                .with_for_update()
+            ).one()
+            if idempotency_key is not None:
+                earlier = self._replay_of(connection, stream, idempotency_key)
+                if earlier is not None:
+                    return earlier
+            current = connection.execute(
+                select(func.coalesce(func.max(schema.events.c.version), 0)).where(
+                    schema.events.c.stream == stream
+                )
+            ).scalar_one()
+            if expected_version is not None and current != expected_version:
+                raise ConflictError(
+                    f"stream {stream!r} is at version {current}, not the expected {expected_version}",
+                    current=current,
+                )
+            recorded_at = utc(self._recorded_clock())
+            prev_hash = head.hash
+            stored: list[StoredEvent] = []
+            for offset, (new, payload) in enumerate(zip(events, payloads, strict=True), start=1):
+                occurred_at = utc(new.occurred_at or self._clock())
+                fields: dict[str, Any] = {
+                    "seq": head.seq + offset,
+                    "stream": stream,
+                    "version": current + offset,
+                    "type": new.type,
+                    "payload": payload,
+                    "actor": actor,
+                    "marking": marking_json,
+                    "occurred_at": occurred_at,
+                    "recorded_at": recorded_at,
+                    "idempotency_key": idempotency_key,
+                    "prev_hash": prev_hash,
+                }
+                digest = event_hash(**fields)
+                stored.append(StoredEvent(**fields, hash=digest))
+                prev_hash = digest
+            connection.execute(
+                insert(schema.events),
+                [_event_row(e) for e in stored],
+            )
+            last = stored[-1]
+            connection.execute(
+                update(schema.chain_head)
+                .where(schema.chain_head.c.id == 1)
+                .values(seq=last.seq, hash=last.hash)
+            )
+            if idempotency_key is not None:
+                connection.execute(
+                    insert(schema.idempotency_keys).values(
+                        key=idempotency_key, stream=stream, first_seq=stored[0].seq, last_seq=last.seq
+                    )
+                )
+            if self.projections:
+                self._apply_projections(connection, stored, before=head.seq)
+            if self._postgresql:
+                connection.execute(
+                    text("SELECT pg_notify(:channel, :seq)"), {"channel": CHANNEL, "seq": str(last.seq)}
+                )
+        self.notifier.publish(last.seq)
+        return tuple(stored)
+
+    def _replay_of(self, connection: Connection, stream: str, key: str) -> tuple[StoredEvent, ...] | None:
+        row = connection.execute(
+            select(schema.idempotency_keys).where(schema.idempotency_keys.c.key == key)
+        ).first()
+        if row is None:
+            return None
+        if row.stream != stream:
+            raise ConflictError(
+                f"idempotency key {key!r} was already used for stream {row.stream!r}, not {stream!r}",
+                current=row.stream,
+            )
+        rows = connection.execute(
+            select(schema.events)
+            .where(schema.events.c.seq.between(row.first_seq, row.last_seq))
+            .order_by(schema.events.c.seq)
+        )
+        return tuple(_row_to_event(r) for r in rows)
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def head(self) -> Head:
+        """Return the chain head: the last sequence number and its hash."""
+        with self._read() as connection:
+            row = connection.execute(
+                select(schema.chain_head.c.seq, schema.chain_head.c.hash).where(schema.chain_head.c.id == 1)
+            ).one()
+        return Head(seq=row.seq, hash=row.hash)
+
+    def stream_version(self, stream: str) -> int:
+        """Return the version a stream is at (0 if it has no events)."""
+        with self._read() as connection:
+            return int(
+                connection.execute(
+                    select(func.coalesce(func.max(schema.events.c.version), 0)).where(
+                        schema.events.c.stream == stream
+                    )
+                ).scalar_one()
+            )
+
+    def read_stream(self, stream: str, *, after_version: int = 0) -> tuple[StoredEvent, ...]:
+        """Return a stream's events after `after_version`, in order (empty for an unknown stream)."""
+        with self._read() as connection:
+            rows = connection.execute(
+                select(schema.events)
+                .where(schema.events.c.stream == stream, schema.events.c.version > after_version)
+                .order_by(schema.events.c.version)
+            )
+            return tuple(_row_to_event(r) for r in rows)
+
+    def read_all(self, after_seq: int = 0, *, limit: int | None = None) -> tuple[StoredEvent, ...]:
+        """Return events of every stream after `after_seq`, in global order, at most `limit` of them."""
+        query = select(schema.events).where(schema.events.c.seq > after_seq).order_by(schema.events.c.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as connection:
+            return tuple(_row_to_event(r) for r in connection.execute(query))
+
+    def iter_all(self, after_seq: int = 0, *, batch: int = BATCH) -> Iterator[StoredEvent]:
+        """Yield every event after `after_seq` in global order, reading `batch` events at a time."""
+        while True:
+            chunk = self.read_all(after_seq, limit=batch)
+            yield from chunk
+            if len(chunk) < batch:
+                return
+            after_seq = chunk[-1].seq
+
+    def streams(self, prefix: str = "") -> dict[str, int]:
+        """Return the streams whose names start with `prefix`, each with its current version."""
+        column = schema.events.c.stream
+        query = select(column, func.max(schema.events.c.version)).group_by(column).order_by(column)
+        if prefix:
+            query = query.where(column.startswith(prefix, autoescape=True))
+        with self._read() as connection:
+            return {row[0]: int(row[1]) for row in connection.execute(query)}
+
+    def count(self) -> int:
+        """Return how many events the log holds."""
+        with self._read() as connection:
+            return int(connection.execute(select(func.count()).select_from(schema.events)).scalar_one())
+
+    # -- subscriptions ------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(seq)` whenever the log grows (here or, on PostgreSQL, in another worker).
+
+        Returns:
+            A function that unsubscribes. See `kizuna.store.notify` for the threading rules.
+        """
+        return self.notifier.subscribe(listener)
+
+    def wait_for(self, after_seq: int, timeout: float | None = None) -> int:
+        """Block until the log passes `after_seq` or `timeout` seconds pass; return the newest seq known."""
+        return self.notifier.wait(after_seq, timeout)
+
+    # -- verification -------------------------------------------------------------------------------
+
+    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+        """Recompute the chain and report every altered, removed or reordered event.
+
+        Args:
+            progress: Called as `progress(checked, total)` after each batch (for a progress bar).
+        """
+        problems: list[ChainProblem] = []
+        head = self.head()
+        total = self.count()
+        expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+        versions: dict[str, int] = {}
+        for event in self.iter_all():
+            if event.seq != expected_seq:
+                missing = (
+                    f"{expected_seq}" if event.seq == expected_seq + 1 else f"{expected_seq}-{event.seq - 1}"
+                )
+                problems.append(ChainProblem(event.seq, ChainFault.GAP, f"events {missing} are missing"))
+            recomputed = event_hash(
+                seq=event.seq,
+                stream=event.stream,
+                version=event.version,
+                type=event.type,
+                payload=event.payload,
+                actor=event.actor,
+                marking=event.marking,
+                occurred_at=event.occurred_at,
+                recorded_at=event.recorded_at,
+                idempotency_key=event.idempotency_key,
+                prev_hash=event.prev_hash,
+            )
+            if recomputed != event.hash:
+                problems.append(
+                    ChainProblem(event.seq, ChainFault.ALTERED, "the event's fields do not match its hash")
+                )
+            if event.prev_hash != prev_hash:
+                problems.append(
+                    ChainProblem(
+                        event.seq,
+                        ChainFault.BROKEN_LINK,
+                        "prev_hash is not the hash of the event before it (removed or reordered)",
+                    )
+                )
+            expected_version = versions.get(event.stream, 0) + 1
+            if event.version != expected_version:
+                problems.append(
+                    ChainProblem(
+                        event.seq,
+                        ChainFault.STREAM_VERSION,
+                        f"stream {event.stream!r} version {event.version} "
+                        f"follows version {expected_version - 1}",
+                    )
+                )
+            versions[event.stream] = event.version
+            expected_seq, prev_hash = event.seq + 1, event.hash
+            checked += 1
+            if progress is not None and checked % BATCH == 0:
+                progress(checked, total)
+        if (head.seq, head.hash) != (expected_seq - 1, prev_hash):
+            problems.append(
+                ChainProblem(
+                    max(head.seq, expected_seq - 1),
+                    ChainFault.HEAD,
+                    f"the chain head records seq {head.seq}, but the log ends at seq {expected_seq - 1} "
+                    "with another hash (events removed from or added to the end)",
+                )
+            )
+        if progress is not None:
+            progress(checked, total)
+        return VerifyReport(checked=checked, head=head, problems=tuple(problems))
+
+    # -- projections --------------------------------------------------------------------------------
+
+    def projection_status(self) -> dict[str, tuple[int, int]]:
+        """Return each recorded projection's (version, last applied seq)."""
+        with self._read() as connection:
+            rows = connection.execute(select(schema.projection_state))
+            return {row.name: (row.version, row.last_seq) for row in rows}
+
+    def rebuild(
+        self, names: Sequence[str] | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Drop and recreate projections from the whole log, in one transaction; return events replayed.
+
+        Args:
+            names: The projections to rebuild; all registered ones by default.
+            progress: Called as `progress(replayed, total)` after each batch.
+
+        Raises:
+            UnknownId: A name is not a registered projection.
+        """
+        from kizuna.errors import UnknownId
+
+        known = {p.name: p for p in self.projections}
+        for name in names or ():
+            if name not in known:
+                raise UnknownId("projection", name, known)
+        chosen = [known[n] for n in names] if names is not None else list(self.projections)
+        with self._write() as connection:
+            connection.execute(select(schema.chain_head.c.seq).with_for_update()).one()
+            return self._replay(connection, chosen, reset=True, progress=progress)
+
+    def _prepare_projections(self) -> None:
+        """Rebuild projections whose version changed or whose tables are missing; catch up the rest."""
+        if not self.projections:
+            return
+        with self._write() as connection:
+            connection.execute(select(schema.chain_head.c.seq).with_for_update()).one()
+            state = {r.name: r for r in connection.execute(select(schema.projection_state))}
+            stale, behind = [], []
+            for projection in self.projections:
+                row = state.get(projection.name)
+                missing = any(not connection.dialect.has_table(connection, t.name) for t in projection.tables)
+                if row is None or row.version != projection.version or missing:
+                    stale.append(projection)
+                else:
+                    behind.append(projection)
+            if stale:
+                self._replay(connection, stale, reset=True)
+            if behind:
+                self._replay(connection, behind, reset=False)
+
+    def _replay(
+        self,
+        connection: Connection,
+        projections: Sequence[Projection],
+        *,
+        reset: bool,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Apply the log to projections inside the caller's write transaction; return events replayed."""
+        state = {r.name: r.last_seq for r in connection.execute(select(schema.projection_state))}
+        with Session(bind=connection) as session:
+            for projection in projections:
+                if reset:
+                    tables = list(projection.tables)
+                    for table in reversed(tables):
+                        table.drop(connection, checkfirst=True)
+                    for table in tables:
+                        table.create(connection)
+                    if projection.reset is not None:
+                        projection.reset(session)
+                    state[projection.name] = 0
+            start = min((state.get(p.name, 0) for p in projections), default=0)
+            total = int(
+                connection.execute(
+                    select(func.count()).select_from(schema.events).where(schema.events.c.seq > start)
+                ).scalar_one()
+            )
+            replayed, after, last_seq = 0, start, start
+            while True:
+                rows = connection.execute(
+                    select(schema.events)
+                    .where(schema.events.c.seq > after)
+                    .order_by(schema.events.c.seq)
+                    .limit(BATCH)
+                ).all()
+                for row in rows:
+                    event = _row_to_event(row)
+                    for projection in projections:
+                        if event.seq > state.get(projection.name, 0):
+                            projection.apply(event, session)
+                    last_seq = event.seq
+                session.flush()
+                replayed += len(rows)
+                if progress is not None:
+                    progress(replayed, total)
+                if len(rows) < BATCH:
+                    break
+                after = rows[-1].seq
+            session.flush()
+        head_seq = max([last_seq, *(state.get(p.name, 0) for p in projections)])
+        for projection in projections:
+            self._save_state(connection, projection, head_seq)
+        return replayed
+
+    def _apply_projections(
+        self, connection: Connection, stored: Sequence[StoredEvent], *, before: int
+    ) -> None:
+        """Apply new events to every projection, catching up first any that fell behind `before`."""
+        state = {r.name: r for r in connection.execute(select(schema.projection_state))}
+        lagging = [p for p in self.projections if p.name not in state or state[p.name].last_seq < before]
+        if lagging:
+            # The new rows are already inserted, so the catch-up applies them too.
+            self._replay(connection, lagging, reset=any(p.name not in state for p in lagging))
+        current = [p for p in self.projections if p not in lagging]
+        if current:
+            with Session(bind=connection) as session:
+                for event in stored:
+                    for projection in current:
+                        projection.apply(event, session)
+                session.flush()
+        for projection in current:
+            self._save_state(connection, projection, stored[-1].seq)
+
+    @staticmethod
+    def _save_state(connection: Connection, projection: Projection, last_seq: int) -> None:
+        updated = connection.execute(
+            update(schema.projection_state)
+            .where(schema.projection_state.c.name == projection.name)
+            .values(version=projection.version, last_seq=last_seq)
+        )
+        if updated.rowcount == 0:
+            connection.execute(
+                insert(schema.projection_state).values(
+                    name=projection.name, version=projection.version, last_seq=last_seq
+                )
+            )
+
+
+def _event_row(event: StoredEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "stream": event.stream,
+        "version": event.version,
+        "type": event.type,
+        "payload": event.payload,
+        "actor": event.actor,
+        "marking": event.marking,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+        "idempotency_key": event.idempotency_key,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def open_store(
+    url: str | None = None,
+    *,
+    projections: Sequence[Projection] = (),
+    clock: Clock = system_clock,
+    recorded_clock: Clock = system_clock,
+    migrate: bool = True,
+    listen: bool = True,
+    sqlite_synchronous: str | None = None,
+) -> EventStore:
+    """Open (and migrate) the event store at `url`.
+
+    Args:
+        url: A SQLAlchemy URL (`sqlite:///PATH`, `postgresql+psycopg://USER@HOST/DB`); by default the
+            settings' URL (`KIZUNA_DATABASE_URL`, else a SQLite file in the user's data directory).
+        projections: Projections kept current by every append (`kizuna.store.projections`).
+        clock: Gives `occurred_at` when an event does not carry it.
+        recorded_clock: Gives `recorded_at`.
+        migrate: Run the Alembic migrations first (on by default; the schema must be current).
+        listen: On PostgreSQL, listen for other workers' appends (`subscribe`, `wait_for`).
+        sqlite_synchronous: SQLite `PRAGMA synchronous` (`FULL` or `NORMAL`); by default the settings'.
+
+    Raises:
+        InvalidQuery: The URL is not a SQLite file or PostgreSQL URL.
+    """
+    if url is None or sqlite_synchronous is None:
+        from kizuna.settings import get_settings
+
+        settings = get_settings()
+        url = url or settings.resolved_database_url()
+        sqlite_synchronous = sqlite_synchronous or settings.sqlite_synchronous
+    engine = make_engine(parse_url(url), sqlite_synchronous=sqlite_synchronous)
+    if migrate:
+        upgrade(engine)
+    return EventStore(
+        engine, projections=projections, clock=clock, recorded_clock=recorded_clock, listen=listen
+    )
