@@ -70,12 +70,17 @@ def plain(node: Any) -> Any:
 
 
 def dump_yaml(data: Any) -> str:
-    """Write plain data as block-style YAML that `read_yaml` reads back unchanged."""
+    """Write plain data as block-style YAML that `read_yaml` reads back unchanged.
+
+    Keys keep their insertion order (id and name first, as a person writes them), not sorted order.
+    """
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.allow_unicode = True
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    yaml.indent(mapping=2, sequence=4, offset=2)
     out = StringIO()
     yaml.dump(data, out)
     return out.getvalue()
