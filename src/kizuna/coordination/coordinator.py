@@ -1,0 +1,464 @@
+"""The coordinator: checks each command against the live view and the law, and records it in the store.
+
+One command is one append to one stream, so every write is one transaction. A command is decided
+against the view caught up with the log; the append names the stream version the decision saw, so when
+two users act on one object at once the store lets exactly one append through. The loser is decided
+again against the new state: an action on another step of the same request goes through, while a second
+action on the same step fails with a ConflictError that carries the current state.
+
+Users only ever act on what they may see: an object whose marking the user may not see does not exist
+for them (NotFound), which is the same answer as for an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from kizuna.access import Marking, User, can_see, combine
+from kizuna.coordination import crisis as crisis_machine
+from kizuna.coordination import request as request_machine
+from kizuna.coordination import tasking as tasking_machine
+from kizuna.coordination.crisis import CrisisState
+from kizuna.coordination.events import (
+    Action,
+    Actor,
+    CrisisOpened,
+    EventBase,
+    RequestFiled,
+    SitrepFiled,
+    TaskingIssued,
+    TaskingStatus,
+    event_from_data,
+    event_to_data,
+)
+from kizuna.coordination.law import Law
+from kizuna.coordination.projection import LiveView, Recorded
+from kizuna.coordination.request import RequestState
+from kizuna.coordination.sitrep import RULE_FILER, SitrepState
+from kizuna.coordination.tasking import TaskingState
+from kizuna.errors import ConflictError, InvalidQuery, NotFound, PermissionDenied
+from kizuna.model import RequestSpec
+from kizuna.store import Clock, EventStore, NewEvent
+
+#: How often a command is decided again after losing a race on its stream.
+ATTEMPTS = 5
+
+#: Receives newly applied events, in log order, on the thread that applied them.
+ViewListener = Callable[[Sequence[Recorded]], None]
+
+RULE_FILE = "coordination.member-files-for-own-organization"
+
+
+def actor_of(user: User) -> Actor:
+    """Return the snapshot of a user that events record."""
+    return Actor(user=user.id, organization=user.organization, nation=user.nation, role=str(user.role))
+
+
+def stream_of(kind: str, object_id: str) -> str:
+    """Return the store stream of one object (`request:<id>`)."""
+    return f"{kind}:{object_id}"
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(5)}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """What a command decided: the stream, the version it saw and the events to append."""
+
+    stream: str
+    expected_version: int
+    events: tuple[EventBase, ...]
+
+
+class Coordinator:
+    """Runs commands against the store and keeps the live view of everything.
+
+    Thread-safe: commands may run on many threads at once; the view is changed under one lock and always
+    in log order.
+    """
+
+    def __init__(self, store: EventStore, law: Law, *, clock: Clock) -> None:
+        """Open the coordinator on a store: the view is rebuilt from the whole log."""
+        self.store = store
+        self.law = law
+        self.clock = clock
+        self.view = LiveView()
+        self._idempotency: dict[str, tuple[str, str]] = {}
+        self._lock = threading.RLock()
+        self._listeners: list[ViewListener] = []
+        self.catch_up()
+
+    # -- the view -----------------------------------------------------------------------------------
+
+    def add_listener(self, listener: ViewListener) -> Callable[[], None]:
+        """Call `listener` with every batch of events applied from now on; return the remover."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    def catch_up(self) -> tuple[Recorded, ...]:
+        """Apply the events appended since the view was last current (by any process) and return them."""
+        with self._lock:
+            new: list[Recorded] = []
+            for stored in self.store.iter_all(self.view.last_seq):
+                recorded = Recorded(seq=stored.seq, event=event_from_data(dict(stored.payload)))
+                self.view.apply(recorded)
+                if stored.idempotency_key is not None:
+                    self._idempotency[stored.idempotency_key] = (stored.stream, _object_id(stored.stream))
+                new.append(recorded)
+            if new:
+                for listener in list(self._listeners):
+                    listener(new)
+            return tuple(new)
+
+    def _run(self, decide: Callable[[], _Decision], *, user: User, idempotency_key: str | None) -> str:
+        """Decide and append, deciding again after a lost race; return the stream written (or replayed)."""
+        key = f"{user.id}:{idempotency_key}" if idempotency_key else None
+        for _attempt in range(ATTEMPTS):
+            self.catch_up()
+            with self._lock:
+                if key is not None and key in self._idempotency:
+                    return self._idempotency[key][0]
+                decision = decide()
+            first = decision.events[0]
+            try:
+                self.store.append(
+                    decision.stream,
+                    [
+                        NewEvent(type=e.type, payload=event_to_data(e), occurred_at=e.at)
+                        for e in decision.events
+                    ],
+                    expected_version=decision.expected_version,
+                    idempotency_key=key,
+                    actor=user.id,
+                    marking=first.marking.to_json(),
+                )
+            except ConflictError as error:
+                if not isinstance(error.current, int):  # the key was used for another stream
+                    raise
+                continue
+            self.catch_up()
+            return decision.stream
+        raise ConflictError("too many concurrent changes; try again", current=None)
+
+    # -- reading (what a user may see) ----------------------------------------------------------------
+
+    def crisis(self, user: User, crisis_id: str) -> CrisisState:
+        """Return a crisis the user may see, or raise NotFound."""
+        return _visible(user, self.view.crises.get(crisis_id), "crisis", crisis_id)
+
+    def request(self, user: User, request_id: str) -> RequestState:
+        """Return a request the user may see, or raise NotFound."""
+        return _visible(user, self.view.requests.get(request_id), "request", request_id)
+
+    def tasking(self, user: User, tasking_id: str) -> TaskingState:
+        """Return a tasking the user may see, or raise NotFound."""
+        return _visible(user, self.view.taskings.get(tasking_id), "tasking", tasking_id)
+
+    def sitrep(self, user: User, sitrep_id: str) -> SitrepState:
+        """Return a situation report the user may see, or raise NotFound."""
+        return _visible(user, self.view.sitreps.get(sitrep_id), "situation report", sitrep_id)
+
+    # -- commands -----------------------------------------------------------------------------------
+
+    def open_crisis(
+        self,
+        user: User,
+        *,
+        crisis_id: str,
+        name: str,
+        structure: str,
+        situation: str,
+        marking: Marking,
+        exercise: bool,
+        description: str = "",
+        idempotency_key: str | None = None,
+    ) -> CrisisState:
+        """Open a crisis in a structure, starting in `situation`."""
+        actor = actor_of(user)
+
+        def decide() -> _Decision:
+            crisis_machine.check_open(actor, exercise=exercise)
+            self.law.structure(structure)
+            self.law.check_situation(situation)
+            _check_marking(user, marking)
+            if crisis_id in self.view.crises:
+                raise ConflictError(f"crisis {crisis_id!r} exists", current={"crisis": crisis_id})
+            event = CrisisOpened(
+                at=self.clock(),
+                actor=actor,
+                rule=(crisis_machine.RULE_OPEN,),
+                inputs={"structure": structure, "situation": situation},
+                marking=marking,
+                exercise=exercise,
+                crisis=crisis_id,
+                name=name,
+                structure=structure,
+                situation=situation,
+                description=description,
+            )
+            return _Decision(stream_of("crisis", crisis_id), 0, (event,))
+
+        self._run(decide, user=user, idempotency_key=idempotency_key)
+        return self.view.crises[crisis_id]
+
+    def file_request(
+        self,
+        user: User,
+        crisis_id: str,
+        *,
+        spec: dict[str, Any],
+        marking: Marking,
+        idempotency_key: str | None = None,
+    ) -> RequestState:
+        """File a request in a crisis for the user's organization, compiled to its decision path.
+
+        `spec` holds the fields of a RequestSpec except `id`, `requester` and `situation`, which the
+        coordinator sets: a new id, the user's organization and the designation in force (for a
+        designation request, the situation sought is `designates`).
+        """
+        actor = actor_of(user)
+        forbidden = {"id", "requester", "situation"} & set(spec)
+        if forbidden:
+            raise InvalidQuery(f"the service sets {', '.join(sorted(forbidden))}; leave them out")
+        request_id = _new_id("r")
+
+        def decide() -> _Decision:
+            crisis = self.crisis(user, crisis_id)
+            if actor.role not in request_machine.ACTING_ROLES:
+                raise PermissionDenied(f"{actor.user} is {actor.role!r}; filing needs operator or approver")
+            combined = combine(crisis.marking, marking)
+            _check_marking(user, combined)
+            try:
+                full = RequestSpec.model_validate(
+                    {**spec, "id": request_id, "requester": actor.organization, "situation": crisis.situation}
+                )
+            except ValueError as error:
+                raise InvalidQuery(f"invalid request: {error}") from error
+            structure = self.law.structure(crisis.structure)
+            path = self.law.compile(structure, full)
+            verdict = self.law.judge(full, crisis.situation, full.granted)
+            event = RequestFiled(
+                at=self.clock(),
+                actor=actor,
+                rule=(RULE_FILE, *(verdict.rule_ids if verdict else ())),
+                inputs={"situation": crisis.situation, "structure": crisis.structure},
+                marking=combined,
+                exercise=crisis.exercise,
+                crisis=crisis_id,
+                request=request_id,
+                spec=full,
+                path=path,
+                verdict=verdict,
+            )
+            return _Decision(stream_of("request", request_id), 0, (event,))
+
+        stream = self._run(decide, user=user, idempotency_key=idempotency_key)
+        return self.view.requests[_object_id(stream)]
+
+    def act(
+        self,
+        user: User,
+        request_id: str,
+        step_id: str,
+        action: Action,
+        *,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> RequestState:
+        """Perform an action on a step of a request, as a member of the step's organization."""
+        actor = actor_of(user)
+
+        def decide() -> _Decision:
+            state = self.request(user, request_id)
+            crisis = self.view.crises[state.crisis]
+            event = request_machine.decide_step(
+                state,
+                step_id,
+                action,
+                actor,
+                structure=self.law.structure(crisis.structure),
+                situation=crisis.situation,
+                judge=self.law.judge,
+                at=self.clock(),
+                reason=reason,
+            )
+            return _Decision(stream_of("request", request_id), state.version, (event,))
+
+        self._run(decide, user=user, idempotency_key=idempotency_key)
+        return self.view.requests[request_id]
+
+    def withdraw(
+        self, user: User, request_id: str, *, reason: str, idempotency_key: str | None = None
+    ) -> RequestState:
+        """Withdraw a request, as a member of the organization that filed it."""
+        actor = actor_of(user)
+
+        def decide() -> _Decision:
+            state = self.request(user, request_id)
+            event = request_machine.decide_withdraw(state, actor, at=self.clock(), reason=reason)
+            return _Decision(stream_of("request", request_id), state.version, (event,))
+
+        self._run(decide, user=user, idempotency_key=idempotency_key)
+        return self.view.requests[request_id]
+
+    def issue_tasking(
+        self,
+        user: User,
+        crisis_id: str,
+        *,
+        unit: str,
+        task: str,
+        marking: Marking,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> TaskingState:
+        """Task a unit the user's organization commands, under a decided request or on its own authority.
+
+        The tasking's marking is the most restrictive of the given one, the crisis's and the request's.
+        """
+        actor = actor_of(user)
+        tasking_id = _new_id("t")
+        if not task.strip():
+            raise InvalidQuery("a tasking needs a task")
+
+        def decide() -> _Decision:
+            crisis = self.crisis(user, crisis_id)
+            parts = [crisis.marking, marking]
+            rules = [tasking_machine.RULE_SUPERIOR]
+            if request_id is not None:
+                request = self.request(user, request_id)
+                if request.crisis != crisis_id:
+                    raise InvalidQuery(f"request {request_id!r} belongs to crisis {request.crisis!r}")
+                if request.status not in {
+                    request_machine.RequestStatus.DECIDED,
+                    request_machine.RequestStatus.EXECUTED,
+                }:
+                    raise ConflictError(
+                        f"request {request_id!r} is {request.status.value}; a tasking needs it decided",
+                        current=request.summary(),
+                    )
+                parts.append(request.marking)
+                rules.append("coordination.request-decided")
+            tasking_machine.check_issue(self.law.structure(crisis.structure), actor, unit)
+            combined = combine(*parts)
+            _check_marking(user, combined)
+            event = TaskingIssued(
+                at=self.clock(),
+                actor=actor,
+                rule=tuple(rules),
+                inputs={"unit": unit, "request": request_id, "situation": crisis.situation},
+                marking=combined,
+                exercise=crisis.exercise,
+                crisis=crisis_id,
+                tasking=tasking_id,
+                request=request_id,
+                unit=unit,
+                task=task,
+            )
+            return _Decision(stream_of("tasking", tasking_id), 0, (event,))
+
+        stream = self._run(decide, user=user, idempotency_key=idempotency_key)
+        return self.view.taskings[_object_id(stream)]
+
+    def update_tasking(
+        self,
+        user: User,
+        tasking_id: str,
+        status: TaskingStatus,
+        *,
+        note: str = "",
+        idempotency_key: str | None = None,
+    ) -> TaskingState:
+        """Acknowledge or complete a tasking (its unit), or cancel it (its issuer)."""
+        actor = actor_of(user)
+
+        def decide() -> _Decision:
+            state = self.tasking(user, tasking_id)
+            event = tasking_machine.decide_update(state, actor, status, at=self.clock(), note=note)
+            return _Decision(stream_of("tasking", tasking_id), state.version, (event,))
+
+        self._run(decide, user=user, idempotency_key=idempotency_key)
+        return self.view.taskings[tasking_id]
+
+    def file_sitrep(
+        self,
+        user: User,
+        crisis_id: str,
+        *,
+        title: str,
+        text: str,
+        marking: Marking,
+        refs: Sequence[str] = (),
+        idempotency_key: str | None = None,
+    ) -> SitrepState:
+        """File a situation report; its marking covers the crisis and every request or tasking it cites."""
+        actor = actor_of(user)
+        sitrep_id = _new_id("s")
+        if not title.strip():
+            raise InvalidQuery("a situation report needs a title")
+
+        def decide() -> _Decision:
+            crisis = self.crisis(user, crisis_id)
+            if actor.role not in request_machine.ACTING_ROLES:
+                raise PermissionDenied(f"{actor.user} is {actor.role!r}; filing needs operator or approver")
+            parts = [crisis.marking, marking]
+            for ref in refs:
+                if ref in self.view.requests:
+                    parts.append(self.request(user, ref).marking)
+                elif ref in self.view.taskings:
+                    parts.append(self.tasking(user, ref).marking)
+                else:
+                    raise NotFound(f"no request or tasking {ref!r}")
+            combined = combine(*parts)
+            _check_marking(user, combined)
+            event = SitrepFiled(
+                at=self.clock(),
+                actor=actor,
+                rule=(RULE_FILER,),
+                inputs={"refs": list(refs), "situation": crisis.situation},
+                marking=combined,
+                exercise=crisis.exercise,
+                crisis=crisis_id,
+                sitrep=sitrep_id,
+                title=title,
+                text=text,
+                refs=tuple(refs),
+            )
+            return _Decision(stream_of("sitrep", sitrep_id), 0, (event,))
+
+        stream = self._run(decide, user=user, idempotency_key=idempotency_key)
+        return self.view.sitreps[_object_id(stream)]
+
+
+def _object_id(stream: str) -> str:
+    return stream.split(":", 1)[1]
+
+
+_T = TypeVar("_T", CrisisState, RequestState, TaskingState, SitrepState)
+
+
+def _visible(user: User, obj: _T | None, kind: str, object_id: str) -> _T:
+    if obj is None or not can_see(user, obj.marking):
+        raise NotFound(f"no {kind} {object_id!r}")
+    return obj
+
+
+def _check_marking(user: User, marking: Marking) -> None:
+    """Refuse to create an object its own author could not see."""
+    if not can_see(user, marking):
+        raise PermissionDenied(
+            f"{user.id} could not see an object marked {marking}; choose a marking they may see"
+        )

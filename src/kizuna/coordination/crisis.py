@@ -1,0 +1,99 @@
+"""Crises: a timeline of situation designations, each made by the competent organization.
+
+A crisis starts in the situation it is opened with; every later designation is the effect of a
+designation request (a RequestSpec with `designates`) whose decision path the competent organizations
+walked: the execution of its effect step is the designation, recorded in one event on the request's
+stream, so designating is one transaction. The designation in force is the last one on the timeline;
+every action in the crisis is checked against it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from kizuna.access import Marking
+from kizuna.coordination.events import Actor, CrisisOpened, StepActed
+from kizuna.errors import PermissionDenied
+
+#: Roles that may open a crisis (a real one, or an exercise run by exercise control).
+OPENING_ROLES = frozenset({"admin", "exercise-control"})
+RULE_OPEN = "coordination.crisis-opened-by-admin-or-exercise-control"
+
+
+class Designation(BaseModel):
+    """One entry of a crisis's timeline: a situation, since when, decided by whom."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    situation: str
+    since: datetime
+    organization: str
+    request: str | None
+    actor: Actor
+
+
+class CrisisState(BaseModel):
+    """A crisis as the service shows it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str
+    description: str
+    structure: str
+    marking: Marking
+    exercise: bool
+    opened_at: datetime
+    opened_by: Actor
+    timeline: tuple[Designation, ...]
+    version: int = 1
+
+    @property
+    def situation(self) -> str:
+        """The designation in force."""
+        return self.timeline[-1].situation
+
+
+def check_open(actor: Actor, *, exercise: bool) -> None:
+    """Check that the actor may open a crisis: admins, and exercise control for exercises only."""
+    if actor.role == "admin" or (actor.role == "exercise-control" and exercise):
+        return
+    what = "an exercise crisis" if exercise else "a real crisis"
+    raise PermissionDenied(f"{actor.user} is {actor.role!r}; opening {what} needs admin or exercise-control")
+
+
+def start(event: CrisisOpened) -> CrisisState:
+    """Return the state an opened crisis starts in."""
+    return CrisisState(
+        id=event.crisis,
+        name=event.name,
+        description=event.description,
+        structure=event.structure,
+        marking=event.marking,
+        exercise=event.exercise,
+        opened_at=event.at,
+        opened_by=event.actor,
+        timeline=(
+            Designation(
+                situation=event.situation,
+                since=event.at,
+                organization=event.actor.organization,
+                request=None,
+                actor=event.actor,
+            ),
+        ),
+    )
+
+
+def designate(state: CrisisState, event: StepActed, *, situation: str, organization: str) -> CrisisState:
+    """Add a designation to the crisis's timeline: the executed effect step of a designation request."""
+    entry = Designation(
+        situation=situation,
+        since=event.at,
+        organization=organization,
+        request=event.request,
+        actor=event.actor,
+    )
+    return state.model_copy(update={"timeline": (*state.timeline, entry), "version": state.version + 1})

@@ -1,0 +1,106 @@
+"""The live view: crises, requests, taskings and situation reports, folded from the event log.
+
+The view is a projection in memory: `LiveView.rebuild(events)` recreates it from the log alone, and
+applying the same events in the same order always gives the same view (a test says so). The service
+reads only from it; it never reads objects any other way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kizuna.coordination import crisis as crisis_machine
+from kizuna.coordination import request as request_machine
+from kizuna.coordination import sitrep as sitrep_machine
+from kizuna.coordination import tasking as tasking_machine
+from kizuna.coordination.crisis import CrisisState
+from kizuna.coordination.events import (
+    CrisisOpened,
+    Event,
+    RequestFiled,
+    RequestWithdrawn,
+    SitrepFiled,
+    StepActed,
+    TaskingIssued,
+    TaskingUpdated,
+)
+from kizuna.coordination.request import RequestState
+from kizuna.coordination.sitrep import SitrepState
+from kizuna.coordination.tasking import TaskingState
+from kizuna.errors import IntegrityError
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An event with its place in the global log (the store's sequence number)."""
+
+    seq: int
+    event: Event
+
+
+@dataclass
+class LiveView:
+    """Every object of the live system, as of `last_seq`."""
+
+    crises: dict[str, CrisisState] = field(default_factory=dict)
+    requests: dict[str, RequestState] = field(default_factory=dict)
+    taskings: dict[str, TaskingState] = field(default_factory=dict)
+    sitreps: dict[str, SitrepState] = field(default_factory=dict)
+    last_seq: int = 0
+
+    @classmethod
+    def rebuild(cls, events: Iterable[Recorded]) -> LiveView:
+        """Recreate the view from the log."""
+        view = cls()
+        for recorded in events:
+            view.apply(recorded)
+        return view
+
+    def apply(self, recorded: Recorded) -> None:
+        """Fold one event into the view; events at or before `last_seq` are skipped (at-least-once safe)."""
+        if recorded.seq <= self.last_seq:
+            return
+        event = recorded.event
+        match event:
+            case CrisisOpened():
+                self.crises[event.crisis] = crisis_machine.start(event)
+            case RequestFiled():
+                self.requests[event.request] = request_machine.start(event)
+            case StepActed():
+                state = request_machine.apply(self._request(event.request), event)
+                self.requests[event.request] = state
+                if event.step == state.path.effect_step and state.spec.designates:
+                    self.crises[event.crisis] = crisis_machine.designate(
+                        self._crisis(event.crisis),
+                        event,
+                        situation=state.spec.designates,
+                        organization=state.path.by_id[state.path.decision_step].organization,
+                    )
+            case RequestWithdrawn():
+                self.requests[event.request] = request_machine.apply(self._request(event.request), event)
+            case TaskingIssued():
+                self.taskings[event.tasking] = tasking_machine.start(event)
+            case TaskingUpdated():
+                self.taskings[event.tasking] = tasking_machine.apply(self._tasking(event.tasking), event)
+            case SitrepFiled():
+                self.sitreps[event.sitrep] = sitrep_machine.start(event)
+        self.last_seq = recorded.seq
+
+    def _crisis(self, crisis_id: str) -> CrisisState:
+        try:
+            return self.crises[crisis_id]
+        except KeyError:
+            raise IntegrityError(f"an event refers to crisis {crisis_id!r} before it was opened") from None
+
+    def _request(self, request_id: str) -> RequestState:
+        try:
+            return self.requests[request_id]
+        except KeyError:
+            raise IntegrityError(f"an event refers to request {request_id!r} before it was filed") from None
+
+    def _tasking(self, tasking_id: str) -> TaskingState:
+        try:
+            return self.taskings[tasking_id]
+        except KeyError:
+            raise IntegrityError(f"an event refers to tasking {tasking_id!r} before it was issued") from None
