@@ -23,6 +23,8 @@ _GROUPS: list[tuple[str, str]] = [
     ("structure", "kizuna.cli.structure"),
     ("schema", "kizuna.cli.schema"),
     ("bench", "kizuna.cli.bench"),
+    ("db", "kizuna.cli.db"),
+    ("user", "kizuna.cli.user"),
 ]
 _COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "kizuna.cli.demo", "demo"),

@@ -6,6 +6,7 @@ chain with `verify()`; recreate projections with `rebuild()`; wake on new events
 `wait_for`. docs/store.md explains the chain, the projections and the settings.
 """
 
+from kizuna.store.catalog import CATALOG, stream_kind
 from kizuna.store.chain import GENESIS_HASH, canonical_json, event_hash
 from kizuna.store.events import (
     ChainFault,
@@ -22,6 +23,7 @@ from kizuna.store.notify import Notifier
 from kizuna.store.projections import Handler, Projection
 
 __all__ = [
+    "CATALOG",
     "ChainFault",
     "ChainProblem",
     "Clock",
@@ -40,6 +42,7 @@ __all__ = [
     "event_hash",
     "head_revision",
     "open_store",
+    "stream_kind",
     "system_clock",
     "upgrade",
 ]

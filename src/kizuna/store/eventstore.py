@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kizuna.errors import ConflictError, InvalidQuery
 from kizuna.store import schema
+from kizuna.store.catalog import CATALOG, stream_catalog
 from kizuna.store.chain import GENESIS_HASH, event_hash, normalize_json, utc
 from kizuna.store.engine import WRITE_OPTION, is_postgresql, make_engine, parse_url
 from kizuna.store.events import (
@@ -315,9 +316,16 @@ class EventStore:
             after_seq = chunk[-1].seq
 
     def streams(self, prefix: str = "") -> dict[str, int]:
-        """Return the streams whose names start with `prefix`, each with its current version."""
-        column = schema.events.c.stream
-        query = select(column, func.max(schema.events.c.version)).group_by(column).order_by(column)
+        """Return the streams whose names start with `prefix`, each with its current version.
+
+        Reads the stream catalog when it is registered (as `open_store` does), else scans the log.
+        """
+        if CATALOG in self.projections:
+            column, version = stream_catalog.c.stream, stream_catalog.c.version
+            query = select(column, version).order_by(column)
+        else:
+            column = schema.events.c.stream
+            query = select(column, func.max(schema.events.c.version)).group_by(column).order_by(column)
         if prefix:
             query = query.where(column.startswith(prefix, autoescape=True))
         with self._read() as connection:
@@ -585,7 +593,8 @@ def open_store(
     Args:
         url: A SQLAlchemy URL (`sqlite:///PATH`, `postgresql+psycopg://USER@HOST/DB`); by default the
             settings' URL (`KIZUNA_DATABASE_URL`, else a SQLite file in the user's data directory).
-        projections: Projections kept current by every append (`kizuna.store.projections`).
+        projections: Projections kept current by every append (`kizuna.store.projections`), after the
+            store's own stream catalog (`kizuna.store.catalog`).
         clock: Gives `occurred_at` when an event does not carry it.
         recorded_clock: Gives `recorded_at`.
         migrate: Run the Alembic migrations first (on by default; the schema must be current).
@@ -605,5 +614,5 @@ def open_store(
     if migrate:
         upgrade(engine)
     return EventStore(
-        engine, projections=projections, clock=clock, recorded_clock=recorded_clock, listen=listen
+        engine, projections=(CATALOG, *projections), clock=clock, recorded_clock=recorded_clock, listen=listen
     )

@@ -1,0 +1,153 @@
+"""Manage the event store's database: migrate it, verify its hash chain, rebuild projections, describe it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kizuna.cli.console import EXIT_INVALID, err, fail, out
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kizuna.store import EventStore
+
+app = typer.Typer(no_args_is_help=True)
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="Database URL; default: KIZUNA_DATABASE_URL, else a SQLite file in the user's data directory.",
+        show_default=False,
+    ),
+]
+
+
+def database_url(url: str | None) -> str:
+    """Return `url`, or the settings' database URL when it is None."""
+    from kizuna.settings import get_settings
+
+    return url or get_settings().resolved_database_url()
+
+
+def _shown(url: str) -> str:
+    from kizuna.store.engine import parse_url
+
+    return parse_url(url).render_as_string(hide_password=True)
+
+
+def _open(url: str | None) -> EventStore:
+    from kizuna.store import open_store
+
+    return open_store(database_url(url), listen=False)
+
+
+def _progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """Return a (callback, stop) pair driving a Rich progress bar on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
+    )
+    task = bar.add_task(label, total=None)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return update, bar.stop
+
+
+@app.command()
+def upgrade(url: UrlOption = None) -> None:
+    """Create or migrate the database to the newest schema revision."""
+    from kizuna.store import current_revision
+    from kizuna.store import upgrade as run_upgrade
+    from kizuna.store.engine import make_engine
+
+    engine = make_engine(database_url(url))
+    try:
+        before = current_revision(engine)
+        after = run_upgrade(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        out.print(f"{_shown(database_url(url))} is at the newest revision {after}")
+    else:
+        out.print(f"{_shown(database_url(url))} migrated from revision {before or '(empty)'} to {after}")
+
+
+@app.command()
+def info(url: UrlOption = None) -> None:
+    """Describe the database: back end, schema revision, events, chain head, streams and projections."""
+    from rich.table import Table
+
+    from kizuna.store import current_revision, head_revision, open_store, stream_kind
+    from kizuna.store.engine import make_engine
+
+    target = database_url(url)
+    engine = make_engine(target)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    out.print(f"database   {_shown(target)}")
+    out.print(f"revision   {revision or '(empty)'}" + ("" if revision == head else f" (newest is {head})"))
+    if revision != head:
+        fail("the schema is not current; run `kizuna db upgrade`", EXIT_INVALID)
+    with open_store(target, listen=False, migrate=False) as store:
+        chain = store.head()
+        streams = store.streams()
+        status = store.projection_status()
+        out.print(f"back end   {store.backend}")
+        out.print(f"events     {chain.seq}")
+        out.print(f"head hash  {chain.hash}")
+    kinds: dict[str, int] = {}
+    for stream in streams:
+        kinds[stream_kind(stream)] = kinds.get(stream_kind(stream), 0) + 1
+    out.print(f"streams    {len(streams)}" + (f" ({_counts(kinds)})" if kinds else ""))
+    table = Table("projection", "version", "applied to seq", title="projections", title_justify="left")
+    for name, (version, last_seq) in sorted(status.items()):
+        table.add_row(name, str(version), str(last_seq))
+    out.print(table)
+
+
+def _counts(kinds: dict[str, int]) -> str:
+    return ", ".join(f"{kind}: {count}" for kind, count in sorted(kinds.items()))
+
+
+@app.command()
+def verify(url: UrlOption = None) -> None:
+    """Recompute the hash chain; list every altered, removed or reordered event (exit 1 if any)."""
+    with _open(url) as store:
+        update, stop = _progress("verifying")
+        try:
+            report = store.verify(progress=update)
+        finally:
+            stop()
+    if report.ok:
+        out.print(
+            f"the chain verifies: {report.checked} events, head seq {report.head.seq} {report.head.hash}"
+        )
+        return
+    for problem in report.problems:
+        err.print(f"[red]error[/red] {problem}")
+    count, first = len(report.problems), report.first_bad_seq
+    err.print(f"the chain does not verify: {count} problem(s), the first at seq {first}")
+    raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def rebuild(url: UrlOption = None) -> None:
+    """Drop every projection table and recreate it from the event log, in one transaction."""
+    with _open(url) as store:
+        update, stop = _progress("rebuilding")
+        try:
+            replayed = store.rebuild(progress=update)
+        finally:
+            stop()
+        names = ", ".join(p.name for p in store.projections)
+    out.print(f"rebuilt {names} from {replayed} events")

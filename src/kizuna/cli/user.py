@@ -1,0 +1,111 @@
+"""Manage local user accounts (for administrators): add users, list them, issue API tokens."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kizuna.cli.console import fail, out
+from kizuna.cli.db import UrlOption, database_url
+
+if TYPE_CHECKING:
+    from kizuna.access import UserDirectory
+    from kizuna.store import EventStore
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _directory(url: str | None) -> tuple[EventStore, UserDirectory]:
+    from kizuna.access import UserDirectory
+    from kizuna.store import open_store
+
+    store = open_store(database_url(url), listen=False)
+    return store, UserDirectory(store.engine)
+
+
+@app.command()
+def add(
+    user_id: Annotated[str, typer.Argument(help="Login name (kebab-case), e.g. `tanaka-k`.")],
+    *,
+    name: Annotated[str, typer.Option(help="Full name.")],
+    nation: Annotated[str, typer.Option(help="Nation code as markings use it: USA, JPN.")],
+    organization: Annotated[str, typer.Option("--org", help="Organization id the user belongs to.")],
+    role: Annotated[
+        str, typer.Option(help="operator, approver, observer, exercise-control or admin.")
+    ] = "observer",
+    clearance: Annotated[
+        str, typer.Option(help="unclassified, confidential, secret or top-secret.")
+    ] = "unclassified",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="Create the user without a password (API tokens only).")
+    ] = False,
+    url: UrlOption = None,
+) -> None:
+    """Add a user; asks for the password unless --password-stdin or --no-password."""
+    from pydantic import ValidationError
+
+    from kizuna.access import User
+
+    try:
+        user = User(
+            id=user_id, name=name, nation=nation, organization=organization, role=role, clearance=clearance
+        )
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e['input']!r})" for e in error.errors()
+        )
+        fail(f"invalid user: {problems}")
+    password: str | None = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif not no_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store, directory = _directory(url)
+    with store:
+        directory.add(user, password)
+    out.print(f"added {user.id} ({user.nation}, {user.organization}, {user.role}, cleared {user.clearance})")
+
+
+@app.command("list")
+def list_users(url: UrlOption = None) -> None:
+    """List every user with nation, organization, role, clearance and whether active."""
+    from rich.table import Table
+
+    store, directory = _directory(url)
+    with store:
+        users = directory.users()
+    table = Table("id", "name", "nation", "organization", "role", "clearance", "active")
+    for user in users:
+        table.add_row(
+            user.id,
+            user.name,
+            user.nation,
+            user.organization,
+            user.role,
+            user.clearance,
+            "yes" if user.active else "no",
+        )
+    out.print(table)
+
+
+@app.command()
+def token(
+    user_id: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for (shown in listings).")] = "cli",
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Expire after this many days; default never.")
+    ] = None,
+    url: UrlOption = None,
+) -> None:
+    """Issue an API token for a user and print it once (it is stored only as a hash)."""
+    from datetime import timedelta
+
+    store, directory = _directory(url)
+    with store:
+        issued = directory.issue_token(user_id, name, ttl=timedelta(days=days) if days else None)
+    out.print(issued)
