@@ -1,8 +1,95 @@
-"""The README's main job."""
+"""The README's main job: a sequence of steps, each calling the library and printing what it found.
+
+Later issues add their steps (simulation report, live service) to `STEPS` with one line each.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
 
-def demo() -> None:
+import typer
+
+from kizuna.cli.console import out
+
+#: The structures the demo compares, and the hypothetical one drawn beside them.
+BEFORE, AFTER, HYPOTHETICAL = "us-japan-2015", "us-japan-2025", "us-japan-combined"
+
+
+@dataclass
+class DemoContext:
+    """What the steps share: the output folder and the results of earlier steps, by name."""
+
+    out_dir: Path
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def step_compare(ctx: DemoContext) -> None:
+    """Diff the 2015 and 2025 structures and answer the counterpart question in each era."""
+    from kizuna.model import load_structure
+    from kizuna.report.comparison import US_JAPAN, compare_eras
+    from kizuna.report.terminal import diff_lines
+
+    structures = [load_structure(sid) for sid in (BEFORE, AFTER, HYPOTHETICAL)]
+    comparison = compare_eras(structures[0], structures[1], US_JAPAN, also=structures[2:])
+    ctx.results["structures"] = structures
+    ctx.results["comparison"] = comparison
+    for line in diff_lines(comparison.diff):
+        out.print(line)
+
+
+def step_routes(ctx: DemoContext) -> None:
+    """Print, for each era, the route between the U.S. operational commander and Japan's."""
+    from kizuna.report.comparison import EraComparison
+    from kizuna.report.terminal import route_lines
+
+    comparison: EraComparison = ctx.results["comparison"]
+    for era in comparison.routes:
+        s = era.structure
+        label = " (hypothetical)" if s.hypothetical else ""
+        out.print(
+            f"[bold]{s.id}[/bold]{label}: U.S. operational authority over forces in Japan: "
+            f"[bold]{era.abroad_commander}[/bold]; operational control of the SDF: "
+            f"[bold]{era.host_commander}[/bold]"
+        )
+        for line in route_lines(era.route):
+            out.print(line)
+        out.print("")
+
+
+def step_charts(ctx: DemoContext) -> None:
+    """Write the org charts of the three bundled structures to the output folder (PNG and SVG)."""
+    from rich.progress import Progress
+
+    from kizuna.report.comparison import write_orgcharts
+    from kizuna.report.orgchart import FORMATS
+
+    structures = ctx.results["structures"]
+    written: list[Path] = []
+    with Progress(console=out, transient=True) as progress:
+        task = progress.add_task("drawing org charts", total=len(structures))
+        for structure in structures:
+            written += write_orgcharts([structure], ctx.out_dir, FORMATS)
+            progress.advance(task)
+    for path in written:
+        out.print(f"wrote {path}")
+
+
+#: The main job's steps, in order: (title, function).
+STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
+    (f"Structure 2015 → 2025: {BEFORE} → {AFTER}", step_compare),
+    ("Coordination route between the two operational commands, by era", step_routes),
+    ("Org charts", step_charts),
+]
+
+
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the charts and reports.")] = Path("out"),
+) -> None:
     """Run the main job: compare the 2015 and 2025 U.S.-Japan structures and write org charts to out/."""
-    raise NotImplementedError("the demo is assembled in kizuna.cli.demo")
+    ctx = DemoContext(out_dir)
+    for title, step in STEPS:
+        out.rule(f"[bold]{title}[/bold]")
+        step(ctx)

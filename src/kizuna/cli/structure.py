@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kizuna.cli.console import EXIT_INVALID, EXIT_OK, EXIT_USAGE, err, fail, out, print_problems
+
+if TYPE_CHECKING:
+    from kizuna.model import Structure
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -61,3 +64,147 @@ def list_structures() -> None:
             str(len(s.relations)),
         )
     out.print(table)
+
+
+def _load(ref: str) -> Structure:
+    """Load a structure by id or path; exit 2 naming the known ids, or 1 listing the file's problems."""
+    from kizuna.errors import DataError, UnknownId
+    from kizuna.model import load_structure
+
+    try:
+        return load_structure(ref)
+    except UnknownId as error:
+        fail(f"{error} (or give a path to a structure file)", EXIT_USAGE)
+    except DataError as error:
+        print_problems(error.problems)
+        raise typer.Exit(EXIT_INVALID) from None
+
+
+def _check_org(structure: Structure, org_id: str) -> None:
+    if org_id not in structure.org_by_id:
+        from kizuna.errors import UnknownId
+
+        fail(f"{structure.id}: {UnknownId('organization', org_id, structure.org_by_id)}", EXIT_USAGE)
+
+
+def _print_json(data: object) -> None:
+    import json
+
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def show(
+    ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A bundled structure id or a file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the structure's data as JSON.")] = False,
+) -> None:
+    """Show a structure: era, nations, organizations by nation and kind, relations, sites and zones."""
+    structure = _load(ref)
+    if as_json:
+        _print_json(structure.to_data())
+        return
+    from kizuna.report.terminal import structure_tables
+
+    for part in structure_tables(structure):
+        out.print(part)
+
+
+@app.command()
+def diff(
+    before: Annotated[str, typer.Argument(metavar="A", help="The earlier structure (id or file).")],
+    after: Annotated[str, typer.Argument(metavar="B", help="The later structure (id or file).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
+) -> None:
+    """Compare two structures: organizations, relations and sites changed, operational authority moved."""
+    from kizuna.model.diff import diff as structure_diff
+
+    result = structure_diff(_load(before), _load(after))
+    if as_json:
+        _print_json(result.to_data())
+        return
+    from kizuna.report.terminal import diff_lines
+
+    for line in diff_lines(result):
+        out.print(line)
+
+
+@app.command()
+def graph(
+    ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A bundled structure id or a file.")],
+    out_file: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the chart: a .png or .svg file.")
+    ],
+) -> None:
+    """Draw a structure as an org chart: nations side by side, bilateral bodies between them."""
+    from kizuna.report.orgchart import FORMATS
+
+    if out_file.suffix.lower() not in FORMATS:
+        fail(f"--out must end in {' or '.join(FORMATS)} (got {out_file.name!r})", EXIT_USAGE)
+    structure = _load(ref)
+    from kizuna.report.orgchart import draw_orgchart
+
+    path = draw_orgchart(structure, out_file)
+    out.print(f"wrote {path} ({structure.id}: {len(structure.organizations)} organizations)")
+
+
+@app.command()
+def chain(
+    ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A bundled structure id or a file.")],
+    org: Annotated[str, typer.Argument(help="The organization id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the chain as JSON.")] = False,
+) -> None:
+    """Show an organization's chain of command, up to the top (operational command preferred)."""
+    from kizuna.model.queries import chain_of_command
+
+    structure = _load(ref)
+    _check_org(structure, org)
+    links = chain_of_command(structure, org)
+    if as_json:
+        _print_json(
+            [{"subordinate": x.subordinate, "kind": x.kind.value, "superior": x.superior} for x in links]
+        )
+        return
+    from kizuna.report.terminal import chain_lines
+
+    for line in chain_lines(structure, org, links):
+        out.print(line)
+
+
+@app.command()
+def route(
+    ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A bundled structure id or a file.")],
+    org_a: Annotated[str, typer.Argument(help="Where the route starts (an organization id).")],
+    org_b: Annotated[str, typer.Argument(help="Where it ends (an organization id).")],
+    at: Annotated[
+        str | None,
+        typer.Option(help="Instant for the UTC offsets, ISO 8601 with zone (default: era start, 12:00 UTC)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the route as JSON.")] = False,
+) -> None:
+    """Show the coordination route between two organizations, with the time zones along it."""
+    from datetime import datetime
+
+    from kizuna.errors import KizunaError
+    from kizuna.model.queries import coordination_route
+
+    structure = _load(ref)
+    _check_org(structure, org_a)
+    _check_org(structure, org_b)
+    when = None
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            fail(f"--at: not an ISO 8601 date-time: {at!r} (e.g. 2025-06-01T03:00+00:00)", EXIT_USAGE)
+    try:
+        result = coordination_route(structure, org_a, org_b, at=when)
+    except KizunaError as error:
+        fail(str(error), EXIT_USAGE)
+    if as_json:
+        _print_json(result.to_data())
+        return
+    from kizuna.report.terminal import route_lines
+
+    out.print(f"[bold]{structure.id}[/bold]: {org_a} → {org_b}")
+    for line in route_lines(result):
+        out.print(line)
