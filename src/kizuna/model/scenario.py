@@ -474,6 +474,29 @@ class Inject(_Frozen):
         return self
 
 
+class Observation(Provenanced):
+    """A timeline observed in a real event (or a stated bound), set beside the model in reports.
+
+    `low_h`..`high_h` is the observed time from filing (the inject) to the request's decision or effect;
+    give both equal for a single value. `kind: bound` marks a statement of what is needed or possible (a
+    planning bound) rather than a measurement.
+    """
+
+    name: str = Field(min_length=1)
+    request: Ident = Field(description="The request of the scenario this observation compares with.")
+    of: Literal["decision", "effect"] = "effect"
+    low_h: float = Field(ge=0)
+    high_h: float = Field(ge=0)
+    kind: Literal["observed", "bound"] = "observed"
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Observation:
+        if self.high_h < self.low_h:
+            raise ValueError(f"high_h ({self.high_h}) is below low_h ({self.low_h})")
+        return self
+
+
 # -- the plain queueing network ------------------------------------------------------------------------
 
 
@@ -614,6 +637,9 @@ class Scenario(_Frozen):
     )
     requests: tuple[RequestSpec, ...] = ()
     injects: tuple[Inject, ...] = ()
+    observed: tuple[Observation, ...] = Field(
+        default=(), description="Observed timelines (or bounds) to set beside the model's results."
+    )
     parameters: Parameters | None = None
     network: Network | None = None
     file: str | None = Field(default=None, description="The file the scenario was loaded from.")
@@ -653,6 +679,11 @@ class Scenario(_Frozen):
                         raise ValueError(
                             f"injects[{i}] files unknown request {ref!r}; known: {', '.join(ids)}"
                         )
+        for i, observation in enumerate(self.observed):
+            if observation.request not in known:
+                raise ValueError(
+                    f"observed[{i}] names unknown request {observation.request!r}; known: {', '.join(ids)}"
+                )
         return self
 
     @property
