@@ -536,6 +536,12 @@ class Route(Provenanced):
     arrival: Arrival
     steps: Annotated[tuple[RouteStep, ...], BeforeValidator(_route_steps)] = Field(min_length=1)
     deadline_h: float | None = Field(default=None, gt=0, description="Hours from arrival.")
+    warmup: int = Field(
+        default=0,
+        ge=0,
+        description="The first `warmup` customers are simulated but left out of the statistics "
+        "(to compare with steady-state formulas).",
+    )
 
     @model_validator(mode="after")
     def _dag(self) -> Route:

@@ -1,0 +1,585 @@
+"""The Monte Carlo engine: request instances through staffed, queueing, time-zoned organizations.
+
+The engine input (`EngineInput`) lists stations (organizations or network nodes, with servers and duty
+hours), path templates (the steps of a request, each at a station, with its service time and rework
+probability, and the link delay on each incoming edge) and instances (filings of a request: a fixed
+release time or the k-th arrival of a random arrival stream, deadlines, and prerequisite requests).
+
+How a block of replications is simulated (docs/simulation.md has the full account):
+
+* Arrays are laid out one row per visit (a step of one instance) and one lane per replication, so every
+  operation acts on all replications of the block at once.
+* Stations are processed in a topological order of the station graph (an edge from the station of a
+  step to the station of each successor). At a station, the arrivals of all its visits are sorted within
+  each lane and the Kiefer–Wolfowitz recursion for c FIFO servers runs down the sorted positions: the
+  start of the i-th arrival is max(arrival, earliest free server); that server is then busy until the
+  start plus the service time. One NumPy operation covers every lane.
+* A step starts when all its predecessors are done plus the link delay of each edge (fork-join).
+* Duty hours: if a step would start outside its organization's office hours, it waits for the next
+  opening or for staff called in (the call-in delay), whichever is sooner; the server is held meanwhile.
+* Rework: a finished step is sent back with probability p and done again by the same staff, repeatedly
+  (a geometric number of extra service draws added to the step's work).
+* Feedback: when paths revisit an organization (the station graph has a cycle, e.g. MOFA drafts and
+  later transmits), the stations of that strongly connected component are processed by repeated passes
+  until the schedule stops changing (a fixed point, which is the FIFO schedule); lanes that do not settle
+  within the pass limit are counted and reported (`SimResult` field `unconverged`).
+
+Replications are split in fixed blocks of `BLOCK` lanes, each with its own random stream spawned from
+`np.random.SeedSequence(seed)`, so a seed gives identical results whatever the chunking or the number of
+worker processes. Workers return statistics (`kizuna.sim.result.Accumulator`), never raw arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from kizuna.model.scenario import Arrival, Distribution
+from kizuna.sim.calendar import DutyCalendar
+from kizuna.sim.distributions import ColumnSampler
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Replications per random stream. Results depend on the seed and on this constant, not on chunking.
+BLOCK = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Station:
+    """A place where steps queue for staff: an organization, or a node of a queueing network."""
+
+    id: str
+    servers: int
+    calendar: DutyCalendar | None = None
+    call_in: Distribution | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    """One step of a path template, with its resolved parameters.
+
+    `preds` pairs each predecessor (an index into the template's steps) with the delay of the link from
+    it (None: no delay).
+    """
+
+    id: str
+    station: int
+    service: Distribution
+    kind: str = "execute"
+    label: str = ""
+    rework: float = 0.0
+    preds: tuple[tuple[int, Distribution | None], ...] = ()
+    after_effect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PathTemplate:
+    """The steps of one request (or network route) in a topological order, with its two end steps."""
+
+    request: str
+    steps: tuple[StepSpec, ...]
+    decision: int
+    effect: int
+
+    def __post_init__(self) -> None:
+        for j, step in enumerate(self.steps):
+            for p, _ in step.preds:
+                if not 0 <= p < j:
+                    raise ValueError(f"{self.request}: step {step.id!r} must come after its predecessors")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineSpec:
+    """A deadline of an instance: absolute (`at_h`, scenario hours) or relative to filing (`after_h`)."""
+
+    name: str
+    of: str = "effect"  # "decision" or "effect"
+    at_h: float | None = None
+    after_h: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A random (or evenly spaced) arrival process that releases instances from `start_h` on."""
+
+    arrival: Arrival
+    start_h: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One filing of a request: released at `release_h`, or as arrival `index` of stream `stream`."""
+
+    template: int
+    number: int = 1
+    release_h: float | None = 0.0
+    stream: int | None = None
+    index: int = 0
+    deadlines: tuple[DeadlineSpec, ...] = ()
+    after: tuple[int, ...] = ()  # instances whose decision must come before this is filed
+    counted: bool = True  # False for warm-up customers
+
+    @property
+    def fixed(self) -> bool:
+        """Tell whether the release time is the same in every replication."""
+        return self.stream is None
+
+
+@dataclass(frozen=True)
+class EngineInput:
+    """Everything the engine needs for one structure of one scenario."""
+
+    scenario: str
+    structure: str
+    stations: tuple[Station, ...]
+    templates: tuple[PathTemplate, ...]
+    instances: tuple[Instance, ...]
+    streams: tuple[Stream, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def label(self, instance: int) -> str:
+        """Return an instance's name: the request id, with `#k` when the request is filed more than once."""
+        inst = self.instances[instance]
+        request = self.templates[inst.template].request
+        many = sum(1 for i in self.instances if i.template == inst.template) > 1
+        return f"{request}#{inst.number}" if many else request
+
+    @cached_property
+    def compiled(self) -> Compiled:
+        """The flattened arrays the engine runs on (built once per input)."""
+        return Compiled.of(self)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """EngineInput flattened into visits (step x instance) and edges, with the processing order."""
+
+    inp: EngineInput
+    visit_instance: IntArray
+    visit_step: IntArray
+    visit_station: IntArray
+    instance_offset: IntArray
+    edges_in: tuple[tuple[tuple[int, int], ...], ...]  # per visit: (pred visit, edge column or -1)
+    after_in: tuple[tuple[int, ...], ...]  # per visit: prerequisite decision visits
+    service: ColumnSampler
+    link: ColumnSampler
+    rework_cols: IntArray
+    rework_p: FloatArray
+    rework_service: ColumnSampler
+    call_in_col: IntArray  # per visit: column in call_in sampler, or -1
+    call_in: ColumnSampler
+    groups: tuple[tuple[tuple[int, ...], bool], ...]  # (stations, cyclic) in processing order
+    station_visits: tuple[IntArray, ...]
+    passes: int
+    decision_visit: IntArray
+    effect_visit: IntArray
+
+    @classmethod
+    def of(cls, inp: EngineInput) -> Compiled:
+        """Flatten an input and plan the order in which stations are processed."""
+        v_inst: list[int] = []
+        v_step: list[int] = []
+        v_station: list[int] = []
+        offsets: list[int] = []
+        services: list[Distribution | None] = []
+        reworks: list[tuple[int, float, Distribution]] = []
+        edges_in: list[tuple[tuple[int, int], ...]] = []
+        links: list[Distribution | None] = []
+        for i, inst in enumerate(inp.instances):
+            template = inp.templates[inst.template]
+            base = len(v_inst)
+            offsets.append(base)
+            for j, step in enumerate(template.steps):
+                v = base + j
+                v_inst.append(i)
+                v_step.append(j)
+                v_station.append(step.station)
+                services.append(step.service)
+                if step.rework > 0:
+                    reworks.append((v, step.rework, step.service))
+                incoming_list: list[tuple[int, int]] = []
+                for p, delay in step.preds:
+                    if template.steps[p].after_effect and not step.after_effect:
+                        continue  # an after-effect step never holds up what comes before the effect
+                    col = -1
+                    if delay is not None:
+                        col = len(links)
+                        links.append(delay)
+                    incoming_list.append((base + p, col))
+                edges_in.append(tuple(incoming_list))
+        offs = np.array(offsets, dtype=np.int64)
+        decision = np.array(
+            [offs[i] + inp.templates[inst.template].decision for i, inst in enumerate(inp.instances)],
+            dtype=np.int64,
+        )
+        effect = np.array(
+            [offs[i] + inp.templates[inst.template].effect for i, inst in enumerate(inp.instances)],
+            dtype=np.int64,
+        )
+        after_in: list[tuple[int, ...]] = [() for _ in v_inst]
+        for i, inst in enumerate(inp.instances):
+            if not inst.after:
+                continue
+            template = inp.templates[inst.template]
+            for j, step in enumerate(template.steps):
+                if not step.preds:
+                    after_in[int(offs[i]) + j] = tuple(int(decision[k]) for k in inst.after)
+
+        groups = _processing_groups(len(inp.stations), v_station, edges_in, after_in)
+        stations = np.array(v_station, dtype=np.int64)
+        station_visits = tuple(np.flatnonzero(stations == s) for s in range(len(inp.stations)))
+        depth = max((len(t.steps) for t in inp.templates), default=1)
+        chained = max(1, sum(1 for i in inp.instances if i.after) + 1)
+        passes = 4 * depth * chained + 10
+
+        call_cols = np.full(len(v_inst), -1, dtype=np.int64)
+        call_dists: list[Distribution | None] = []
+        for v, s in enumerate(v_station):
+            st = inp.stations[s]
+            if st.calendar is not None and st.call_in is not None:
+                call_cols[v] = len(call_dists)
+                call_dists.append(st.call_in)
+        return cls(
+            inp=inp,
+            visit_instance=np.array(v_inst, dtype=np.int64),
+            visit_step=np.array(v_step, dtype=np.int64),
+            visit_station=stations,
+            instance_offset=offs,
+            edges_in=tuple(edges_in),
+            after_in=tuple(after_in),
+            service=ColumnSampler.of(services),
+            link=ColumnSampler.of(links),
+            rework_cols=np.array([r[0] for r in reworks], dtype=np.int64),
+            rework_p=np.array([r[1] for r in reworks]),
+            rework_service=ColumnSampler.of([r[2] for r in reworks]),
+            call_in_col=call_cols,
+            call_in=ColumnSampler.of(call_dists),
+            groups=tuple(groups),
+            station_visits=station_visits,
+            passes=passes,
+            decision_visit=decision,
+            effect_visit=effect,
+        )
+
+    @property
+    def visits(self) -> int:
+        """Number of visits (steps of all instances)."""
+        return int(self.visit_station.size)
+
+
+def _processing_groups(
+    n_stations: int,
+    v_station: Sequence[int],
+    edges_in: Sequence[tuple[tuple[int, int], ...]],
+    after_in: Sequence[tuple[int, ...]],
+) -> tuple[tuple[tuple[int, ...], bool], ...]:
+    """Order stations for processing: strongly connected components of the station graph, topologically.
+
+    Each group is (stations, cyclic); a cyclic group (several stations, or one that feeds itself) is
+    processed by repeated passes until its schedule settles.
+    """
+    import networkx as nx
+
+    graph: nx.DiGraph[int] = nx.DiGraph()
+    graph.add_nodes_from(range(n_stations))
+    for v, incoming in enumerate(edges_in):
+        for p, _ in incoming:
+            graph.add_edge(v_station[p], v_station[v])
+        for p in after_in[v]:
+            graph.add_edge(v_station[p], v_station[v])
+    cond = nx.condensation(graph)
+    groups: list[tuple[tuple[int, ...], bool]] = []
+    for c in nx.topological_sort(cond):
+        members = tuple(sorted(cond.nodes[c]["members"]))
+        cyclic = len(members) > 1 or graph.has_edge(members[0], members[0])
+        groups.append((members, cyclic))
+    return tuple(groups)
+
+
+@dataclass
+class BlockOutcome:
+    """The raw schedule of one block: arrays with one row per visit (or instance), one lane per replication.
+
+    `arrive`: all predecessors done and links crossed; `ready`: a server is free; `begin`: on duty and
+    working; `end`: done. Queueing is ready - arrive, waiting for duty hours begin - ready, work end - begin.
+    `crit_pred` is the predecessor visit that arrived last (-1 for a first step), `crit_link` the link
+    delay on that edge. Instances released after their stream's horizon have infinite times.
+    """
+
+    release: FloatArray  # (instances, n)
+    arrive: FloatArray
+    ready: FloatArray
+    begin: FloatArray
+    end: FloatArray
+    crit_pred: IntArray
+    crit_link: FloatArray
+    unsettled: int = 0
+    n: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.n = int(self.release.shape[1])
+
+
+def simulate_block(comp: Compiled, rng: np.random.Generator, n: int) -> BlockOutcome:
+    """Simulate `n` replications of one input with one random generator (one block)."""
+    inp = comp.inp
+    n_inst = len(inp.instances)
+    release = _releases(inp, rng, n)
+    service = comp.service.draw(rng, n)
+    if comp.rework_cols.size:
+        _add_rework(comp, rng, service, n)
+    link = comp.link.draw(rng, n)
+    call_in = comp.call_in.draw(rng, n)
+
+    n_vis = comp.visits
+    arrive = np.full((n_vis, n), np.inf)
+    ready = np.full((n_vis, n), np.inf)
+    begin = np.full((n_vis, n), np.inf)
+    end = np.full((n_vis, n), np.inf)
+    crit_pred = np.full((n_vis, n), -1, dtype=np.int64)
+    crit_link = np.zeros((n_vis, n))
+    state = _State(comp, release, service, link, call_in, arrive, ready, begin, end, crit_pred, crit_link)
+
+    unsettled = 0
+    for stations, cyclic in comp.groups:
+        if not cyclic:
+            for s in stations:
+                state.station(s)
+            continue
+        members = np.concatenate([comp.station_visits[s] for s in stations])
+        for _ in range(comp.passes):
+            before = end[members].copy()
+            for s in stations:
+                state.station(s)
+            if np.array_equal(before, end[members]):
+                break
+        else:
+            unsettled += int(np.count_nonzero((before != end[members]).any(axis=0)))
+    del n_inst
+    return BlockOutcome(release, arrive, ready, begin, end, crit_pred, crit_link, unsettled)
+
+
+def _releases(inp: EngineInput, rng: np.random.Generator, n: int) -> FloatArray:
+    """Release time of every instance in every lane (inf past a stream's horizon)."""
+    release = np.empty((len(inp.instances), n))
+    stream_times: list[FloatArray] = []
+    for stream in inp.streams:
+        arr = stream.arrival
+        m = arr.max_count()
+        if arr.process == "poisson":
+            gaps = rng.standard_exponential((m, n)) * arr.mean_gap_h
+            times = stream.start_h + np.cumsum(gaps, axis=0)
+        else:
+            times = np.repeat((stream.start_h + arr.mean_gap_h * np.arange(m))[:, None], n, axis=1)
+        if arr.horizon_h is not None:
+            times[times > stream.start_h + arr.horizon_h] = np.inf
+        stream_times.append(times)
+    for i, inst in enumerate(inp.instances):
+        if inst.stream is None:
+            release[i] = inst.release_h if inst.release_h is not None else 0.0
+        else:
+            release[i] = stream_times[inst.stream][inst.index]
+    return release
+
+
+def _add_rework(comp: Compiled, rng: np.random.Generator, service: FloatArray, n: int) -> None:
+    """Add a geometric number of repeated service draws to steps that can be sent back."""
+    p = comp.rework_p[:, None]
+    repeats = rng.geometric(1.0 - p, size=(p.shape[0], n)) - 1
+    most = int(repeats.max(initial=0))
+    for k in range(1, most + 1):
+        extra = comp.rework_service.draw(rng, n)
+        service[comp.rework_cols] += np.where(repeats >= k, extra, 0.0)
+
+
+@dataclass
+class _State:
+    comp: Compiled
+    release: FloatArray
+    service: FloatArray
+    link: FloatArray
+    call_in: FloatArray
+    arrive: FloatArray
+    ready: FloatArray
+    begin: FloatArray
+    end: FloatArray
+    crit_pred: IntArray
+    crit_link: FloatArray
+
+    def arrival(self, v: int) -> None:
+        """Set a visit's arrival: its release for a first step, else the last predecessor + link."""
+        comp = self.comp
+        incoming = comp.edges_in[v]
+        after = comp.after_in[v]
+        if not incoming:
+            best = self.release[comp.visit_instance[v]].copy()
+            crit = np.full(best.shape, -1, dtype=np.int64)
+            link = np.zeros(best.shape)
+        else:
+            p, col = incoming[0]
+            link = self.link[col].copy() if col >= 0 else np.zeros(self.end.shape[1])
+            best = self.end[p] + link
+            crit = np.full(best.shape, p, dtype=np.int64)
+            for p, col in incoming[1:]:
+                d = self.link[col] if col >= 0 else 0.0
+                t = self.end[p] + d
+                later = t > best
+                best = np.where(later, t, best)
+                crit = np.where(later, p, crit)
+                link = np.where(later, d, link)
+        for p in after:
+            t = self.end[p]
+            later = t > best
+            best = np.where(later, t, best)
+            crit = np.where(later, p, crit)
+            link = np.where(later, 0.0, link)
+        self.arrive[v] = best
+        self.crit_pred[v] = crit
+        self.crit_link[v] = link
+
+    def station(self, s: int) -> None:
+        """Queue every visit of station `s`: arrivals sorted per lane, then the c-server recursion."""
+        comp = self.comp
+        idx = comp.station_visits[s]
+        if idx.size == 0:
+            return
+        for v in idx:
+            self.arrival(int(v))
+        st = comp.inp.stations[s]
+        a = self.arrive[idx]
+        svc = self.service[idx]
+        n = a.shape[1]
+        cal = st.calendar
+        ci_cols = comp.call_in_col[idx]
+        call = self.call_in[ci_cols] if cal is not None and st.call_in is not None else None
+        if st.servers >= idx.size:
+            # No queue can form: every visit has a server of its own.
+            ready = a
+            begin = self._duty(cal, ready, call)
+            self.ready[idx] = ready
+            self.begin[idx] = begin
+            self.end[idx] = begin + svc
+            return
+        order = np.argsort(a, axis=0, kind="stable")
+        a_sorted = np.take_along_axis(a, order, axis=0)
+        s_sorted = np.take_along_axis(svc, order, axis=0)
+        c_sorted = np.take_along_axis(call, order, axis=0) if call is not None else None
+        r_out = np.empty_like(a_sorted)
+        b_out = np.empty_like(a_sorted)
+        c = st.servers
+        if c == 1:
+            free = np.full(n, -np.inf)
+            for i in range(a_sorted.shape[0]):
+                r = np.maximum(a_sorted[i], free)
+                b = self._duty(cal, r, None if c_sorted is None else c_sorted[i])
+                free = b + s_sorted[i]
+                r_out[i] = r
+                b_out[i] = b
+        else:
+            servers = np.full((c, n), -np.inf)
+            lanes = np.arange(n)
+            for i in range(a_sorted.shape[0]):
+                k = servers.argmin(axis=0)
+                r = np.maximum(a_sorted[i], servers[k, lanes])
+                b = self._duty(cal, r, None if c_sorted is None else c_sorted[i])
+                servers[k, lanes] = b + s_sorted[i]
+                r_out[i] = r
+                b_out[i] = b
+        ready = np.empty_like(r_out)
+        begin = np.empty_like(b_out)
+        np.put_along_axis(ready, order, r_out, axis=0)
+        np.put_along_axis(begin, order, b_out, axis=0)
+        self.ready[idx] = ready
+        self.begin[idx] = begin
+        self.end[idx] = begin + svc
+
+    @staticmethod
+    def _duty(cal: DutyCalendar | None, t: FloatArray, call: FloatArray | None) -> FloatArray:
+        if cal is None:
+            return t
+        opening = cal.next_open(t)
+        if call is None:
+            return opening
+        return np.minimum(opening, t + call)
+
+
+# -- running many replications ---------------------------------------------------------------------------
+
+
+def block_rng(seed: int, structure: int, block: int) -> np.random.Generator:
+    """The random generator of one block: spawned from the seed by (structure, block) position."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(structure, block))))
+
+
+def block_sizes(replications: int) -> list[int]:
+    """Split replications into blocks of `BLOCK` (the last one smaller)."""
+    full, rest = divmod(replications, BLOCK)
+    return [BLOCK] * full + ([rest] if rest else [])
+
+
+def critical_mask(comp: Compiled, out: BlockOutcome) -> npt.NDArray[np.bool_]:
+    """Mark, per lane, the visits on the longest path back from each instance's effect step."""
+    n = out.n
+    on = np.zeros(out.end.shape, dtype=bool)
+    lanes = np.broadcast_to(np.arange(n), (comp.effect_visit.size, n)).ravel()
+    cur = np.repeat(comp.effect_visit, n)
+    flat_pred = out.crit_pred.ravel()
+    flat_on = on.reshape(-1)
+    width = out.end.shape[1]
+    for _ in range(comp.visits + 1):
+        keep = cur >= 0
+        if not keep.any():
+            break
+        cur, lanes = cur[keep], lanes[keep]
+        pos = cur * width + lanes
+        flat_on[pos] = True
+        cur = flat_pred[pos]
+    return on
+
+
+def run_blocks(
+    inp: EngineInput,
+    structure_index: int,
+    seed: int,
+    blocks: Sequence[tuple[int, int]],
+    on_block: Callable[[int], None] | None = None,
+) -> object:
+    """Simulate the given (block index, size) pairs and return their statistics (an Accumulator)."""
+    from kizuna.sim.result import Accumulator
+
+    comp = inp.compiled
+    acc = Accumulator.empty(inp)
+    for block, size in blocks:
+        out = simulate_block(comp, block_rng(seed, structure_index, block), size)
+        acc.add(block, comp, out)
+        if on_block is not None:
+            on_block(size)
+    return acc
+
+
+def chunks(sizes: Sequence[int], per_chunk: int) -> list[list[tuple[int, int]]]:
+    """Group blocks into chunks of `per_chunk` blocks (the unit of work of one worker task)."""
+    pairs = list(enumerate(sizes))
+    return [pairs[i : i + per_chunk] for i in range(0, len(pairs), max(1, per_chunk))]
+
+
+def default_workers() -> int:
+    """Worker processes to use: the CPUs this process may run on."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_chunks(replications: int, workers: int) -> int:
+    """Blocks per chunk: a few chunks per worker so that progress moves and work balances."""
+    n_blocks = len(block_sizes(replications))
+    return max(1, math.ceil(n_blocks / (workers * 3)))

@@ -1,0 +1,729 @@
+"""Statistics of a simulation run: what each request took, where it waited, and how structures compare.
+
+Workers reduce each block of replications to an `Accumulator` (counts, sums, log-binned histograms) and
+return that, never raw arrays; accumulators merge exactly (integer counts add, floating sums are kept per
+block and added with `math.fsum`), so results do not depend on how blocks were shared out.
+
+Quantiles come from histograms with bins 1% wide on a log scale (from 0.36 s to 11 years), so a
+reported p50/p90/p99 is within about 0.5% of the sample quantile; means are exact.
+
+Vocabulary of the output:
+
+* time to **decision**: filing to the end of the path's decision step; time to **effect**: filing to the
+  end of its effect (execution) step. `mean_h`, `p50_h`, `p90_h`, `p99_h` at the top level of a request
+  are times to effect; the same figures for the decision are under `decision`.
+* `p_deadline`: probability of meeting the request's first deadline (None without one); every deadline by
+  name is under `deadlines`.
+* per organization: `utilization` (work done / (servers x the replication's makespan)) and `delay_share`
+  (the organization's share of the time on the requests' critical paths), split into `queue_share`,
+  `work_share` and `duty_share` (waiting for office hours or call-in) of the organization's own critical
+  time; `links_share` is the part spent on communication links.
+* `critical_steps`: per request, how often each of its steps lies on the longest path to the effect.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kizuna.sim.engine import BlockOutcome, Compiled, EngineInput, critical_mask
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Histogram layout: bin 0 holds [0, T0), bin k holds [T0*G^(k-1), T0*G^k), the last bin overflows.
+T0 = 1e-4
+GROWTH = 1.01
+BINS = math.ceil(math.log(1e5 / T0) / math.log(GROWTH)) + 2
+_LOG_G = math.log(GROWTH)
+_WAIT_EPS = 1e-9
+
+
+def bin_index(t: FloatArray) -> IntArray:
+    """Return the histogram bin of each (finite, non-negative) time in hours."""
+    with np.errstate(divide="ignore"):
+        k = np.floor(np.log(np.maximum(t, 1e-300) / T0) / _LOG_G).astype(np.int64) + 1
+    return np.clip(k, 0, BINS - 1)
+
+
+def bin_edges() -> FloatArray:
+    """Return the BINS + 1 edges of the histogram in hours (the last one is infinite)."""
+    inner = T0 * GROWTH ** np.arange(BINS - 1)
+    return np.concatenate([[0.0], inner, [np.inf]])
+
+
+def hist_quantile(hist: IntArray, q: float) -> float:
+    """Return the q-quantile of a histogram, interpolating linearly inside the bin."""
+    total = int(hist.sum())
+    if total == 0:
+        return math.nan
+    cum = np.cumsum(hist)
+    target = q * total
+    k = int(np.searchsorted(cum, target, side="left"))
+    k = min(k, BINS - 1)
+    edges = bin_edges()
+    lo, hi = edges[k], edges[k + 1]
+    if not math.isfinite(hi):
+        return float(lo)
+    before = cum[k - 1] if k > 0 else 0
+    inside = hist[k]
+    frac = (target - before) / inside if inside else 0.5
+    return float(lo + (hi - lo) * min(max(frac, 0.0), 1.0))
+
+
+# -- accumulation -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Accumulator:
+    """Mergeable statistics of some blocks of one engine input."""
+
+    n_templates: int
+    n_instances: int
+    n_stations: int
+    ints: dict[str, IntArray]
+    floats: dict[str, list[tuple[int, FloatArray]]]
+    gantt: tuple[GanttBar, ...] | None = None
+    replications: int = 0
+
+    @classmethod
+    def empty(cls, inp: EngineInput) -> Accumulator:
+        """Return an accumulator with nothing added, shaped for `inp`."""
+        t, i, s = len(inp.templates), len(inp.instances), len(inp.stations)
+        n_dead = sum(len(x.deadlines) for x in inp.instances)
+        steps = sum(len(x.steps) for x in inp.templates)
+        ints = {
+            "inst_n": np.zeros(i, np.int64),
+            "inst_never": np.zeros(i, np.int64),
+            "inst_hist_dec": np.zeros((i, BINS), np.int64),
+            "inst_hist_eff": np.zeros((i, BINS), np.int64),
+            "type_lanes": np.zeros(t, np.int64),
+            "deadline_met": np.zeros(n_dead, np.int64),
+            "deadline_n": np.zeros(n_dead, np.int64),
+            "st_visits": np.zeros(s, np.int64),
+            "st_waited": np.zeros(s, np.int64),
+            "st_lanes": np.zeros(s, np.int64),
+            "crit_steps": np.zeros(steps, np.int64),
+            "unsettled": np.zeros(1, np.int64),
+        }
+        return cls(t, i, s, ints, {})
+
+    def _add_float(self, block: int, name: str, value: FloatArray | float) -> None:
+        self.floats.setdefault(name, []).append((block, np.atleast_1d(np.asarray(value, np.float64))))
+
+    def add(self, block: int, comp: Compiled, out: BlockOutcome) -> None:
+        """Reduce one simulated block into the statistics."""
+        inp = comp.inp
+        n = out.n
+        self.replications += n
+        counted = np.array([x.counted for x in inp.instances], dtype=bool)
+        rel = out.release
+        released = np.isfinite(rel) & counted[:, None]
+        dec = out.end[comp.decision_visit] - np.where(released, rel, 0.0)
+        eff = out.end[comp.effect_visit] - np.where(released, rel, 0.0)
+        done = released & np.isfinite(eff) & np.isfinite(dec)
+        ints = self.ints
+        ints["inst_n"] += done.sum(axis=1)
+        ints["inst_never"] += (released & ~done).sum(axis=1)
+        dec0 = np.where(done, dec, 0.0)
+        eff0 = np.where(done, eff, 0.0)
+        for i in range(self.n_instances):
+            if done[i].any():
+                ints["inst_hist_dec"][i] += np.bincount(bin_index(dec[i][done[i]]), minlength=BINS)
+                ints["inst_hist_eff"][i] += np.bincount(bin_index(eff[i][done[i]]), minlength=BINS)
+        self._add_float(block, "inst_dec_sum", dec0.sum(axis=1))
+        self._add_float(block, "inst_dec_sq", (dec0 * dec0).sum(axis=1))
+        self._add_float(block, "inst_eff_sum", eff0.sum(axis=1))
+        self._add_float(block, "inst_eff_sq", (eff0 * eff0).sum(axis=1))
+
+        self._add_types(block, inp, eff0, done)
+        self._add_deadlines(inp, comp, out, released)
+        self._add_stations(block, comp, out, released, done)
+        ints["unsettled"][0] += out.unsettled
+        if block == 0 and self.gantt is None:
+            self.gantt = _median_gantt(comp, out, eff, done)
+
+    def _add_types(self, block: int, inp: EngineInput, eff0: FloatArray, done: BoolArray) -> None:
+        """Lane means per request type (for standard errors that respect correlation within a lane)."""
+        n = eff0.shape[1]
+        ints = self.ints
+        tmpl = np.array([x.template for x in inp.instances], dtype=np.int64)
+        lane_sum = np.zeros((self.n_templates, n))
+        lane_cnt = np.zeros((self.n_templates, n))
+        np.add.at(lane_sum, tmpl, eff0)
+        np.add.at(lane_cnt, tmpl, done.astype(np.float64))
+        has = lane_cnt > 0
+        lane_mean = np.where(has, lane_sum / np.maximum(lane_cnt, 1), 0.0)
+        ints["type_lanes"] += has.sum(axis=1)
+        self._add_float(block, "type_lane_sum", lane_mean.sum(axis=1))
+        self._add_float(block, "type_lane_sq", (lane_mean * lane_mean).sum(axis=1))
+
+    def _add_deadlines(
+        self, inp: EngineInput, comp: Compiled, out: BlockOutcome, released: BoolArray
+    ) -> None:
+        rel = out.release
+        ints = self.ints
+        k = 0
+        for i, inst in enumerate(inp.instances):
+            for d in inst.deadlines:
+                visit = comp.decision_visit[i] if d.of == "decision" else comp.effect_visit[i]
+                due = d.at_h if d.at_h is not None else rel[i] + (d.after_h or 0.0)
+                ok = released[i]
+                ints["deadline_n"][k] += int(ok.sum())
+                ints["deadline_met"][k] += int((ok & (out.end[visit] <= due)).sum())
+                k += 1
+
+    def _add_stations(
+        self, block: int, comp: Compiled, out: BlockOutcome, released: BoolArray, done: BoolArray
+    ) -> None:
+        """Queueing, duty waits and work of every counted visit, by station; critical steps."""
+        inp = comp.inp
+        n = out.n
+        ints = self.ints
+        vis_ok = released[comp.visit_instance] & np.isfinite(out.end)
+        queue = np.where(vis_ok, out.ready - out.arrive, 0.0)
+        duty = np.where(vis_ok, out.begin - out.ready, 0.0)
+        work = np.where(vis_ok, out.end - out.begin, 0.0)
+        finite = np.isfinite(out.end)
+        makespan = np.where(finite, out.end, 0.0).max(axis=0) if out.end.size else np.zeros(n)
+        all_work = np.where(finite & np.isfinite(out.begin), out.end - out.begin, 0.0)
+        on = critical_mask(comp, out) & vis_ok
+        st = comp.visit_station
+        s_n = self.n_stations
+
+        def per_station(values: FloatArray) -> FloatArray:
+            out_s = np.zeros(s_n)
+            np.add.at(out_s, st, values.sum(axis=1))
+            return out_s
+
+        ints["st_visits"] += np.bincount(st, weights=vis_ok.sum(axis=1), minlength=s_n).astype(np.int64)
+        ints["st_waited"] += np.bincount(
+            st, weights=(vis_ok & (queue > _WAIT_EPS)).sum(axis=1), minlength=s_n
+        ).astype(np.int64)
+        self._add_float(block, "st_queue", per_station(queue))
+        self._add_float(block, "st_duty", per_station(duty))
+        self._add_float(block, "st_work", per_station(work))
+        self._add_float(block, "st_busy", per_station(all_work))
+        servers = np.array([x.servers for x in inp.stations], dtype=np.float64)
+        self._add_float(block, "st_capacity", servers * float(makespan.sum()))
+        self._add_float(block, "crit_queue", per_station(np.where(on, queue, 0.0)))
+        self._add_float(block, "crit_duty", per_station(np.where(on, duty, 0.0)))
+        self._add_float(block, "crit_work", per_station(np.where(on, work, 0.0)))
+        self._add_float(block, "crit_link", float(np.where(on, out.crit_link, 0.0).sum()))
+        # Per-lane mean wait and share of visits that waited, per station (for standard errors).
+        lane_vis = np.zeros((s_n, n))
+        lane_wait = np.zeros((s_n, n))
+        lane_waited = np.zeros((s_n, n))
+        np.add.at(lane_vis, st, vis_ok.astype(np.float64))
+        np.add.at(lane_wait, st, queue)
+        np.add.at(lane_waited, st, (vis_ok & (queue > _WAIT_EPS)).astype(np.float64))
+        seen = lane_vis > 0
+        mw = np.where(seen, lane_wait / np.maximum(lane_vis, 1), 0.0)
+        pw = np.where(seen, lane_waited / np.maximum(lane_vis, 1), 0.0)
+        ints["st_lanes"] += seen.sum(axis=1)
+        self._add_float(block, "st_lane_wait", mw.sum(axis=1))
+        self._add_float(block, "st_lane_wait_sq", (mw * mw).sum(axis=1))
+        self._add_float(block, "st_lane_pwait", pw.sum(axis=1))
+        self._add_float(block, "st_lane_pwait_sq", (pw * pw).sum(axis=1))
+
+        # Critical steps: own steps of each instance on its critical path.
+        tmpl = np.array([x.template for x in inp.instances], dtype=np.int64)
+        base = np.cumsum([0] + [len(t.steps) for t in inp.templates])
+        flat = base[tmpl[comp.visit_instance]] + comp.visit_step
+        np.add.at(ints["crit_steps"], flat, (on & done[comp.visit_instance]).sum(axis=1))
+
+    def merge(self, other: Accumulator) -> None:
+        """Add another accumulator's statistics (of other blocks) to this one."""
+        for key, value in other.ints.items():
+            self.ints[key] += value
+        for key, items in other.floats.items():
+            self.floats.setdefault(key, []).extend(items)
+        if self.gantt is None:
+            self.gantt = other.gantt
+        self.replications += other.replications
+
+    def total(self, name: str) -> FloatArray:
+        """Return the exact (fsum) total of a floating statistic over all blocks."""
+        items = sorted(self.floats.get(name, []), key=lambda x: x[0])
+        if not items:
+            return np.zeros(0)
+        stacked = np.stack([v for _, v in items])
+        return np.array([math.fsum(stacked[:, j]) for j in range(stacked.shape[1])])
+
+
+@dataclass(frozen=True, slots=True)
+class GanttBar:
+    """One step of the median replication: when it arrived, got a server, started work and ended."""
+
+    instance: str
+    request: str
+    step: str
+    label: str
+    organization: str
+    kind: str
+    arrive_h: float
+    ready_h: float
+    begin_h: float
+    end_h: float
+    critical: bool
+
+
+def _median_gantt(comp: Compiled, out: BlockOutcome, eff: FloatArray, done: Any) -> tuple[GanttBar, ...]:
+    """Pick the lane whose mean time to effect is the median of the block's lanes; list its steps."""
+    inp = comp.inp
+    cnt = done.sum(axis=0)
+    key = np.where(cnt > 0, np.where(done, eff, 0.0).sum(axis=0) / np.maximum(cnt, 1), np.inf)
+    finite = np.isfinite(key)
+    if not finite.any():
+        return ()
+    med = np.median(key[finite])
+    lane = int(np.argmin(np.where(finite, np.abs(key - med), np.inf)))
+    on = critical_mask(comp, out)[:, lane]
+    bars: list[GanttBar] = []
+    for v in range(comp.visits):
+        i = int(comp.visit_instance[v])
+        if not math.isfinite(out.end[v, lane]):
+            continue
+        template = inp.templates[inp.instances[i].template]
+        step = template.steps[int(comp.visit_step[v])]
+        bars.append(
+            GanttBar(
+                instance=inp.label(i),
+                request=template.request,
+                step=step.id,
+                label=step.label or step.id,
+                organization=inp.stations[step.station].id,
+                kind=step.kind,
+                arrive_h=float(out.arrive[v, lane]),
+                ready_h=float(out.ready[v, lane]),
+                begin_h=float(out.begin[v, lane]),
+                end_h=float(out.end[v, lane]),
+                critical=bool(on[v]),
+            )
+        )
+    return tuple(bars)
+
+
+# -- results ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A distribution of times in hours: mean (with its standard error), p50, p90, p95, p99."""
+
+    n: int
+    mean_h: float
+    se_h: float
+    sd_h: float
+    p50_h: float
+    p90_h: float
+    p95_h: float
+    p99_h: float
+    never: int = 0
+
+    @classmethod
+    def of(
+        cls, n: int, total: float, sq: float, hist: IntArray, *, never: int = 0, se: float | None = None
+    ) -> Summary:
+        """Build a summary from a count, a sum, a sum of squares and a histogram."""
+        if n == 0:
+            nan = math.nan
+            return cls(0, nan, nan, nan, nan, nan, nan, nan, never)
+        mean = float(total) / n
+        var = max(float(sq) / n - mean * mean, 0.0) * n / max(n - 1, 1)
+        sd = math.sqrt(var)
+        return cls(
+            n=n,
+            mean_h=mean,
+            se_h=se if se is not None else sd / math.sqrt(n),
+            sd_h=sd,
+            p50_h=hist_quantile(hist, 0.50),
+            p90_h=hist_quantile(hist, 0.90),
+            p95_h=hist_quantile(hist, 0.95),
+            p99_h=hist_quantile(hist, 0.99),
+            never=never,
+        )
+
+    def to_json(self) -> dict[str, float | int | None]:
+        """Return the figures as JSON-ready numbers (NaN as None)."""
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in (
+                ("mean_h", self.mean_h),
+                ("se_h", self.se_h),
+                ("p50_h", self.p50_h),
+                ("p90_h", self.p90_h),
+                ("p95_h", self.p95_h),
+                ("p99_h", self.p99_h),
+                ("n", self.n),
+                ("never", self.never),
+            )
+        }
+
+
+@dataclass(frozen=True)
+class RequestStats:
+    """Times of one request type (all its filings pooled) or of one filing."""
+
+    request: str
+    decision: Summary
+    effect: Summary
+    hist_decision: IntArray
+    hist_effect: IntArray
+    deadlines: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def p_deadline(self) -> float | None:
+        """Probability of meeting the first deadline (None when the request has none)."""
+        return next(iter(self.deadlines.values()), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the statistics as JSON-ready data (time to effect at the top level)."""
+        eff = self.effect.to_json()
+        return {
+            "mean_h": eff["mean_h"],
+            "p50_h": eff["p50_h"],
+            "p90_h": eff["p90_h"],
+            "p99_h": eff["p99_h"],
+            "p_deadline": self.p_deadline,
+            "deadlines": dict(self.deadlines),
+            "effect": eff,
+            "decision": self.decision.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OrgStats:
+    """Load and delay of one organization (or network node)."""
+
+    organization: str
+    servers: int
+    utilization: float
+    delay_share: float
+    queue_share: float
+    work_share: float
+    duty_share: float
+    mean_wait_h: float
+    mean_wait_se_h: float
+    p_wait: float
+    p_wait_se: float
+    visits: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the statistics as JSON-ready data."""
+        return {
+            "utilization": _num(self.utilization),
+            "delay_share": _num(self.delay_share),
+            "queue_share": _num(self.queue_share),
+            "work_share": _num(self.work_share),
+            "duty_share": _num(self.duty_share),
+            "mean_wait_h": _num(self.mean_wait_h),
+            "p_wait": _num(self.p_wait),
+            "servers": self.servers,
+        }
+
+
+def _num(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class StructureResult:
+    """Everything measured for one structure."""
+
+    structure: str
+    requests: dict[str, RequestStats]
+    instances: dict[str, RequestStats]
+    organizations: dict[str, OrgStats]
+    critical_steps: dict[str, dict[str, float]]
+    links_share: float
+    unconverged: int
+    gantt: tuple[GanttBar, ...]
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the structure's results as JSON-ready data."""
+        return {
+            "requests": {k: v.to_json() for k, v in self.requests.items()},
+            "instances": {k: v.to_json() for k, v in self.instances.items()},
+            "organizations": {k: v.to_json() for k, v in self.organizations.items()},
+            "critical_steps": self.critical_steps,
+            "links_share": _num(self.links_share),
+            "unconverged": self.unconverged,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def of(cls, inp: EngineInput, acc: Accumulator) -> StructureResult:
+        """Finish an accumulator into per-request, per-organization and critical-step statistics."""
+        ints = acc.ints
+        tot = acc.total
+        dec_sum, dec_sq = tot("inst_dec_sum"), tot("inst_dec_sq")
+        eff_sum, eff_sq = tot("inst_eff_sum"), tot("inst_eff_sq")
+        instances: dict[str, RequestStats] = {}
+        dead_names: list[list[str]] = []
+        k = 0
+        dead_p: list[dict[str, float]] = []
+        for i, inst in enumerate(inp.instances):
+            names: list[str] = []
+            ps: dict[str, float] = {}
+            for d in inst.deadlines:
+                nd = int(ints["deadline_n"][k])
+                ps[d.name] = ints["deadline_met"][k] / nd if nd else math.nan
+                names.append(d.name)
+                k += 1
+            dead_names.append(names)
+            dead_p.append(ps)
+            n = int(ints["inst_n"][i])
+            never = int(ints["inst_never"][i])
+            instances[inp.label(i)] = RequestStats(
+                request=inp.label(i),
+                decision=Summary.of(n, dec_sum[i], dec_sq[i], ints["inst_hist_dec"][i], never=never),
+                effect=Summary.of(n, eff_sum[i], eff_sq[i], ints["inst_hist_eff"][i], never=never),
+                hist_decision=ints["inst_hist_dec"][i],
+                hist_effect=ints["inst_hist_eff"][i],
+                deadlines=ps,
+            )
+        requests = _request_stats(inp, acc)
+        orgs, links_share = _org_stats(inp, acc)
+        crit = _critical_steps(inp, acc)
+        return cls(
+            structure=inp.structure,
+            requests=requests,
+            instances=instances,
+            organizations=orgs,
+            critical_steps=crit,
+            links_share=links_share,
+            unconverged=int(ints["unsettled"][0]),
+            gantt=acc.gantt or (),
+            notes=inp.notes,
+        )
+
+
+def _request_stats(inp: EngineInput, acc: Accumulator) -> dict[str, RequestStats]:
+    """Pool the filings of each request type."""
+    ints = acc.ints
+    tot = acc.total
+    dec_sum, dec_sq = tot("inst_dec_sum"), tot("inst_dec_sq")
+    eff_sum, eff_sq = tot("inst_eff_sum"), tot("inst_eff_sq")
+    requests: dict[str, RequestStats] = {}
+    lane_n = ints["type_lanes"]
+    lane_sum, lane_sq = tot("type_lane_sum"), tot("type_lane_sq")
+    for t, template in enumerate(inp.templates):
+        members = [i for i, x in enumerate(inp.instances) if x.template == t]
+        n = int(sum(ints["inst_n"][i] for i in members))
+        never = int(sum(ints["inst_never"][i] for i in members))
+        hd = ints["inst_hist_dec"][members].sum(axis=0)
+        he = ints["inst_hist_eff"][members].sum(axis=0)
+        ln = int(lane_n[t])
+        se = None
+        if ln > 1:
+            m = lane_sum[t] / ln
+            var = max(lane_sq[t] / ln - m * m, 0.0) * ln / (ln - 1)
+            se = math.sqrt(var / ln)
+        deadlines: dict[str, float] = {}
+        met: dict[str, list[float]] = {}
+        kk = 0
+        for inst in inp.instances:
+            for d in inst.deadlines:
+                if inst.template == t:
+                    met.setdefault(d.name, [0.0, 0.0])
+                    met[d.name][0] += float(ints["deadline_met"][kk])
+                    met[d.name][1] += float(ints["deadline_n"][kk])
+                kk += 1
+        deadlines = {name: (a / b if b else math.nan) for name, (a, b) in met.items()}
+        requests[template.request] = RequestStats(
+            request=template.request,
+            decision=Summary.of(
+                n, sum(dec_sum[i] for i in members), sum(dec_sq[i] for i in members), hd, never=never
+            ),
+            effect=Summary.of(
+                n, sum(eff_sum[i] for i in members), sum(eff_sq[i] for i in members), he, never=never, se=se
+            ),
+            hist_decision=hd,
+            hist_effect=he,
+            deadlines=deadlines,
+        )
+
+    return requests
+
+
+def _org_stats(inp: EngineInput, acc: Accumulator) -> tuple[dict[str, OrgStats], float]:
+    """Utilization and delay shares per organization, and the share of the links."""
+    ints = acc.ints
+    tot = acc.total
+    cq, cd, cw = tot("crit_queue"), tot("crit_duty"), tot("crit_work")
+    clink = float(tot("crit_link")[0]) if acc.floats.get("crit_link") else 0.0
+    crit_total = float(cq.sum() + cd.sum() + cw.sum()) + clink
+    busy, cap = tot("st_busy"), tot("st_capacity")
+    lw, lw2 = tot("st_lane_wait"), tot("st_lane_wait_sq")
+    lp, lp2 = tot("st_lane_pwait"), tot("st_lane_pwait_sq")
+    orgs: dict[str, OrgStats] = {}
+    for s, station in enumerate(inp.stations):
+        own = cq[s] + cd[s] + cw[s]
+        ln = int(ints["st_lanes"][s])
+        mw, mw_se = _lane_mean(lw[s], lw2[s], ln)
+        pw, pw_se = _lane_mean(lp[s], lp2[s], ln)
+        orgs[station.id] = OrgStats(
+            organization=station.id,
+            servers=station.servers,
+            utilization=busy[s] / cap[s] if cap[s] > 0 else math.nan,
+            delay_share=own / crit_total if crit_total > 0 else math.nan,
+            queue_share=cq[s] / own if own > 0 else math.nan,
+            work_share=cw[s] / own if own > 0 else math.nan,
+            duty_share=cd[s] / own if own > 0 else math.nan,
+            mean_wait_h=mw,
+            mean_wait_se_h=mw_se,
+            p_wait=pw,
+            p_wait_se=pw_se,
+            visits=int(ints["st_visits"][s]),
+        )
+
+    return orgs, (clink / crit_total if crit_total > 0 else math.nan)
+
+
+def _critical_steps(inp: EngineInput, acc: Accumulator) -> dict[str, dict[str, float]]:
+    """How often each step of each request lies on the request's longest path."""
+    ints = acc.ints
+    crit: dict[str, dict[str, float]] = {}
+    base = 0
+    for t, template in enumerate(inp.templates):
+        members = [i for i, x in enumerate(inp.instances) if x.template == t]
+        n = int(sum(ints["inst_n"][i] for i in members))
+        crit[template.request] = {
+            step.id: (ints["crit_steps"][base + j] / n if n else math.nan)
+            for j, step in enumerate(template.steps)
+        }
+        base += len(template.steps)
+    return crit
+
+
+def _lane_mean(total: float, sq: float, n: int) -> tuple[float, float]:
+    if n == 0:
+        return math.nan, math.nan
+    m = total / n
+    if n < 2:
+        return m, math.nan
+    var = max(sq / n - m * m, 0.0) * n / (n - 1)
+    return m, math.sqrt(var / n)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Structure `a` against `b` for one request's time to effect: a - b, a CI, and Cliff's delta.
+
+    Cliff's delta is P(A > B) - P(A < B) over independent draws, from the two histograms (times in the
+    same 1% bin count as ties); -1 means `a` is always faster, 0 no difference.
+    """
+
+    request: str
+    a: str
+    b: str
+    diff_mean_h: float
+    ci_low_h: float
+    ci_high_h: float
+    cliffs_delta: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the comparison as JSON-ready data."""
+        return {
+            "request": self.request,
+            "a": self.a,
+            "b": self.b,
+            "diff_mean_h": _num(self.diff_mean_h),
+            "ci95_h": [_num(self.ci_low_h), _num(self.ci_high_h)],
+            "cliffs_delta": _num(self.cliffs_delta),
+        }
+
+
+def cliffs_delta(hist_a: IntArray, hist_b: IntArray) -> float:
+    """Return Cliff's delta of two samples given as histograms over the same bins."""
+    na, nb = int(hist_a.sum()), int(hist_b.sum())
+    if na == 0 or nb == 0:
+        return math.nan
+    below_b = np.concatenate([[0], np.cumsum(hist_b)[:-1]]).astype(np.float64)
+    above_b = nb - below_b - hist_b
+    a = hist_a.astype(np.float64)
+    return float((a @ below_b - a @ above_b) / (na * nb))
+
+
+def compare(a: StructureResult, b: StructureResult, request: str) -> Comparison:
+    """Compare one request's time to effect under two structures."""
+    ra, rb = a.requests[request], b.requests[request]
+    diff = ra.effect.mean_h - rb.effect.mean_h
+    se = math.hypot(ra.effect.se_h, rb.effect.se_h)
+    return Comparison(
+        request=request,
+        a=a.structure,
+        b=b.structure,
+        diff_mean_h=diff,
+        ci_low_h=diff - 1.96 * se,
+        ci_high_h=diff + 1.96 * se,
+        cliffs_delta=cliffs_delta(ra.hist_effect, rb.hist_effect),
+    )
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """The result of simulating one scenario under one or more structures.
+
+    `structures` maps a structure id (or, for a network scenario, `network`) to its StructureResult.
+    `gantt(structure)` lists the steps of a median replication for a Gantt chart; `comparisons()`
+    compares every request between the first structure and each other one.
+    """
+
+    scenario: str
+    replications: int
+    seed: int
+    start: str
+    structures: dict[str, StructureResult]
+    elapsed_s: float = math.nan
+    workers: int = 1
+
+    def gantt(self, structure: str) -> tuple[GanttBar, ...]:
+        """Return the median replication's steps under a structure."""
+        return self.structures[structure].gantt
+
+    def comparisons(self) -> list[Comparison]:
+        """Compare each request's time to effect: every other structure against the first one."""
+        ids = list(self.structures)
+        out: list[Comparison] = []
+        for other in ids[1:]:
+            a, b = self.structures[other], self.structures[ids[0]]
+            out.extend(compare(a, b, r) for r in a.requests if r in b.requests)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the result as JSON-ready data (see the module docstring for the keys)."""
+        return {
+            "scenario": self.scenario,
+            "replications": self.replications,
+            "seed": self.seed,
+            "start": self.start,
+            "structures": {k: v.to_json() for k, v in self.structures.items()},
+            "comparisons": [c.to_json() for c in self.comparisons()],
+        }
+
+
+def merge_all(parts: Iterable[Accumulator]) -> Accumulator | None:
+    """Merge accumulators (None when there are none)."""
+    total: Accumulator | None = None
+    for part in parts:
+        if total is None:
+            total = part
+        else:
+            total.merge(part)
+    return total
+
+
+def results_of(
+    inputs: Mapping[str, EngineInput], accs: Mapping[str, Accumulator]
+) -> dict[str, StructureResult]:
+    """Finish accumulators into StructureResults, by structure id."""
+    return {k: StructureResult.of(inputs[k], accs[k]) for k in inputs}
