@@ -155,6 +155,18 @@ class Coordinator:
 
     # -- reading (what a user may see) ----------------------------------------------------------------
 
+    def snapshot(self) -> LiveView:
+        """Return a consistent copy of the view's object tables (the objects themselves are frozen)."""
+        with self._lock:
+            view = self.view
+            return LiveView(
+                crises=dict(view.crises),
+                requests=dict(view.requests),
+                taskings=dict(view.taskings),
+                sitreps=dict(view.sitreps),
+                last_seq=view.last_seq,
+            )
+
     def crisis(self, user: User, crisis_id: str) -> CrisisState:
         """Return a crisis the user may see, or raise NotFound."""
         return _visible(user, self.view.crises.get(crisis_id), "crisis", crisis_id)

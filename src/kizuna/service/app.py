@@ -1,0 +1,121 @@
+"""The app factory: `create_app(settings, clock)` opens the store and wires the routers.
+
+The app reads only from the coordinator's live view and writes only through the coordinator; routes are
+thin (parse, call one function, release through the egress). The view follows the log: after each
+command, on PostgreSQL NOTIFY from other workers, and by a poll every `POLL_S` seconds for writers the
+notifications do not reach (another process on the same SQLite file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from kizuna import __version__
+from kizuna.access import Passwords, UserDirectory
+from kizuna.coordination import Coordinator, Law
+from kizuna.service import errors
+from kizuna.service.hub import Hub
+from kizuna.service.routers import ROUTERS
+from kizuna.service.runtime import Runtime
+from kizuna.settings import Settings, get_settings
+from kizuna.store import Clock, open_store, system_clock
+
+#: Seconds between polls of the log for events other processes appended.
+POLL_S = 1.0
+
+DESCRIPTION = """\
+The live coordination service of an alliance: crises with their situation designations, requests
+compiled to decision paths, steps acted on by members of each step's organization, taskings and
+situation reports. Every action is checked against the law under the designation in force and recorded
+as an event; every answer, stream message and export is filtered by marking at the server.
+
+Authenticate with `Authorization: Bearer <API token>`, or log in (`POST /api/auth/login`) for a
+session cookie and send the returned CSRF token as `X-CSRF-Token` on every write.
+"""
+
+
+def open_runtime(
+    settings: Settings, clock: Clock, *, law: Law | None = None, passwords: Passwords | None = None
+) -> Runtime:
+    """Open the store, the user directory and the coordinator described by `settings`."""
+    store = open_store(
+        settings.resolved_database_url(), clock=clock, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    try:
+        directory = UserDirectory(
+            store.engine,
+            passwords=passwords,
+            clock=clock,
+            session_ttl=timedelta(minutes=settings.session_ttl_minutes),
+        )
+        coordinator = Coordinator(store, law or Law(), clock=clock)
+    except BaseException:
+        store.close()
+        raise
+    hub = Hub()
+    runtime = Runtime(
+        settings=settings, clock=clock, store=store, directory=directory, coordinator=coordinator, hub=hub
+    )
+    runtime.closers.append(coordinator.add_listener(hub.publish))
+    if store.backend == "postgresql":
+
+        def wake(seq: int) -> None:
+            if seq > coordinator.view.last_seq:
+                coordinator.catch_up()
+
+        runtime.closers.append(store.notifier.subscribe(wake))
+    return runtime
+
+
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    *,
+    law: Law | None = None,
+    passwords: Passwords | None = None,
+) -> FastAPI:
+    """Build the service: open the store named by `settings` and serve the API over it.
+
+    Args:
+        settings: Where the store is and how to serve; `get_settings()` (the environment) by default.
+        clock: The service's clock (UTC); the wall clock by default. Tests and exercises drive it.
+        law: The structures and frameworks; the bundled ones by default.
+        passwords: The password hasher; argon2id at the default cost by default.
+    """
+    runtime = open_runtime(settings or get_settings(), clock or system_clock, law=law, passwords=passwords)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        poller = asyncio.create_task(_poll(runtime))
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            runtime.close()
+
+    app = FastAPI(
+        title="Kizuna",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+async def _poll(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(POLL_S)
+        await run_in_threadpool(runtime.coordinator.catch_up)

@@ -1,0 +1,83 @@
+"""Domain errors to HTTP, in one place: every route raises Kizuna's own errors and this maps them.
+
+NotFound                  404  (also what an object the user may not see looks like)
+PermissionDenied          403
+ConflictError             409  with `current`: the state that won
+InvalidQuery, UnknownId   422
+DataError                 422  with the problems found
+IntegrityError            500  the event chain does not verify
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from kizuna.errors import (
+    ConflictError,
+    DataError,
+    IntegrityError,
+    InvalidQuery,
+    KizunaError,
+    NotFound,
+    PermissionDenied,
+    UnknownId,
+)
+
+#: Status code of each error class; the first match in this order wins.
+STATUS: tuple[tuple[type[KizunaError], int], ...] = (
+    (NotFound, 404),
+    (PermissionDenied, 403),
+    (ConflictError, 409),
+    (UnknownId, 422),
+    (InvalidQuery, 422),
+    (DataError, 422),
+    (IntegrityError, 500),
+)
+
+
+class ErrorBody(BaseModel):
+    """What every error response carries."""
+
+    error: str = Field(description="The kind of error (NotFound, ConflictError, ...).")
+    detail: str = Field(description="What went wrong, naming the offending value.")
+    current: Any = Field(default=None, description="For a conflict: the current state that won.")
+
+
+def status_of(error: KizunaError) -> int:
+    """Return the HTTP status for a Kizuna error."""
+    for kind, status in STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+async def _handle(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, KizunaError)
+    body = ErrorBody(
+        error=type(error).__name__,
+        detail=str(error),
+        current=error.current if isinstance(error, ConflictError) else None,
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_of(error))
+
+
+def install(app: FastAPI) -> None:
+    """Register the one handler for every Kizuna error."""
+    app.add_exception_handler(KizunaError, _handle)
+
+
+#: OpenAPI `responses=` entries for routes, so the spec documents the errors they can give.
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Return OpenAPI response entries for the given error codes."""
+    words = {
+        401: "Not authenticated",
+        403: "Not permitted",
+        404: "No such object, or not visible to the user",
+        409: "A concurrent action won; `current` is the state that won",
+        422: "Invalid input or unknown id",
+    }
+    return {code: {"model": ErrorBody, "description": words[code]} for code in codes}

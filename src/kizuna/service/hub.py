@@ -1,0 +1,83 @@
+"""Fan-out of new events to Server-Sent Events subscribers, each filtered at the egress.
+
+The coordinator calls `Hub.publish` with every batch of events it applies, on whichever thread applied
+them; the hub hands the batch to each subscriber's event loop once, and there every subscriber keeps
+only the events `egress.releasable` lets its user see. A subscriber that falls `QUEUE_SIZE` events
+behind is cut off (its stream ends, and the client resumes with `Last-Event-ID`) rather than letting
+one slow reader hold memory for everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from kizuna.access import User
+from kizuna.coordination import Recorded
+from kizuna.service.egress import releasable
+
+#: Events a subscriber may have waiting before it is cut off.
+QUEUE_SIZE = 10_000
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open stream: its user, its queue and the loop the queue lives on."""
+
+    user: User
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[Recorded | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    lagging: bool = False
+
+
+class Hub:
+    """Subscribers of the event stream and the fan-out to them."""
+
+    def __init__(self) -> None:
+        """Start with no subscribers."""
+        self._subscribers: set[Subscriber] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def count(self) -> int:
+        """How many streams are open."""
+        return len(self._subscribers)
+
+    def publish(self, batch: Sequence[Recorded]) -> None:
+        """Hand a batch of new events to every subscriber's loop (thread-safe, returns at once)."""
+        with self._lock:
+            loops: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
+            for subscriber in self._subscribers:
+                loops.setdefault(subscriber.loop, []).append(subscriber)
+        for loop, subscribers in loops.items():
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_deliver, subscribers, tuple(batch))
+
+    @asynccontextmanager
+    async def subscribe(self, user: User) -> AsyncIterator[Subscriber]:
+        """Open a subscription for `user` on the running loop; close it on exit."""
+        subscriber = Subscriber(user=user, loop=asyncio.get_running_loop())
+        with self._lock:
+            self._subscribers.add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            with self._lock:
+                self._subscribers.discard(subscriber)
+
+
+def _deliver(subscribers: Sequence[Subscriber], batch: Sequence[Recorded]) -> None:
+    for subscriber in subscribers:
+        if subscriber.lagging:
+            continue
+        for recorded in batch:
+            if not releasable(subscriber.user, recorded.event.marking):
+                continue
+            try:
+                subscriber.queue.put_nowait(recorded)
+            except asyncio.QueueFull:
+                subscriber.lagging = True
+                break

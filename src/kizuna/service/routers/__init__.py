@@ -1,0 +1,29 @@
+"""One APIRouter per resource; `ROUTERS` is the order the app includes them in."""
+
+from kizuna.service.routers import (
+    auth,
+    crises,
+    events,
+    exports,
+    health,
+    requests,
+    sitreps,
+    steps,
+    taskings,
+    users,
+)
+
+ROUTERS = (
+    health.router,
+    auth.router,
+    users.router,
+    crises.router,
+    requests.router,
+    steps.router,
+    taskings.router,
+    sitreps.router,
+    events.router,
+    exports.router,
+)
+
+__all__ = ["ROUTERS"]

@@ -1,0 +1,47 @@
+"""Authentication: log in for a session cookie and CSRF token, log out, issue API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+
+from kizuna.errors import PermissionDenied
+from kizuna.service.dependencies import SESSION_COOKIE, CurrentUser, RuntimeDep, current_user
+from kizuna.service.errors import responses
+from kizuna.service.schemas import LoginIn, LoginOut, TokenIn, TokenOut
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/login", responses=responses(401, 422))
+def login(body: LoginIn, response: Response, runtime: RuntimeDep) -> LoginOut:
+    """Log in with a password: sets the session cookie and returns the CSRF token for writes."""
+    try:
+        user = runtime.directory.authenticate(body.username, body.password)
+    except PermissionDenied as error:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=str(error)) from error
+    session = runtime.directory.start_session(user)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.session_id,
+        httponly=True,
+        samesite="strict",
+        secure=runtime.settings.cookie_secure,
+        max_age=runtime.settings.session_ttl_minutes * 60,
+        path="/",
+    )
+    return LoginOut(user=user, csrf_token=session.csrf_token, expires_at=session.expires_at)
+
+
+@router.post("/logout", status_code=204, responses=responses(401, 403), dependencies=[Depends(current_user)])
+def logout(request: Request, response: Response, runtime: RuntimeDep) -> None:
+    """End the browser session."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        runtime.directory.end_session(session_id)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.post("/tokens", status_code=201, responses=responses(401, 403, 422))
+def issue_token(body: TokenIn, user: CurrentUser, runtime: RuntimeDep) -> TokenOut:
+    """Issue an API token for the current user (shown once)."""
+    return TokenOut(token=runtime.directory.issue_token(user.id, body.name))

@@ -1,0 +1,67 @@
+"""Requests: file in a crisis (compiled to a decision path), list, read, withdraw."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from kizuna.coordination import RequestStatus
+from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
+from kizuna.service.egress import release, release_one
+from kizuna.service.errors import responses
+from kizuna.service.schemas import RequestIn, RequestView, WithdrawIn
+
+router = APIRouter(tags=["requests"])
+
+
+@router.get("/api/requests", responses=responses(401))
+def list_requests(
+    user: CurrentUser,
+    coordinator: CoordinatorDep,
+    crisis: Annotated[str | None, Query(max_length=100)] = None,
+    status: RequestStatus | None = None,
+) -> list[RequestView]:
+    """List the requests the user may see, optionally of one crisis or in one status."""
+    states = sorted(coordinator.snapshot().requests.values(), key=lambda r: r.filed_at)
+    chosen = [
+        s for s in states if (crisis is None or s.crisis == crisis) and (status is None or s.status is status)
+    ]
+    return [RequestView.of(s) for s in release(user, chosen)]
+
+
+@router.post(
+    "/api/crises/{crisis_id}/requests", status_code=201, responses=responses(401, 403, 404, 409, 422)
+)
+def file_request(
+    crisis_id: str,
+    body: RequestIn,
+    user: CurrentUser,
+    coordinator: CoordinatorDep,
+    key: IdempotencyKey = None,
+) -> RequestView:
+    """File a request for the user's organization; it is compiled to its decision path and ruled on."""
+    state = coordinator.file_request(
+        user, crisis_id, spec=body.spec_fields(), marking=body.marking, idempotency_key=key
+    )
+    return RequestView.of(release_one(user, state, "request", state.id))
+
+
+@router.get("/api/requests/{request_id}", responses=responses(401, 404))
+def get_request(request_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> RequestView:
+    """Return one request with its path and where each step stands."""
+    state = coordinator.snapshot().requests.get(request_id)
+    return RequestView.of(release_one(user, state, "request", request_id))
+
+
+@router.post("/api/requests/{request_id}/withdraw", responses=responses(401, 403, 404, 409, 422))
+def withdraw_request(
+    request_id: str,
+    body: WithdrawIn,
+    user: CurrentUser,
+    coordinator: CoordinatorDep,
+    key: IdempotencyKey = None,
+) -> RequestView:
+    """Withdraw a request (a member of the organization that filed it); it stays withdrawn."""
+    state = coordinator.withdraw(user, request_id, reason=body.reason, idempotency_key=key)
+    return RequestView.of(release_one(user, state, "request", request_id))

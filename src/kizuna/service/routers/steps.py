@@ -1,0 +1,34 @@
+"""Steps of a request's decision path and the actions members of each step's organization take."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
+from kizuna.service.egress import release_one
+from kizuna.service.errors import responses
+from kizuna.service.schemas import ActionIn, RequestView, StepView
+
+router = APIRouter(prefix="/api/requests/{request_id}/steps", tags=["steps"])
+
+
+@router.get("", responses=responses(401, 404))
+def list_steps(request_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> list[StepView]:
+    """List a request's steps in path order with their statuses."""
+    state = coordinator.snapshot().requests.get(request_id)
+    return RequestView.of(release_one(user, state, "request", request_id)).steps
+
+
+@router.post("/{step_id}/actions", responses=responses(401, 403, 404, 409, 422))
+def act(
+    *,
+    request_id: str,
+    step_id: str,
+    body: ActionIn,
+    user: CurrentUser,
+    coordinator: CoordinatorDep,
+    key: IdempotencyKey = None,
+) -> RequestView:
+    """Act on a step as a member of its organization; a lost race answers 409 with the current state."""
+    state = coordinator.act(user, request_id, step_id, body.action, reason=body.reason, idempotency_key=key)
+    return RequestView.of(release_one(user, state, "request", request_id))

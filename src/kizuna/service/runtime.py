@@ -1,0 +1,32 @@
+"""What a running service holds: settings, clock, store, user directory, coordinator and stream hub."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kizuna.access import UserDirectory
+from kizuna.coordination import Coordinator
+from kizuna.service.hub import Hub
+from kizuna.settings import Settings
+from kizuna.store import Clock, EventStore
+
+
+@dataclass
+class Runtime:
+    """The live parts behind one app, closed together."""
+
+    settings: Settings
+    clock: Clock
+    store: EventStore
+    directory: UserDirectory
+    coordinator: Coordinator
+    hub: Hub
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Stop listening and release the database."""
+        for close in reversed(self.closers):
+            close()
+        self.closers.clear()
+        self.store.close()

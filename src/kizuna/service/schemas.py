@@ -1,0 +1,172 @@
+"""Request bodies and response views of the API (the domain states are returned as they are)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kizuna.access import Marking, User
+from kizuna.coordination import Action, RequestState, StepRecord, TaskingStatus
+from kizuna.model.ids import Ident
+from kizuna.planning import StepKind
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(_Body):
+    """A user's credentials."""
+
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class LoginOut(BaseModel):
+    """The logged-in user and the CSRF token the browser echoes in X-CSRF-Token on writes."""
+
+    user: User
+    csrf_token: str
+    expires_at: datetime
+
+
+class TokenIn(_Body):
+    """A name for a new API token (what it is for)."""
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    """A new API token: shown once, send it as `Authorization: Bearer <token>`."""
+
+    token: str
+
+
+class CrisisIn(_Body):
+    """A crisis to open (admins; exercise control for exercises)."""
+
+    id: Ident
+    name: str = Field(min_length=1, max_length=200)
+    structure: Ident = Field(description="The structure the crisis runs in (e.g. us-japan-2025).")
+    situation: Ident = Field(default="peacetime", description="The situation in force at the start.")
+    exercise: bool = Field(default=True, description="Exercise traffic (marked so on every object).")
+    marking: Marking
+    description: str = Field(default="", max_length=4000)
+
+
+class RequestIn(_Body):
+    """A request to file in a crisis: an act (actor + activity) or a designation (`designates`).
+
+    The service sets the id, the requesting organization (the user's) and the situation (the designation
+    in force).
+    """
+
+    name: str = Field(default="", max_length=200)
+    executor: Ident | None = None
+    actor: Ident | None = None
+    activity: Ident | None = None
+    supported: Ident = "none"
+    location: Ident = "japan-territory"
+    flags: list[Ident] = Field(default_factory=list, max_length=20)
+    granted: list[Ident] = Field(default_factory=list, max_length=20)
+    designates: Ident | None = None
+    deadline_h: float | None = Field(default=None, gt=0, le=10_000)
+    note: str | None = Field(default=None, max_length=4000)
+    marking: Marking
+
+    def spec_fields(self) -> dict[str, Any]:
+        """Return the RequestSpec fields given (without the marking)."""
+        return self.model_dump(exclude={"marking"}, exclude_defaults=True)
+
+
+class ActionIn(_Body):
+    """An action on a step: coordinate, consult, approve, deny (with a reason), order, execute, inform."""
+
+    action: Action
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class WithdrawIn(_Body):
+    """Why the request is withdrawn."""
+
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class TaskingIn(_Body):
+    """A tasking of a unit the user's organization commands."""
+
+    unit: Ident
+    task: str = Field(min_length=1, max_length=4000)
+    request: str | None = Field(default=None, max_length=100, description="The decided request it serves.")
+    marking: Marking
+
+
+class TaskingMoveIn(_Body):
+    """Acknowledge or complete (the unit), or cancel (the issuer)."""
+
+    status: TaskingStatus
+    note: str = Field(default="", max_length=4000)
+
+
+class SitrepIn(_Body):
+    """A situation report; its marking will cover every request or tasking it refers to."""
+
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(default="", max_length=20_000)
+    refs: list[str] = Field(default_factory=list, max_length=50)
+    marking: Marking
+
+
+class StepView(BaseModel):
+    """One step of a request's path with where it stands."""
+
+    id: str
+    organization: str
+    kind: StepKind
+    label: str
+    predecessors: tuple[str, ...]
+    approval: str | None
+    after_effect: bool
+    status: str
+    record: StepRecord | None
+
+
+class RequestView(BaseModel):
+    """A request with its steps' statuses, as the API shows it."""
+
+    request: RequestState
+    steps: list[StepView]
+    ready: list[str] = Field(description="Steps that can be acted on now.")
+
+    @classmethod
+    def of(cls, state: RequestState) -> RequestView:
+        """Build the view of a request state."""
+        done = state.done
+        return cls(
+            request=state,
+            steps=[
+                StepView(
+                    id=s.id,
+                    organization=s.organization,
+                    kind=s.kind,
+                    label=s.label,
+                    predecessors=s.predecessors,
+                    approval=s.approval,
+                    after_effect=s.after_effect,
+                    status=state.step_status(s.id).value,
+                    record=done.get(s.id),
+                )
+                for s in state.path.order()
+            ],
+            ready=[s.id for s in state.ready_steps()],
+        )
+
+
+class EventOut(BaseModel):
+    """An event as the API and the stream show it: its place in the log and the event itself."""
+
+    seq: int
+    type: str
+    event: dict[str, Any]
