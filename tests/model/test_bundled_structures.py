@@ -278,3 +278,32 @@ def test_the_combined_command_takes_both_joint_commands_but_not_the_law() -> Non
     assert has(structure, "usfj", RelationKind.REPORTS_TO, "indopacom")
     for approval, org_id in GRANTS.items():
         assert structure.granters(approval)[0].nation != BILATERAL, (approval, org_id)
+
+
+def test_a_user_file_extending_a_bundled_one_is_told_where_a_dangling_id_was_removed(tmp_path: Path) -> None:
+    """Removing an organization but not the relations to it points at the relation and at the removal."""
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        "id: child\nname: Child\nextends: us-japan-2015\nera: {valid_from: 2030-01-01}\n"
+        "remove:\n  organizations: [bjocc]\n",
+        encoding="utf-8",
+    )
+    structure, problems = check_structure_file(child)
+    assert structure is None
+    assert {p.value for p in problems} == {"bjocc"}
+    assert {p.field for p in problems} == {
+        "relations[asdf member-of bjocc].to",
+        "relations[usfj member-of bjocc].to",
+    }
+    for problem in problems:
+        assert problem.file.endswith("us-japan-2015.yaml")
+        assert f"removed at {child}:6" in problem.message
+    # Removing the relations as well makes the file valid.
+    child.write_text(
+        child.read_text(encoding="utf-8") + "  relations: [asdf member-of bjocc, usfj member-of bjocc]\n",
+        encoding="utf-8",
+    )
+    structure, problems = check_structure_file(child)
+    assert problems == []
+    assert structure is not None
+    assert "bjocc" not in structure.org_by_id

@@ -64,6 +64,9 @@ class _Document:
     sources: dict[str, str]
     entries: dict[str, dict[str, _Entry]]
     problems: list[Problem]
+    #: Keys taken out by a `remove:` (here or in a parent), with the file and line that removed them, so a
+    #: reference left dangling by the removal can say where it came from.
+    removed: dict[str, dict[str, tuple[str, int | None]]] = field(default_factory=dict)
 
 
 def entity_key(section: str, data: dict[str, Any]) -> str:
@@ -185,6 +188,7 @@ def _read_document(path: Path, chain: tuple[Path, ...]) -> _Document:
 
     sources: dict[str, str] = {}
     entries: dict[str, dict[str, _Entry]] = {s: {} for s in SECTIONS}
+    removed: dict[str, dict[str, tuple[str, int | None]]] = {s: {} for s in SECTIONS}
     if derived:
         parent_ref = root["extends"]
         try:
@@ -204,6 +208,7 @@ def _read_document(path: Path, chain: tuple[Path, ...]) -> _Document:
         parent = _read_document(parent_path, (*chain, path))
         problems.extend(parent.problems)
         sources.update(parent.sources)
+        removed = {s: dict(parent.removed.get(s, {})) for s in SECTIONS}
         entries = {
             s: {k: _Entry(e.section, dict(e.data), list(e.origins)) for k, e in es.items()}
             for s, es in parent.entries.items()
@@ -211,7 +216,7 @@ def _read_document(path: Path, chain: tuple[Path, ...]) -> _Document:
     sources.update(_read_sources(file, root, problems))
 
     if derived:
-        _apply_changes(file, root, entries, problems)
+        _apply_changes(file, root, entries, removed, problems)
     else:
         for section in SECTIONS:
             for data, node in _items(file, root, section, problems):
@@ -231,7 +236,13 @@ def _read_document(path: Path, chain: tuple[Path, ...]) -> _Document:
                     continue
                 entries[section][key] = _Entry(section, data, [(file, node)])
     return _Document(
-        file, {k: plain(root.get(k)) for k in _META_KEYS if k in root}, root, sources, entries, problems
+        file,
+        {k: plain(root.get(k)) for k in _META_KEYS if k in root},
+        root,
+        sources,
+        entries,
+        problems,
+        removed,
     )
 
 
@@ -308,7 +319,11 @@ def _items(
 
 
 def _apply_changes(
-    file: str, root: Any, entries: dict[str, dict[str, _Entry]], problems: list[Problem]
+    file: str,
+    root: Any,
+    entries: dict[str, dict[str, _Entry]],
+    removed: dict[str, dict[str, tuple[str, int | None]]],
+    problems: list[Problem],
 ) -> None:
     for op in ("remove", "change", "add"):
         block = root.get(op)
@@ -338,7 +353,7 @@ def _apply_changes(
                 )
         for section in SECTIONS:
             if op == "remove":
-                _remove(file, block, section, entries[section], problems)
+                _remove(file, block, section, entries[section], problems, removed=removed[section])
                 continue
             for data, node in _items(file, block, section, problems):
                 key = entity_key(section, data)
@@ -357,6 +372,7 @@ def _apply_changes(
                         )
                         continue
                     entries[section][key] = _Entry(section, data, [(file, node)])
+                    removed[section].pop(key, None)
                 elif current is None:
                     problems.append(
                         Problem(
@@ -374,7 +390,13 @@ def _apply_changes(
 
 
 def _remove(
-    file: str, block: Any, section: str, existing: dict[str, _Entry], problems: list[Problem]
+    file: str,
+    block: Any,
+    section: str,
+    existing: dict[str, _Entry],
+    problems: list[Problem],
+    *,
+    removed: dict[str, tuple[str, int | None]],
 ) -> None:
     node = block.get(section)
     if node is None:
@@ -404,6 +426,7 @@ def _remove(
             )
             continue
         del existing[str(key)]
+        removed[str(key)] = (file, line_of(node, i))
 
 
 # -- validation ---------------------------------------------------------------------------------------
@@ -514,16 +537,12 @@ def _check_references(
         file, line = entry.line(fld)
         key = entity_key(entry.section, entry.data)
         sample = ", ".join(sorted(known)[:15]) + (" ..." if len(known) > 15 else "")
-        problems.append(
-            Problem(
-                file,
-                line,
-                f"{entry.section}[{key}].{fld}",
-                f"unknown {what} id",
-                value,
-                f"one of {sample}" if known else f"a defined {what}",
-            )
-        )
+        message, expected = f"unknown {what} id", f"one of {sample}" if known else f"a defined {what}"
+        gone = doc.removed.get(f"{what}s", {}).get(value)
+        if gone is not None:
+            message = f"{what} id removed at {gone[0]}:{gone[1]} but still referred to here"
+            expected = f"a `remove:` or `change:` of what refers to {value!r} as well"
+        problems.append(Problem(file, line, f"{entry.section}[{key}].{fld}", message, value, expected))
 
     for org, entry in objects["organizations"]:
         ref(entry, "nation", org.nation, nations | {BILATERAL}, "nation")
