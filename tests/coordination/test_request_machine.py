@@ -227,7 +227,7 @@ class RequestMachine(RuleBasedStateMachine):
                 return False
         elif actor.role not in {"operator", "approver"}:
             return False
-        if action is Action.APPROVE and step.approval and step.organization not in GRANTERS:
+        if step.approval and action is not Action.DENY and step.organization not in GRANTERS:
             return False
         if any(p not in done for p in step.predecessors):
             return False

@@ -198,8 +198,14 @@ class Coordinator:
         description: str = "",
         idempotency_key: str | None = None,
     ) -> CrisisState:
-        """Open a crisis in a structure, starting in `situation`."""
+        """Open a crisis in a structure, starting in `situation`.
+
+        An exercise crisis's marking is marked exercise, and so, by `combine`, is everything in it.
+        """
         actor = actor_of(user)
+        if marking.exercise and not exercise:
+            raise InvalidQuery("a real crisis cannot carry an exercise marking")
+        marking = marking.model_copy(update={"exercise": exercise})
 
         def decide() -> _Decision:
             crisis_machine.check_open(actor, exercise=exercise)

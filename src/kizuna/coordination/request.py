@@ -118,11 +118,15 @@ class RequestState(BaseModel):
 
     @property
     def granted(self) -> tuple[str, ...]:
-        """Approvals held: those the request was filed with and those granted on its path since."""
+        """Approvals held: those the request was filed with and those its path's steps granted since.
+
+        A step that carries an approval grants it when it is done (approved, or, for a step such as
+        filing a U.S. request, performed); a denial grants nothing.
+        """
         held = list(self.spec.granted)
         for record in self.records:
             approval = self.path.by_id[record.step].approval
-            if record.action is Action.APPROVE and approval and approval not in held:
+            if record.action is not Action.DENY and approval and approval not in held:
                 held.append(approval)
         return tuple(held)
 
@@ -221,7 +225,7 @@ def decide_step(
             f"{actor.user} is {actor.role!r}; {action.value} needs the role {' or '.join(sorted(needed))}"
         )
     rules = [RULE_MEMBER, RULE_READY]
-    if action is Action.APPROVE and step.approval:
+    if step.approval and action is not Action.DENY:
         granters = {o.id for o in structure.granters(step.approval)}
         if step.organization not in granters:
             raise PermissionDenied(
@@ -235,7 +239,7 @@ def decide_step(
     verdict: Verdict | None = None
     if action in {Action.APPROVE, Action.EXECUTE, Action.ORDER}:
         granted = state.granted
-        if action is Action.APPROVE and step.approval:
+        if step.approval and step.approval not in granted:
             granted = (*granted, step.approval)
         verdict = judge(state.spec, situation, granted)
         if verdict is not None:
@@ -253,7 +257,10 @@ def decide_step(
         unapproved = [
             s.id
             for s in state.path.steps
-            if s.kind is StepKind.APPROVE and not s.after_effect and s.id not in state.done
+            if s.kind is StepKind.APPROVE
+            and not s.after_effect
+            and s.id not in state.done
+            and s.id != step_id
         ]
         if unapproved:
             raise ConflictError(
