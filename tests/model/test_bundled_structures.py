@@ -307,3 +307,22 @@ def test_a_user_file_extending_a_bundled_one_is_told_where_a_dangling_id_was_rem
     assert problems == []
     assert structure is not None
     assert "bjocc" not in structure.org_by_id
+
+
+@pytest.mark.parametrize("structure_id", ALL)
+def test_the_cabinet_secretariat_is_the_first_staff_behind_the_nsc_and_the_cabinet(structure_id: str) -> None:
+    """Planning takes the first staff that `supports` a collective body or one of its members as the body's
+    drafter: for the NSC and the Cabinet that must be the Cabinet Secretariat, not the Joint Staff."""
+    structure = load_structure(structure_id)
+    for body in ("jp-nsc", "jp-cabinet"):
+        members = {body} | {
+            r.from_ for r in structure.relations if r.kind is RelationKind.MEMBER_OF and r.to == body
+        }
+        staffs = [
+            r.from_
+            for r in structure.relations
+            if r.kind is RelationKind.SUPPORTS
+            and r.to in members
+            and structure.org(r.from_).kind.value == "staff"
+        ]
+        assert staffs[0] == "jp-cabinet-secretariat", (body, staffs)
