@@ -1,0 +1,226 @@
+"""The engine against theory and against discrete-event simulation, within Monte Carlo error.
+
+Tolerances come from the replication counts: a mean agrees when the difference is within Z standard
+errors of the difference; a 95th percentile agrees when the other sample's empirical CDF at it is within
+Z binomial standard errors of 0.95 (plus the engine's histogram resolution). Z = 4 keeps the chance of
+a false alarm per check below 1e-4, and the seeds are fixed, so the suite is repeatable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import simpy
+
+from kizuna.model.scenario import Deterministic, DutyHours, Exponential, Lognormal, load_scenario
+from kizuna.sim import simulate
+from kizuna.sim.calendar import DutyCalendar
+from kizuna.sim.engine import EngineInput, Instance, PathTemplate, Station, StepSpec, Stream
+from kizuna.sim.reference import simulate_reference
+from kizuna.sim.result import GROWTH, RequestStats
+from kizuna.sim.runner import simulate_inputs
+
+Z = 4.0
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def erlang_c(lam: float, mu: float, c: int) -> tuple[float, float]:
+    """Return (P(wait), mean wait in queue) of an M/M/c queue."""
+    a = lam / mu
+    rho = a / c
+    head = sum(a**k / math.factorial(k) for k in range(c))
+    tail = a**c / math.factorial(c) / (1 - rho)
+    p_wait = tail / (head + tail)
+    return p_wait, p_wait / (c * mu - lam)
+
+
+def test_mmc_matches_erlang_c() -> None:
+    scenario = load_scenario(EXAMPLES / "mmc.yaml")
+    assert scenario.network is not None
+    node = scenario.network.nodes[0]
+    route = scenario.network.routes[0]
+    assert isinstance(node.service, Exponential)
+    assert route.arrival.rate_per_h is not None
+    p_wait, wq = erlang_c(route.arrival.rate_per_h, 1.0 / node.service.mean_h(), node.servers)
+
+    result = simulate(scenario, replications=400, seed=11, workers=1)
+    desk = result.structures["network"].organizations[node.id]
+    # Lane means are independent across replications, so their standard errors are honest; the
+    # warm-up leaves a bias well below them (checked: 200 of 2,000 customers dropped).
+    assert abs(desk.mean_wait_h - wq) <= Z * desk.mean_wait_se_h
+    assert abs(desk.p_wait - p_wait) <= Z * desk.p_wait_se
+    sojourn = result.structures["network"].requests[route.id].effect
+    assert abs(sojourn.mean_h - (wq + node.service.mean_h())) <= Z * sojourn.se_h
+    assert desk.utilization == pytest.approx(route.arrival.rate_per_h / node.servers, abs=0.02)
+
+
+# -- a feed-forward fork-join network against an independent SimPy model -------------------------------
+
+FORK_JOIN = """
+id: fork-join
+name: Fork-join check
+network:
+  nodes:
+    - {id: intake, servers: 2, service: {dist: exponential, mean: 1.0}, assumption: test}
+    - {id: legal, servers: 2, service: {dist: lognormal, mean: 1.2, cv: 0.5}, assumption: test}
+    - {id: ops, servers: 3, service: {dist: triangular, low: 0.5, mode: 1.5, high: 3.0}, assumption: test}
+    - {id: approve, servers: 1, service: {dist: exponential, mean: 0.5}, assumption: test}
+  routes:
+    - id: case
+      arrival: {process: poisson, rate_per_h: 1.5, count: 30}
+      steps:
+        - intake
+        - {id: legal, node: legal, after: intake}
+        - {id: ops, node: ops, after: intake, delay: 0.25}
+        - {id: approve, node: approve, after: [legal, ops]}
+      assumption: test
+"""
+
+
+def fork_join_simpy(replications: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The same network written directly in SimPy: sojourn times (reps x customers) and waits by node."""
+    rng = np.random.default_rng(seed)
+    sojourn = np.empty((replications, 30))
+    waits: dict[str, list[float]] = {"intake": [], "legal": [], "ops": [], "approve": []}
+    for r in range(replications):
+        sojourn[r] = _fork_join_replication(rng, waits)
+    return sojourn, {k: np.array(v) for k, v in waits.items()}
+
+
+def _fork_join_replication(rng: np.random.Generator, waits: dict[str, list[float]]) -> np.ndarray:
+    mu_ln = math.log(1.2) - math.log1p(0.25) / 2
+    sd_ln = math.sqrt(math.log1p(0.25))
+    draws = {
+        "intake": lambda: rng.exponential(1.0),
+        "legal": lambda: rng.lognormal(mu_ln, sd_ln),
+        "ops": lambda: rng.triangular(0.5, 1.5, 3.0),
+        "approve": lambda: rng.exponential(0.5),
+    }
+    env = simpy.Environment()
+    res = {
+        "intake": simpy.Resource(env, 2),
+        "legal": simpy.Resource(env, 2),
+        "ops": simpy.Resource(env, 3),
+        "approve": simpy.Resource(env, 1),
+    }
+    sojourn = np.empty(30)
+
+    def visit(node: str) -> Iterator[simpy.Event]:
+        arrived = env.now
+        with res[node].request() as req:
+            yield req
+            waits[node].append(env.now - arrived)
+            yield env.timeout(draws[node]())
+
+    def branch(node: str, delay: float) -> Iterator[simpy.Event]:
+        if delay:
+            yield env.timeout(delay)
+        yield env.process(visit(node))
+
+    def customer(k: int, t0: float) -> Iterator[simpy.Event]:
+        yield env.timeout(t0)
+        yield env.process(visit("intake"))
+        yield env.all_of([env.process(branch("legal", 0.0)), env.process(branch("ops", 0.25))])
+        yield env.process(visit("approve"))
+        sojourn[k] = env.now - t0
+
+    arrivals = np.cumsum(rng.exponential(1 / 1.5, size=30))
+    for k in range(30):
+        env.process(customer(k, float(arrivals[k])))
+    env.run()
+    return sojourn
+
+
+def assert_p95_agrees(kizuna: RequestStats, sample: np.ndarray) -> None:
+    q = kizuna.effect.p95_h
+    f = float(np.mean(sample <= q))
+    n_k, n_s = kizuna.effect.n, sample.size
+    binom = math.sqrt(0.95 * 0.05 * (1 / n_k + 1 / n_s))
+    # The histogram bins are 1% wide: allow the probability mass of half a bin around q.
+    density = float(np.mean(np.abs(sample - q) <= q * (GROWTH - 1))) / 2
+    assert abs(f - 0.95) <= Z * binom + density, (q, f, binom, density)
+
+
+@pytest.mark.slow
+def test_fork_join_network_matches_simpy(tmp_path: Path) -> None:
+    path = tmp_path / "fork-join.yaml"
+    path.write_text(FORK_JOIN, encoding="utf-8")
+    result = simulate(path, replications=20_000, seed=5, workers=1)
+    ours = result.structures["network"]
+    sojourn, waits = fork_join_simpy(1_500, seed=6)
+    for k in (5, 30):  # an early and the last customer: independent across replications
+        stats = ours.instances[f"case#{k}"]
+        col = sojourn[:, k - 1]
+        se = math.hypot(stats.effect.se_h, col.std(ddof=1) / math.sqrt(col.size))
+        assert abs(stats.effect.mean_h - col.mean()) <= Z * se, (k, stats.effect.mean_h, col.mean(), se)
+        assert_p95_agrees(stats, col)
+    # Mean waits per node, pooled: replications are independent, customers within one are not, so the
+    # SimPy standard error uses per-replication means.
+    for node, w in waits.items():
+        org = ours.organizations[node]
+        per_rep = w.reshape(1_500, 30).mean(axis=1)
+        se = math.hypot(org.mean_wait_se_h, per_rep.std(ddof=1) / math.sqrt(per_rep.size))
+        assert abs(org.mean_wait_h - per_rep.mean()) <= Z * se, (node, org.mean_wait_h, per_rep.mean())
+
+
+# -- duty hours, call-in, rework and a revisited organization against the SimPy reference ---------------
+
+
+def staffed_input() -> EngineInput:
+    """Requests that revisit an office-hours organization with call-in, with rework and a fork-join."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2027, 5, 3, 17, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # Monday 17:00: evening comes soon
+    call_in = Lognormal(dist="lognormal", mean=2.0, cv=0.5)
+    office = DutyHours(hours="office", call_in=call_in)
+    cal = DutyCalendar.build(office, "Asia/Tokyo", start)
+    hawaii = DutyCalendar.build(DutyHours(hours="office"), "Pacific/Honolulu", start)
+    stations = (
+        Station("ministry", 2, cal, call_in),
+        Station("hq", 2),
+        Station("pacific-command", 1, hawaii),
+        Station("cabinet", 1, cal, call_in),
+    )
+    exp = Exponential
+    steps = (
+        StepSpec("draft", 0, exp(dist="exponential", mean=1.0), rework=0.3),
+        StepSpec(
+            "staff", 1, Lognormal(dist="lognormal", mean=1.5, cv=1.0), preds=((0, Deterministic(value=0.2)),)
+        ),
+        StepSpec("coordinate", 2, exp(dist="exponential", mean=0.8), preds=((0, Deterministic(value=1.0)),)),
+        StepSpec("review", 0, exp(dist="exponential", mean=0.5), preds=((1, None), (2, None))),
+        StepSpec("approve", 3, Lognormal(dist="lognormal", mean=1.0, cv=0.5), preds=((3, None),), rework=0.2),
+        StepSpec("order", 1, exp(dist="exponential", mean=0.3), preds=((4, None),)),
+    )
+    template = PathTemplate("request", steps, decision=4, effect=5)
+    from kizuna.model.scenario import Arrival
+
+    stream = Stream(Arrival(process="poisson", rate_per_h=0.5, count=8))
+    instances = tuple(Instance(0, k + 1, None, 0, k) for k in range(8))
+    return EngineInput("staffed", "s", stations, (template,), instances, (stream,))
+
+
+@pytest.mark.slow
+def test_duty_hours_rework_and_revisits_match_the_simpy_reference() -> None:
+    inp = staffed_input()
+    assert any(cyclic for _, cyclic in inp.compiled.groups)  # the ministry is visited twice
+    result = simulate_inputs([inp], scenario="staffed", replications=20_000, seed=9, workers=1)
+    ours = result.structures["s"]
+    assert ours.unconverged == 0
+    ref = simulate_reference(inp, 1_500, seed=10)
+    for k in (1, 4, 8):
+        stats = ours.instances[f"request#{k}"]
+        col = ref.effect[:, k - 1]
+        se = math.hypot(stats.effect.se_h, col.std(ddof=1) / math.sqrt(col.size))
+        assert abs(stats.effect.mean_h - col.mean()) <= Z * se, (k, stats.effect.mean_h, col.mean(), se)
+        assert_p95_agrees(stats, col)
+        dec = ref.decision[:, k - 1]
+        se_d = math.hypot(stats.decision.se_h, dec.std(ddof=1) / math.sqrt(dec.size))
+        assert abs(stats.decision.mean_h - dec.mean()) <= Z * se_d
+    # Office hours matter here: some of the delay is waiting for duty hours.
+    assert ours.organizations["cabinet"].duty_share > 0.05
