@@ -11,7 +11,6 @@ fired rules mean is worked out once per distinct combination. The semantics are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import product
 from typing import TYPE_CHECKING
 
@@ -24,19 +23,25 @@ if TYPE_CHECKING:
 
 #: A compiled rule: (index or bit, supported mask, location mask, flags all / none / any masks).
 _Entry = tuple[int, int, int, int, int, int]
-#: Bound on cached rulings; the cache is cleared when it grows past this (a long-running service).
+#: Bound on cached decisions; the cache is cleared when it grows past this (a long-running service).
 CACHE_LIMIT = 500_000
 
 
-@dataclass(frozen=True, slots=True)
 class _Decision:
-    """What a set of fired rules means, before the granted approvals are applied."""
+    """What a set of fired rules means, and its rulings by the part of the granted set that matters."""
 
-    prohibited: Ruling | None
-    required: int
-    deferrable: int
-    fresh: int
-    rules: tuple[Rule, ...]
+    __slots__ = ("deferrable", "fresh", "prohibited", "relevant", "required", "rules", "rulings")
+
+    def __init__(
+        self, prohibited: Ruling | None, required: int, deferrable: int, fresh: int, rules: tuple[Rule, ...]
+    ) -> None:
+        self.prohibited = prohibited
+        self.required = required
+        self.deferrable = deferrable
+        self.fresh = fresh
+        self.relevant = required & ~fresh  # the granted approvals that can change the ruling
+        self.rules = rules
+        self.rulings: dict[int, Ruling] = {}
 
 
 class CompiledEngine:
@@ -95,7 +100,6 @@ class CompiledEngine:
         self._flag_masks: dict[frozenset[str], int] = {}
         self._grant_masks: dict[frozenset[str], int] = {}
         self._decisions: dict[tuple[int, int], _Decision] = {}
-        self._rulings: dict[tuple[int, int, int], Ruling] = {}
 
     @staticmethod
     def _bits(table: dict[str, int], values: object) -> int:
@@ -145,13 +149,17 @@ class CompiledEngine:
                 and (not any_ or flags & any_)
             ):
                 fired |= bit
-        key = (bucket_id, fired, granted)
-        ruling = self._rulings.get(key)
+        decision = self._decisions.get((bucket_id, fired))
+        if decision is None:
+            if len(self._decisions) >= CACHE_LIMIT:
+                self._decisions.clear()
+            decision = self._decisions[(bucket_id, fired)] = self._decide(bucket_id, fired)
+        if decision.prohibited is not None:
+            return decision.prohibited
+        done = granted & decision.relevant
+        ruling = decision.rulings.get(done)
         if ruling is None:
-            ruling = self._ruling(bucket_id, fired, granted)
-            if len(self._rulings) >= CACHE_LIMIT:
-                self._rulings.clear()
-            self._rulings[key] = ruling
+            ruling = decision.rulings[done] = self._ruling(decision, done)
         return ruling
 
     def rule_many(self, queries: list[Query]) -> list[Ruling]:
@@ -161,13 +169,7 @@ class CompiledEngine:
 
     # -- what fired rules mean ------------------------------------------------------------------------
 
-    def _ruling(self, bucket_id: int, fired: int, granted: int) -> Ruling:
-        decision = self._decisions.get((bucket_id, fired))
-        if decision is None:
-            decision = self._decisions[(bucket_id, fired)] = self._decide(bucket_id, fired)
-        if decision.prohibited is not None:
-            return decision.prohibited
-        done = granted & ~decision.fresh
+    def _ruling(self, decision: _Decision, done: int) -> Ruling:
         after = decision.required & decision.deferrable & ~done
         missing = decision.required & ~decision.deferrable & ~done
         return _build(

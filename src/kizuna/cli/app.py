@@ -21,6 +21,7 @@ app = typer.Typer(
 #: (command or group name, module, attribute). A group module defines `app`; a command module a function.
 _GROUPS: list[tuple[str, str]] = [
     ("structure", "kizuna.cli.structure"),
+    ("authority", "kizuna.cli.authority"),
     ("schema", "kizuna.cli.schema"),
     ("bench", "kizuna.cli.bench"),
     ("db", "kizuna.cli.db"),

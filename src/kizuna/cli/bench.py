@@ -9,7 +9,9 @@ import typer
 app = typer.Typer(no_args_is_help=True)
 
 #: (name, module, function). Each area registers its benchmark command here with one line.
-_BENCHES: list[tuple[str, str, str]] = []
+_BENCHES: list[tuple[str, str, str]] = [
+    ("authority", "kizuna.cli.authority", "bench"),
+]
 
 for _name, _module, _attr in _BENCHES:
     app.command(_name)(getattr(importlib.import_module(_module), _attr))
