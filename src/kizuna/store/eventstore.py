@@ -604,6 +604,7 @@ def open_store(
     Raises:
         InvalidQuery: The URL is not a SQLite file or PostgreSQL URL.
     """
+    registered = check_projections((CATALOG, *projections))
     if url is None or sqlite_synchronous is None:
         from kizuna.settings import get_settings
 
@@ -614,5 +615,5 @@ def open_store(
     if migrate:
         upgrade(engine)
     return EventStore(
-        engine, projections=(CATALOG, *projections), clock=clock, recorded_clock=recorded_clock, listen=listen
+        engine, projections=registered, clock=clock, recorded_clock=recorded_clock, listen=listen
     )

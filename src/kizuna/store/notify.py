@@ -104,7 +104,7 @@ class PostgresListener:
                     connection.execute(f"LISTEN {CHANNEL}")
                     self._ready.set()
                     while not self._stop.is_set():
-                        for notify in connection.notifies(timeout=0.5):
+                        for notify in connection.notifies(timeout=0.2):
                             with contextlib.suppress(ValueError):
                                 self._notifier.publish(int(notify.payload))
             except psycopg.Error:

@@ -59,9 +59,35 @@ class PostgresServer:
     port: int
     directory: Path
 
-    def url(self, database: str = "postgres") -> str:
-        """Return the SQLAlchemy URL of `database` on this server (psycopg 3, over loopback TCP)."""
-        return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str = "postgres", *, schema: str | None = None) -> str:
+        """Return the SQLAlchemy URL of `database` on this server (psycopg 3, over loopback TCP).
+
+        With `schema`, connections use that schema (`search_path`) instead of `public`.
+        """
+        url = f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+        return f"{url}?options=-csearch_path%3D{schema}" if schema else url
+
+    def create_schema(self, database: str, schema: str) -> str:
+        """Create an empty schema in `database` and return a URL whose connections use it.
+
+        Much faster than a new database (no copy of the template), so tests can have one each.
+        """
+        import psycopg
+        from psycopg import sql
+
+        conninfo = f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname={database}"
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        return self.url(database, schema=schema)
+
+    def drop_schema(self, database: str, schema: str) -> None:
+        """Drop a schema and everything in it."""
+        import psycopg
+        from psycopg import sql
+
+        conninfo = f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname={database}"
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
     def create_database(self, name: str) -> str:
         """Create an empty database and return its URL."""
