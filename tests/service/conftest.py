@@ -98,9 +98,9 @@ class Client:
         return self.http.post(url, json=json, headers=headers, **kwargs)
 
 
-def build_service(settings: Settings) -> Iterator[Service]:
+def build_service(settings: Settings, *, clock: Clock | None = None) -> Iterator[Service]:
     """Start the app on `settings` with the test users; close it at the end."""
-    app = create_app(settings, Clock(), passwords=Passwords.fast())
+    app = create_app(settings, clock or Clock(), passwords=Passwords.fast())
     runtime: Runtime = app.state.runtime
     with TestClient(app) as http:
         service = Service(app=app, runtime=runtime, http=http, tokens={})

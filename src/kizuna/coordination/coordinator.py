@@ -131,7 +131,9 @@ class Coordinator:
             with self._lock:
                 if key is not None and key in self._idempotency:
                     return self._idempotency[key][0]
-                decision = decide()
+            # Decided outside the lock, on frozen states: commands on one object race, and the store's
+            # expected-version check picks the winner, in one process as across workers.
+            decision = decide()
             first = decision.events[0]
             try:
                 self.store.append(
@@ -147,6 +149,10 @@ class Coordinator:
                 )
             except ConflictError as error:
                 if not isinstance(error.current, int):  # the key was used for another stream
+                    self.catch_up()
+                    with self._lock:
+                        if key is not None and key in self._idempotency:
+                            return self._idempotency[key][0]  # a concurrent retry of this write won
                     raise
                 continue
             self.catch_up()

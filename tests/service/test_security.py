@@ -1,0 +1,193 @@
+"""Markings are enforced at the egress of every endpoint, the stream and the exports.
+
+A U.S. user creates NOFORN objects of every kind (a crisis of its own, and a request, a tasking and a
+situation report in a shared crisis), each carrying a secret phrase. Then every GET route the OpenAPI
+document lists is called by a Japanese user with every object id, and the event stream is read from
+the start: neither a hidden id nor the phrase ever appears, while the U.S. user does see them (so the
+test could fail). Writes fare the same: a Japanese user acting on a hidden object is told it does not
+exist, and nobody acts for an organization they are not a member of.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.service.conftest import SECRET_BOTH, UNCLASS_BOTH, US_NOFORN, Client, Service
+from tests.service.test_end_to_end import CRISIS, act, asset_protection, open_crisis
+
+PHRASE = "EYES-ONLY-7731"
+
+
+def _seed(service: Service) -> dict[str, Any]:
+    """Create visible and hidden objects; return their ids."""
+    open_crisis(service)
+    us = service.client("usfj-op")
+    excon = service.client("excon")
+    hidden_crisis = "us-only-crisis"
+    made = excon.post(
+        "/api/crises",
+        {
+            "id": hidden_crisis,
+            "name": f"U.S. planning {PHRASE}",
+            "structure": "us-japan-2025",
+            "situation": "gray-zone",
+            "marking": US_NOFORN.to_json(),
+        },
+    )
+    assert made.status_code == 201, made.text
+    shared = us.post(f"/api/crises/{CRISIS}/requests", asset_protection(SECRET_BOTH.to_json())).json()[
+        "request"
+    ]
+    hidden_request = us.post(
+        f"/api/crises/{CRISIS}/requests", asset_protection(US_NOFORN.to_json()) | {"note": PHRASE}
+    ).json()["request"]
+    tasking = us.post(
+        f"/api/crises/{CRISIS}/taskings",
+        {"unit": "iii-mef", "task": f"prepare {PHRASE}", "marking": US_NOFORN.to_json()},
+    )
+    assert tasking.status_code == 201, tasking.text
+    # A report that cites a NOFORN request is NOFORN itself, whatever marking its author asked for.
+    sitrep = us.post(
+        f"/api/crises/{CRISIS}/sitreps",
+        {
+            "title": "posture",
+            "text": PHRASE,
+            "refs": [hidden_request["id"]],
+            "marking": UNCLASS_BOTH.to_json(),
+        },
+    )
+    assert sitrep.status_code == 201, sitrep.text
+    assert sitrep.json()["marking"]["noforn"] is True
+    return {
+        "hidden": [hidden_crisis, hidden_request["id"], tasking.json()["id"], sitrep.json()["id"]],
+        "visible": {"crisis_id": CRISIS, "request_id": shared["id"]},
+        "ids": {
+            "crisis_id": [CRISIS, hidden_crisis],
+            "request_id": [shared["id"], hidden_request["id"]],
+            "tasking_id": [tasking.json()["id"]],
+            "sitrep_id": [sitrep.json()["id"]],
+            "step_id": ["file-usfj"],
+        },
+    }
+
+
+def _get_urls(service: Service, ids: dict[str, list[str]]) -> list[str]:
+    """Every GET route of the API with every combination of known ids filled in (the stream aside)."""
+    urls: list[str] = []
+    for path, operations in service.app.openapi()["paths"].items():
+        if "get" not in operations or path.endswith("/stream"):
+            continue
+        filled = [path]
+        for name in re.findall(r"{(\w+)}", path):
+            assert name in ids, f"the security test does not know how to fill {{{name}}} in {path}"
+            filled = [u.replace(f"{{{name}}}", value) for u in filled for value in ids[name]]
+        urls.extend(filled)
+    return urls
+
+
+def _stream(client: Client, timeout_s: float = 0.5) -> str:
+    with client.http.stream(
+        "GET", "/api/events/stream", params={"after": 0, "timeout_s": timeout_s}, headers=client.headers
+    ) as response:
+        assert response.status_code == 200
+        return "".join(response.iter_text())
+
+
+def _live_streams(service: Service, clients: list[Client], write: Callable[[], None]) -> list[str]:
+    """Open a stream per client, wait until all are subscribed, write, and return what each received."""
+    before = service.runtime.hub.count
+    with ThreadPoolExecutor(len(clients)) as pool:
+        futures = [pool.submit(_stream, c, 2.0) for c in clients]
+        deadline = time.monotonic() + 10
+        while service.runtime.hub.count < before + len(clients) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        write()
+        return [f.result() for f in futures]
+
+
+def test_no_endpoint_stream_or_export_shows_a_japanese_user_a_noforn_object(service: Service) -> None:
+    seeded = _seed(service)
+    urls = _get_urls(service, seeded["ids"])
+    assert any("exports" in u for u in urls)
+    assert any("geojson" in u for u in urls)
+    us, jp_users = service.client("usfj-op"), [service.client("jp-observer"), service.client("jp-mod-op")]
+    seen_by_us = "".join(us.get(u).text for u in urls) + _stream(us)
+    assert PHRASE in seen_by_us
+    assert all(h in seen_by_us for h in seeded["hidden"])
+    for jp in jp_users:
+        for url in urls:
+            response = jp.get(url)
+            assert response.status_code in {200, 404}, (url, response.status_code)
+            assert PHRASE not in response.text, url
+            for hidden in seeded["hidden"]:
+                assert hidden not in response.text or hidden in url, (url, hidden)
+        streamed = _stream(jp)
+        assert CRISIS in streamed, "the stream does carry what the user may see"
+        assert PHRASE not in streamed
+        assert not any(h in streamed for h in seeded["hidden"])
+
+
+def test_live_stream_messages_are_filtered_per_subscriber(service: Service) -> None:
+    seeded = _seed(service)
+    us = service.client("usfj-op")
+
+    def write() -> None:
+        for title, marking in (("shared-live", UNCLASS_BOTH), (f"hidden-live {PHRASE}", US_NOFORN)):
+            body = {"title": title, "refs": [], "marking": marking.to_json()}
+            assert us.post(f"/api/crises/{CRISIS}/sitreps", body).status_code == 201
+
+    us_text, jp_text = _live_streams(service, [us, service.client("jp-observer")], write)
+    assert "shared-live" in us_text
+    assert PHRASE in us_text
+    assert "shared-live" in jp_text
+    assert PHRASE not in jp_text
+    assert not any(h in jp_text for h in seeded["hidden"])
+
+
+@pytest.mark.parametrize("kind", ["request", "tasking", "sitrep-ref", "tasking-ref", "crisis"])
+def test_writes_on_hidden_objects_answer_not_found(service: Service, kind: str) -> None:
+    seeded = _seed(service)
+    hidden_crisis, hidden_request, hidden_tasking, _ = seeded["hidden"]
+    jp = service.add_user("jp-mod-approver", "JPN", "jp-mod", "approver")
+    calls = {
+        "request": lambda: act(jp, hidden_request, "file-usfj", "coordinate"),
+        "tasking": lambda: jp.post(f"/api/taskings/{hidden_tasking}/status", {"status": "cancelled"}),
+        "sitrep-ref": lambda: jp.post(
+            f"/api/crises/{CRISIS}/sitreps",
+            {"title": "t", "refs": [hidden_request], "marking": UNCLASS_BOTH.to_json()},
+        ),
+        "tasking-ref": lambda: jp.post(
+            f"/api/crises/{CRISIS}/taskings",
+            {"unit": "msdf", "task": "t", "request": hidden_request, "marking": UNCLASS_BOTH.to_json()},
+        ),
+        "crisis": lambda: jp.post(
+            f"/api/crises/{hidden_crisis}/requests", asset_protection(UNCLASS_BOTH.to_json())
+        ),
+    }
+    response = calls[kind]()
+    assert response.status_code == 404, response.text
+    assert PHRASE not in response.text
+
+
+def test_nobody_acts_for_an_organization_they_are_not_a_member_of(service: Service) -> None:
+    seeded = _seed(service)
+    request_id = seeded["visible"]["request_id"]
+    jp = service.client("jp-mod-op")
+    observer = service.client("us-observer")
+    assert act(jp, request_id, "file-usfj", "coordinate").status_code == 403
+    assert act(observer, request_id, "file-usfj", "coordinate").status_code == 403
+    assert jp.post(f"/api/requests/{request_id}/withdraw", {"reason": "not ours"}).status_code == 403
+    # A user may not task a unit outside their organization's chain of command.
+    tasked = jp.post(
+        f"/api/crises/{CRISIS}/taskings", {"unit": "iii-mef", "task": "t", "marking": UNCLASS_BOTH.to_json()}
+    )
+    assert tasked.status_code == 403
+    # Nor create an object marked so that they themselves could not see it.
+    own = jp.post(f"/api/crises/{CRISIS}/sitreps", {"title": "t", "refs": [], "marking": US_NOFORN.to_json()})
+    assert own.status_code == 403
