@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
-
 from tests.service.conftest import SECRET_BOTH, Clock, Service
 from tests.service.test_end_to_end import CRISIS, act, asset_protection, open_crisis
 
@@ -43,8 +42,9 @@ class RacingClock(Clock):
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def racing(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[tuple[Service, RacingClock]]:
-    from kizuna.settings import Settings
     from tests.service.conftest import build_service
+
+    from kizuna.settings import Settings
 
     url = (
         f"sqlite:///{tmp_path}/race.db"

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-
 from tests.service.conftest import SECRET_BOTH, UNCLASS_BOTH, US_NOFORN, Client, Service
 from tests.service.test_end_to_end import CRISIS, act, asset_protection, open_crisis
 
