@@ -401,7 +401,9 @@ def draw_orgchart(structure: Structure, out: str | Path) -> Path:
             title_fontsize=8,
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110 if path.suffix.lower() == ".png" else 72, metadata=_metadata(path))
+    # SVG keeps its text as text (searchable, small) and fixed ids, so one structure gives one file.
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "kizuna"}):
+        fig.savefig(path, dpi=110 if path.suffix.lower() == ".png" else 72, metadata=_metadata(path))
     plt.close(fig)
     return path
 

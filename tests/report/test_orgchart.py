@@ -1,0 +1,90 @@
+"""Org charts: a layout a person can read (bands, rows, no overlaps) and files that really are PNG and SVG."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from kizuna.errors import InvalidQuery
+from kizuna.model import BILATERAL, Structure, load_structure
+from kizuna.report.orgchart import BOX_H, BOX_W, chart_layout, draw_orgchart
+
+FIXTURES = Path(__file__).resolve().parents[1] / "model" / "fixtures"
+STRUCTURES = [
+    "us-japan-2015",
+    "us-japan-2025",
+    "us-japan-combined",
+    str(FIXTURES / "twin-2010.yaml"),
+    str(FIXTURES / "twin-2020.yaml"),
+]
+
+
+@pytest.fixture(params=STRUCTURES, ids=lambda r: Path(r).stem)
+def structure(request: pytest.FixtureRequest) -> Structure:
+    return load_structure(request.param)
+
+
+def test_every_organization_gets_one_box_and_no_two_boxes_overlap(structure: Structure) -> None:
+    layout = chart_layout(structure)
+    assert set(layout.boxes) == {o.id for o in structure.organizations}
+    for a, b in itertools.combinations(layout.boxes.values(), 2):
+        apart_x = abs(a.x - b.x) >= BOX_W
+        apart_y = abs(a.y - b.y) >= BOX_H
+        assert apart_x or apart_y, f"{a.org} overlaps {b.org}"
+
+
+def test_nations_side_by_side_with_bilateral_bodies_between(structure: Structure) -> None:
+    layout = chart_layout(structure)
+    keys = [band.key for band in layout.bands]
+    assert keys == [structure.nations[0].id, BILATERAL, structure.nations[1].id]
+    band = {b.key: b for b in layout.bands}
+    for box in layout.boxes.values():
+        left, _, right, _ = box.bounds
+        assert band[box.band].x0 <= left
+        assert right <= band[box.band].x1
+    for first, second in itertools.pairwise(layout.bands):
+        assert first.x1 < second.x0
+
+
+def test_superiors_sit_above_subordinates(structure: Structure) -> None:
+    layout = chart_layout(structure)
+    for rel in structure.relations:
+        if not rel.kind.is_hierarchical:
+            continue
+        sup, sub = (rel.from_, rel.to) if rel.kind.points_down else (rel.to, rel.from_)
+        assert layout.boxes[sup].y > layout.boxes[sub].y, rel.key
+
+
+def test_political_leadership_on_top_and_units_at_the_bottom() -> None:
+    s = load_structure("us-japan-2025")
+    layout = chart_layout(s)
+    top = max(b.y for b in layout.boxes.values())
+    bottom = min(b.y for b in layout.boxes.values())
+    assert layout.boxes["us-president"].y == layout.boxes["jp-pm"].y == top
+    assert layout.boxes["12th-mlr"].y == layout.boxes["ardb"].y == bottom
+
+
+def test_png_and_svg_are_written(tmp_path: Path) -> None:
+    s = load_structure("us-japan-2025")
+    png = draw_orgchart(s, tmp_path / "chart.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = draw_orgchart(s, tmp_path / "nested" / "chart.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml")
+    assert "JSDF Joint Operations" in svg  # labels are wrapped, and kept as text
+    assert "commands (operational control)" in svg  # the legend
+    assert "us-japan-2025" in svg  # the title names the structure
+
+
+def test_the_same_structure_gives_the_same_svg(tmp_path: Path) -> None:
+    s = load_structure(FIXTURES / "twin-2010.yaml")
+    first = draw_orgchart(s, tmp_path / "a.svg").read_bytes()
+    second = draw_orgchart(s, tmp_path / "b.svg").read_bytes()
+    assert first == second
+
+
+def test_other_suffixes_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidQuery, match=r"\.png or \.svg"):
+        draw_orgchart(load_structure(FIXTURES / "twin-2010.yaml"), tmp_path / "chart.pdf")
+    assert not (tmp_path / "chart.pdf").exists()
