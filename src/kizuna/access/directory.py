@@ -282,8 +282,8 @@ class UserDirectory:
         """
         with self.engine.connect() as connection:
             row = connection.execute(
-                select(tokens_table, users_table)
-                .join(users_table, users_table.c.id == tokens_table.c.user_id)
+                select(users_table, tokens_table.c.revoked, tokens_table.c.expires_at)
+                .join(tokens_table, users_table.c.id == tokens_table.c.user_id)
                 .where(tokens_table.c.token_hash == digest(token))
             ).first()
         if row is None or row.revoked or not row.active:
@@ -345,8 +345,8 @@ class UserDirectory:
         """
         with self.engine.connect() as connection:
             row = connection.execute(
-                select(sessions_table, users_table)
-                .join(users_table, users_table.c.id == sessions_table.c.user_id)
+                select(users_table, sessions_table.c.csrf_token, sessions_table.c.expires_at)
+                .join(sessions_table, users_table.c.id == sessions_table.c.user_id)
                 .where(sessions_table.c.session_hash == digest(session_id))
             ).first()
         if row is None or not row.active or _utc(row.expires_at) <= _utc(self._clock()):
