@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, Request
 
 from kizuna.access import User
 from kizuna.coordination import Coordinator
 from kizuna.errors import PermissionDenied
+from kizuna.service.errors import Unauthenticated
 from kizuna.service.runtime import Runtime
 
 #: The cookie that carries a browser session id.
@@ -41,10 +42,8 @@ def get_coordinator(runtime: RuntimeDep) -> Coordinator:
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
 
 
-def _unauthenticated(detail: str) -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
-    )
+def _unauthenticated(detail: str) -> Unauthenticated:
+    return Unauthenticated(detail)
 
 
 def current_user(

@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -45,6 +47,13 @@ class ErrorBody(BaseModel):
     error: str = Field(description="The kind of error (NotFound, ConflictError, ...).")
     detail: str = Field(description="What went wrong, naming the offending value.")
     current: Any = Field(default=None, description="For a conflict: the current state that won.")
+    problems: list[dict[str, Any]] | None = Field(
+        default=None, description="For invalid input: each field that failed validation, and why."
+    )
+
+
+class Unauthenticated(Exception):
+    """The request carries no valid credentials (HTTP 401)."""
 
 
 def status_of(error: KizunaError) -> int:
@@ -65,9 +74,24 @@ async def _handle(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status_code=status_of(error))
 
 
+async def _unauthenticated(_request: Request, error: Exception) -> JSONResponse:
+    body = ErrorBody(error="Unauthenticated", detail=str(error))
+    return JSONResponse(body.model_dump(mode="json"), status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _invalid(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = jsonable_encoder(error.errors(), exclude={"input", "url", "ctx"})
+    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in problems)
+    body = ErrorBody(error="InvalidQuery", detail=detail or "invalid request", problems=problems)
+    return JSONResponse(body.model_dump(mode="json"), status_code=422)
+
+
 def install(app: FastAPI) -> None:
-    """Register the one handler for every Kizuna error."""
+    """Register the handlers: Kizuna's errors, missing credentials and invalid requests."""
     app.add_exception_handler(KizunaError, _handle)
+    app.add_exception_handler(Unauthenticated, _unauthenticated)
+    app.add_exception_handler(RequestValidationError, _invalid)
 
 
 #: OpenAPI `responses=` entries for routes, so the spec documents the errors they can give.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response
 
 from kizuna.errors import PermissionDenied
 from kizuna.service.dependencies import SESSION_COOKIE, CurrentUser, RuntimeDep, current_user
-from kizuna.service.errors import responses
+from kizuna.service.errors import Unauthenticated, responses
 from kizuna.service.schemas import LoginIn, LoginOut, TokenIn, TokenOut
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -18,7 +18,7 @@ def login(body: LoginIn, response: Response, runtime: RuntimeDep) -> LoginOut:
     try:
         user = runtime.directory.authenticate(body.username, body.password)
     except PermissionDenied as error:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=str(error)) from error
+        raise Unauthenticated(str(error)) from error
     session = runtime.directory.start_session(user)
     response.set_cookie(
         SESSION_COOKIE,

@@ -28,6 +28,8 @@ router = APIRouter(prefix="/api/events", tags=["events"])
 
 #: Most events one page of the log returns.
 MAX_PAGE = 1000
+#: Largest sequence number a client may name (the largest integer JSON clients hold exactly).
+MAX_SEQ = 2**53
 
 
 def released_since(runtime: Runtime, user: User, after: int, limit: int) -> list[Recorded]:
@@ -50,7 +52,9 @@ def _out(recorded: Recorded) -> EventOut:
 def list_events(
     user: CurrentUser,
     runtime: RuntimeDep,
-    after: Annotated[int, Query(ge=0, description="Return events after this sequence number.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQ, description="Return events after this sequence number.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> list[EventOut]:
     """Return a page of the events the user may see, oldest first."""
@@ -71,7 +75,8 @@ async def stream(
     user: CurrentUser,
     runtime: RuntimeDep,
     after: Annotated[
-        int | None, Query(ge=0, description="Start after this sequence number (default: from now).")
+        int | None,
+        Query(ge=0, le=MAX_SEQ, description="Start after this sequence number (default: from now)."),
     ] = None,
     max_events: Annotated[int | None, Query(ge=1, le=100_000, description="End after this many.")] = None,
     timeout_s: Annotated[
@@ -81,7 +86,7 @@ async def stream(
 ) -> AsyncIterator[ServerSentEvent]:
     """Stream the events the user may see as Server-Sent Events (`id` is the log sequence number)."""
     start = after
-    if start is None and last_event_id is not None and last_event_id.isdigit():
+    if start is None and last_event_id is not None and last_event_id.isdigit() and len(last_event_id) < 16:
         start = int(last_event_id)
     if start is None:
         start = runtime.coordinator.view.last_seq
