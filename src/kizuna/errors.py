@@ -51,6 +51,10 @@ class DataError(KizunaError, ValueError):
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[DataError], tuple[tuple[Problem, ...]]]:
+        """Pickle with the problems (errors cross process boundaries in simulations and sweeps)."""
+        return (type(self), (self.problems,))
+
     @classmethod
     def single(
         cls,

@@ -359,7 +359,10 @@ def build_inputs(scenario: Scenario, structures: Sequence[str] | None = None) ->
         for f in scenario.frameworks
     ]
     frameworks = load_frameworks(*fw_refs) if fw_refs else load_frameworks()
-    problems = check_parameters(scenario, loaded)
+    everyone = loaded + [
+        load_structure(resolve(r, relative_to=base)) for r in scenario.structures if r not in refs
+    ]
+    problems = check_parameters(scenario, everyone)  # parameters may name any compared structure's bodies
     if problems:
         raise DataError(problems)
     out: dict[str, EngineInput] = {}
