@@ -103,10 +103,14 @@ def show(
     if as_json:
         _print_json(structure.to_data())
         return
+    # Piped output has no terminal width to respect: give the tables room instead of folding ids.
+    from rich.console import Console
+
     from kizuna.report.terminal import structure_tables
 
+    console = out if out.is_terminal else Console(width=160, highlight=False, soft_wrap=True)
     for part in structure_tables(structure):
-        out.print(part)
+        console.print(part)
 
 
 @app.command()

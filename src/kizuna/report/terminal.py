@@ -20,6 +20,7 @@ from kizuna.model.structure import Structure
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from rich.table import Table
 
 _MARK = {ChangeKind.ADDED: "[green]+[/green]", ChangeKind.REMOVED: "[red]-[/red]", ChangeKind.CHANGED: "~"}
 _TITLE = {
@@ -50,7 +51,7 @@ def _entry_lines(change: EntityChange) -> list[str]:
         f"      {escape(f.field)}: {escape(_value(f.before))} → {escape(_value(f.after))}"
         for f in change.fields
     )
-    lines.append(f"      [dim]{escape(str(change.provenance))}[/dim]")
+    lines.append(f"      [dim]↳ {escape(str(change.provenance))}[/dim]")
     return lines
 
 
@@ -69,7 +70,7 @@ def diff_lines(result: StructureDiff) -> list[str]:
         lines.append(
             f"  {escape(move.org)}: {escape(move.before or '(none)')} → {escape(move.after or '(none)')}"
         )
-        lines.append(f"      [dim]{escape(str(move.provenance))}[/dim]")
+        lines.append(f"      [dim]↳ {escape(str(move.provenance))}[/dim]")
     if not result.authority_moved:
         lines.append("  (none)")
     for section in SECTIONS:
@@ -121,10 +122,18 @@ def route_lines(route: Route) -> list[str]:
     return lines
 
 
-def structure_tables(structure: Structure) -> list[RenderableType]:
-    """Render a structure for `structure show`: header, organizations by nation and kind, relations, sites."""
+def _table(title: str, *columns: str, wrap: set[str]) -> Table:
+    """A table whose ids, kinds and zones stay on one line; the free-text columns wrap."""
     from rich.table import Table
 
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column not in wrap)
+    return table
+
+
+def structure_tables(structure: Structure) -> list[RenderableType]:
+    """Render a structure for `structure show`: header, organizations by nation and kind, relations, sites."""
     era = f"{structure.era.valid_from} → {structure.era.valid_to or 'present'}"
     header = f"[bold]{escape(structure.name)}[/bold]  ({escape(structure.id)}; era {era}"
     if structure.extends:
@@ -138,7 +147,7 @@ def structure_tables(structure: Structure) -> list[RenderableType]:
     )
     at = era_instant(structure)
 
-    orgs = Table("nation", "kind", "id", "name", "site", "UTC offset", title="Organizations")
+    orgs = _table("Organizations", "nation", "kind", "id", "name", "site", "UTC offset", wrap={"name"})
     grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
     nation_order = [n.id for n in structure.nations] + ["bilateral"]
     for org in structure.organizations:
@@ -153,12 +162,12 @@ def structure_tables(structure: Structure) -> list[RenderableType]:
             orgs.add_row(nation, kind, org.id, escape(name), site.id if site else "-", offset)
     parts.append(orgs)
 
-    rels = Table("from", "kind", "to", "source / assumption", title="Relations")
+    rels = _table("Relations", "from", "kind", "to", "source / assumption", wrap={"source / assumption"})
     for rel in sorted(structure.relations, key=lambda r: (r.kind.value, r.from_, r.to)):
         rels.add_row(rel.from_, rel.kind.value, rel.to, escape("; ".join(rel.source) or rel.assumption or ""))
     parts.append(rels)
 
-    sites = Table("id", "name", "lat", "lon", "time zone", "UTC offset", title="Sites")
+    sites = _table("Sites", "id", "name", "lat", "lon", "time zone", "UTC offset", wrap={"name"})
     for site in structure.sites:
         sites.add_row(
             site.id,
