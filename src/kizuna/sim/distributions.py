@@ -52,6 +52,8 @@ class ColumnSampler:
     families: dict[str, _Family]
     empirical: tuple[tuple[int, FloatArray], ...] = ()
     means: FloatArray = field(default_factory=lambda: np.zeros(0))
+    code: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8))
+    params: FloatArray = field(default_factory=lambda: np.zeros((3, 0)))
 
     @classmethod
     def of(cls, dists: Sequence[Distribution | None]) -> ColumnSampler:
@@ -78,6 +80,14 @@ class ColumnSampler:
                 groups["triangular"].append((col, d.low * k, d.mode * k, d.high * k))
             elif isinstance(d, Empirical):
                 empirical.append((col, np.asarray(d.samples, dtype=np.float64) * k))
+        code = np.full(len(dists), -1, dtype=np.int8)
+        params = np.zeros((3, len(dists)))
+        for f, name in enumerate(FAMILIES):
+            for col, a, b, c in groups[name]:
+                code[col] = f
+                params[:, col] = (a, b, c)
+        for col, _ in empirical:
+            code[col] = FAMILIES.index("empirical")
         families = {
             name: _Family(
                 np.array([r[0] for r in rows], dtype=np.intp),
@@ -88,7 +98,7 @@ class ColumnSampler:
             for name, rows in groups.items()
             if rows
         }
-        return cls(len(dists), families, tuple(empirical), means)
+        return cls(len(dists), families, tuple(empirical), means, code, params)
 
     @property
     def random(self) -> bool:
@@ -117,6 +127,30 @@ class ColumnSampler:
             out[f.columns, :] = triangular_ppf(u, f.a[:, None], f.b[:, None], f.c[:, None])
         for col, samples in self.empirical:
             out[col, :] = samples[rng.integers(0, samples.size, size=n)]
+        return out
+
+    def draw_at(self, rng: np.random.Generator, cols: npt.NDArray[np.int64]) -> FloatArray:
+        """Return one draw for each entry of `cols` (column indices, repeats allowed)."""
+        out = np.zeros(cols.size)
+        code = self.code[cols]
+        a, b, c = self.params[0, cols], self.params[1, cols], self.params[2, cols]
+        for f, name in enumerate(FAMILIES):
+            mask = code == f
+            k = int(np.count_nonzero(mask))
+            if k == 0:
+                continue
+            if name == "deterministic":
+                out[mask] = a[mask]
+            elif name == "exponential":
+                out[mask] = rng.standard_exponential(k) * a[mask]
+            elif name == "lognormal":
+                out[mask] = np.exp(a[mask] + b[mask] * rng.standard_normal(k))
+            elif name == "triangular":
+                out[mask] = triangular_ppf(rng.random(k), a[mask], b[mask], c[mask])
+            else:
+                for col, samples in self.empirical:
+                    here = mask & (cols == col)
+                    out[here] = samples[rng.integers(0, samples.size, size=int(here.sum()))]
         return out
 
 

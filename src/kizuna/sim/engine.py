@@ -176,6 +176,7 @@ class Compiled:
     call_in: ColumnSampler
     groups: tuple[tuple[tuple[int, ...], bool], ...]  # (stations, cyclic) in processing order
     station_visits: tuple[IntArray, ...]
+    cyclic_visits: IntArray
     passes: int
     decision_visit: IntArray
     effect_visit: IntArray
@@ -234,17 +235,13 @@ class Compiled:
         groups = _processing_groups(len(inp.stations), v_station, edges_in, after_in)
         stations = np.array(v_station, dtype=np.int64)
         station_visits = tuple(np.flatnonzero(stations == s) for s in range(len(inp.stations)))
+        cyclic = [station_visits[s] for members, cyc in groups if cyc for s in members]
+        cyclic_visits = np.concatenate(cyclic) if cyclic else np.zeros(0, dtype=np.int64)
         depth = max((len(t.steps) for t in inp.templates), default=1)
         chained = max(1, sum(1 for i in inp.instances if i.after) + 1)
         passes = 4 * depth * chained + 10
 
-        call_cols = np.full(len(v_inst), -1, dtype=np.int64)
-        call_dists: list[Distribution | None] = []
-        for v, s in enumerate(v_station):
-            st = inp.stations[s]
-            if st.calendar is not None and st.call_in is not None:
-                call_cols[v] = len(call_dists)
-                call_dists.append(st.call_in)
+        call_cols, call_dists = _call_in_columns(inp, v_station)
         return cls(
             inp=inp,
             visit_instance=np.array(v_inst, dtype=np.int64),
@@ -262,6 +259,7 @@ class Compiled:
             call_in=ColumnSampler.of(call_dists),
             groups=tuple(groups),
             station_visits=station_visits,
+            cyclic_visits=cyclic_visits,
             passes=passes,
             decision_visit=decision,
             effect_visit=effect,
@@ -271,6 +269,35 @@ class Compiled:
     def visits(self) -> int:
         """Number of visits (steps of all instances)."""
         return int(self.visit_station.size)
+
+    @cached_property
+    def station_matrix(self) -> FloatArray:
+        """Indicator (stations x visits): row s has ones at the visits of station s."""
+        m = np.zeros((len(self.inp.stations), self.visits))
+        m[self.visit_station, np.arange(self.visits)] = 1.0
+        return m
+
+    @cached_property
+    def template_matrix(self) -> FloatArray:
+        """Indicator (templates x instances): row t has ones at the instances of template t."""
+        tmpl = np.array([x.template for x in self.inp.instances], dtype=np.int64)
+        m = np.zeros((len(self.inp.templates), tmpl.size))
+        m[tmpl, np.arange(tmpl.size)] = 1.0
+        return m
+
+
+def _call_in_columns(
+    inp: EngineInput, v_station: Sequence[int]
+) -> tuple[IntArray, list[Distribution | None]]:
+    """Give every visit at an office-hours station with a call-in its own call-in column."""
+    cols = np.full(len(v_station), -1, dtype=np.int64)
+    dists: list[Distribution | None] = []
+    for v, s in enumerate(v_station):
+        st = inp.stations[s]
+        if st.calendar is not None and st.call_in is not None:
+            cols[v] = len(dists)
+            dists.append(st.call_in)
+    return cols, dists
 
 
 def _processing_groups(
@@ -338,12 +365,15 @@ def simulate_block(comp: Compiled, rng: np.random.Generator, n: int) -> BlockOut
     call_in = comp.call_in.draw(rng, n)
 
     n_vis = comp.visits
-    arrive = np.full((n_vis, n), np.inf)
-    ready = np.full((n_vis, n), np.inf)
-    begin = np.full((n_vis, n), np.inf)
-    end = np.full((n_vis, n), np.inf)
-    crit_pred = np.full((n_vis, n), -1, dtype=np.int64)
-    crit_link = np.zeros((n_vis, n))
+    # Every visit is written when its station is processed; only visits in cyclic groups are read before
+    # (as "not yet done"), so only they start at infinity.
+    arrive = np.empty((n_vis, n))
+    ready = np.empty((n_vis, n))
+    begin = np.empty((n_vis, n))
+    end = np.empty((n_vis, n))
+    end[comp.cyclic_visits] = np.inf
+    crit_pred = np.empty((n_vis, n), dtype=np.int64)
+    crit_link = np.empty((n_vis, n))
     state = _State(comp, release, service, link, call_in, arrive, ready, begin, end, crit_pred, crit_link)
 
     unsettled = 0
@@ -391,11 +421,17 @@ def _releases(inp: EngineInput, rng: np.random.Generator, n: int) -> FloatArray:
 def _add_rework(comp: Compiled, rng: np.random.Generator, service: FloatArray, n: int) -> None:
     """Add a geometric number of repeated service draws to steps that can be sent back."""
     p = comp.rework_p[:, None]
-    repeats = rng.geometric(1.0 - p, size=(p.shape[0], n)) - 1
-    most = int(repeats.max(initial=0))
-    for k in range(1, most + 1):
-        extra = comp.rework_service.draw(rng, n)
-        service[comp.rework_cols] += np.where(repeats >= k, extra, 0.0)
+    u = rng.random((p.shape[0], n))
+    rows, lanes = np.nonzero(u < p)
+    if rows.size == 0:
+        return
+    # Repeats R are geometric: P(R >= k) = p^k, so R = floor(log U / log p) for a uniform U.
+    counts = np.floor(np.log(u[rows, lanes]) / np.log(comp.rework_p[rows])).astype(np.int64)
+    # One extra draw per repeat: entry e is drawn counts[e] times.
+    rows_rep = np.repeat(rows, counts)
+    lanes_rep = np.repeat(lanes, counts)
+    extra = comp.rework_service.draw_at(rng, rows_rep.astype(np.int64))
+    np.add.at(service, (comp.rework_cols[rows_rep], lanes_rep), extra)
 
 
 @dataclass
@@ -417,22 +453,37 @@ class _State:
         comp = self.comp
         incoming = comp.edges_in[v]
         after = comp.after_in[v]
-        if not incoming:
-            best = self.release[comp.visit_instance[v]].copy()
-            crit = np.full(best.shape, -1, dtype=np.int64)
-            link = np.zeros(best.shape)
-        else:
+        if not incoming and not after:
+            self.arrive[v] = self.release[comp.visit_instance[v]]
+            self.crit_pred[v] = -1
+            self.crit_link[v] = 0.0
+            return
+        if len(incoming) == 1 and not after:
+            p, col = incoming[0]
+            if col >= 0:
+                np.add(self.end[p], self.link[col], out=self.arrive[v])
+                self.crit_link[v] = self.link[col]
+            else:
+                self.arrive[v] = self.end[p]
+                self.crit_link[v] = 0.0
+            self.crit_pred[v] = p
+            return
+        if incoming:
             p, col = incoming[0]
             link = self.link[col].copy() if col >= 0 else np.zeros(self.end.shape[1])
             best = self.end[p] + link
             crit = np.full(best.shape, p, dtype=np.int64)
-            for p, col in incoming[1:]:
-                d = self.link[col] if col >= 0 else 0.0
-                t = self.end[p] + d
-                later = t > best
-                best = np.where(later, t, best)
-                crit = np.where(later, p, crit)
-                link = np.where(later, d, link)
+        else:
+            best = self.release[comp.visit_instance[v]].copy()
+            crit = np.full(best.shape, -1, dtype=np.int64)
+            link = np.zeros(best.shape)
+        for p, col in incoming[1:]:
+            d = self.link[col] if col >= 0 else 0.0
+            t = self.end[p] + d
+            later = t > best
+            best = np.where(later, t, best)
+            crit = np.where(later, p, crit)
+            link = np.where(later, d, link)
         for p in after:
             t = self.end[p]
             later = t > best
@@ -482,13 +533,17 @@ class _State:
                 r_out[i] = r
                 b_out[i] = b
         else:
-            servers = np.full((c, n), -np.inf)
-            lanes = np.arange(n)
+            # Free times of the c servers, kept sorted in every lane: row 0 is the earliest free.
+            free_at = np.full((c, n), -np.inf)
             for i in range(a_sorted.shape[0]):
-                k = servers.argmin(axis=0)
-                r = np.maximum(a_sorted[i], servers[k, lanes])
+                r = np.maximum(a_sorted[i], free_at[0])
                 b = self._duty(cal, r, None if c_sorted is None else c_sorted[i])
-                servers[k, lanes] = b + s_sorted[i]
+                free_at[:-1] = free_at[1:]
+                np.add(b, s_sorted[i], out=free_at[-1])
+                for j in range(c - 1, 0, -1):  # insert the new free time in order
+                    lo = np.minimum(free_at[j - 1], free_at[j])
+                    np.maximum(free_at[j - 1], free_at[j], out=free_at[j])
+                    free_at[j - 1] = lo
                 r_out[i] = r
                 b_out[i] = b
         ready = np.empty_like(r_out)
@@ -564,9 +619,14 @@ def run_blocks(
 
 
 def chunks(sizes: Sequence[int], per_chunk: int) -> list[list[tuple[int, int]]]:
-    """Group blocks into chunks of `per_chunk` blocks (the unit of work of one worker task)."""
+    """Deal blocks round-robin into chunks of about `per_chunk` blocks (the unit of work of one task).
+
+    Dealing round-robin keeps chunks equal in size (and the last, smaller block in one of them), so the
+    workers finish together.
+    """
     pairs = list(enumerate(sizes))
-    return [pairs[i : i + per_chunk] for i in range(0, len(pairs), max(1, per_chunk))]
+    count = max(1, math.ceil(len(pairs) / max(1, per_chunk)))
+    return [pairs[i::count] for i in range(count)]
 
 
 def default_workers() -> int:
@@ -580,6 +640,6 @@ def default_workers() -> int:
 
 
 def plan_chunks(replications: int, workers: int) -> int:
-    """Blocks per chunk: a few chunks per worker so that progress moves and work balances."""
+    """Blocks per chunk: four chunks per worker, so that progress moves and the work balances."""
     n_blocks = len(block_sizes(replications))
-    return max(1, math.ceil(n_blocks / (workers * 3)))
+    return max(1, math.ceil(n_blocks / (workers * 4)))

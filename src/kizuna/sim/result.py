@@ -91,6 +91,8 @@ class Accumulator:
     floats: dict[str, list[tuple[int, FloatArray]]]
     gantt: tuple[GanttBar, ...] | None = None
     replications: int = 0
+    cpu_s: float = 0.0
+    peak_rss_kib: int = 0
 
     @classmethod
     def empty(cls, inp: EngineInput) -> Accumulator:
@@ -142,22 +144,18 @@ class Accumulator:
         self._add_float(block, "inst_eff_sum", eff0.sum(axis=1))
         self._add_float(block, "inst_eff_sq", (eff0 * eff0).sum(axis=1))
 
-        self._add_types(block, inp, eff0, done)
+        self._add_types(block, comp, eff0, done)
         self._add_deadlines(inp, comp, out, released)
         self._add_stations(block, comp, out, released, done)
         ints["unsettled"][0] += out.unsettled
         if block == 0 and self.gantt is None:
             self.gantt = _median_gantt(comp, out, eff, done)
 
-    def _add_types(self, block: int, inp: EngineInput, eff0: FloatArray, done: BoolArray) -> None:
+    def _add_types(self, block: int, comp: Compiled, eff0: FloatArray, done: BoolArray) -> None:
         """Lane means per request type (for standard errors that respect correlation within a lane)."""
-        n = eff0.shape[1]
         ints = self.ints
-        tmpl = np.array([x.template for x in inp.instances], dtype=np.int64)
-        lane_sum = np.zeros((self.n_templates, n))
-        lane_cnt = np.zeros((self.n_templates, n))
-        np.add.at(lane_sum, tmpl, eff0)
-        np.add.at(lane_cnt, tmpl, done.astype(np.float64))
+        lane_sum = comp.template_matrix @ eff0
+        lane_cnt = comp.template_matrix @ done.astype(np.float64)
         has = lane_cnt > 0
         lane_mean = np.where(has, lane_sum / np.maximum(lane_cnt, 1), 0.0)
         ints["type_lanes"] += has.sum(axis=1)
@@ -184,59 +182,69 @@ class Accumulator:
     ) -> None:
         """Queueing, duty waits and work of every counted visit, by station; critical steps."""
         inp = comp.inp
-        n = out.n
         ints = self.ints
-        vis_ok = released[comp.visit_instance] & np.isfinite(out.end)
-        queue = np.where(vis_ok, out.ready - out.arrive, 0.0)
-        duty = np.where(vis_ok, out.begin - out.ready, 0.0)
-        work = np.where(vis_ok, out.end - out.begin, 0.0)
         finite = np.isfinite(out.end)
-        makespan = np.where(finite, out.end, 0.0).max(axis=0) if out.end.size else np.zeros(n)
-        all_work = np.where(finite & np.isfinite(out.begin), out.end - out.begin, 0.0)
-        on = critical_mask(comp, out) & vis_ok
+        vis_ok = released[comp.visit_instance] & finite
+        everything = bool(vis_ok.all())
+        queue = out.ready - out.arrive
+        duty = out.begin - out.ready
+        work = out.end - out.begin
+        if everything:
+            makespan = out.end.max(axis=0) if out.end.size else np.zeros(out.n)
+            all_work = work
+        else:
+            queue = np.where(vis_ok, queue, 0.0)
+            duty = np.where(vis_ok, duty, 0.0)
+            all_work = np.where(finite, work, 0.0)
+            work = np.where(vis_ok, work, 0.0)
+            makespan = np.where(finite, out.end, 0.0).max(axis=0) if out.end.size else np.zeros(out.n)
+        on = critical_mask(comp, out)
+        if not everything:
+            on &= vis_ok
         st = comp.visit_station
         s_n = self.n_stations
 
-        def per_station(values: FloatArray) -> FloatArray:
-            out_s = np.zeros(s_n)
-            np.add.at(out_s, st, values.sum(axis=1))
-            return out_s
+        def per_station(per_visit: FloatArray) -> FloatArray:
+            return np.asarray(np.bincount(st, weights=per_visit, minlength=s_n), dtype=np.float64)
 
-        ints["st_visits"] += np.bincount(st, weights=vis_ok.sum(axis=1), minlength=s_n).astype(np.int64)
-        ints["st_waited"] += np.bincount(
-            st, weights=(vis_ok & (queue > _WAIT_EPS)).sum(axis=1), minlength=s_n
-        ).astype(np.int64)
-        self._add_float(block, "st_queue", per_station(queue))
-        self._add_float(block, "st_duty", per_station(duty))
-        self._add_float(block, "st_work", per_station(work))
-        self._add_float(block, "st_busy", per_station(all_work))
+        waited = queue > _WAIT_EPS
+        ints["st_visits"] += per_station(vis_ok.sum(axis=1)).astype(np.int64)
+        ints["st_waited"] += per_station(waited.sum(axis=1)).astype(np.int64)
+        self._add_float(block, "st_queue", per_station(queue.sum(axis=1)))
+        self._add_float(block, "st_duty", per_station(duty.sum(axis=1)))
+        self._add_float(block, "st_work", per_station(work.sum(axis=1)))
+        self._add_float(block, "st_busy", per_station(all_work.sum(axis=1)))
         servers = np.array([x.servers for x in inp.stations], dtype=np.float64)
         self._add_float(block, "st_capacity", servers * float(makespan.sum()))
-        self._add_float(block, "crit_queue", per_station(np.where(on, queue, 0.0)))
-        self._add_float(block, "crit_duty", per_station(np.where(on, duty, 0.0)))
-        self._add_float(block, "crit_work", per_station(np.where(on, work, 0.0)))
-        self._add_float(block, "crit_link", float(np.where(on, out.crit_link, 0.0).sum()))
-        # Per-lane mean wait and share of visits that waited, per station (for standard errors).
-        lane_vis = np.zeros((s_n, n))
-        lane_wait = np.zeros((s_n, n))
-        lane_waited = np.zeros((s_n, n))
-        np.add.at(lane_vis, st, vis_ok.astype(np.float64))
-        np.add.at(lane_wait, st, queue)
-        np.add.at(lane_waited, st, (vis_ok & (queue > _WAIT_EPS)).astype(np.float64))
-        seen = lane_vis > 0
-        mw = np.where(seen, lane_wait / np.maximum(lane_vis, 1), 0.0)
-        pw = np.where(seen, lane_waited / np.maximum(lane_vis, 1), 0.0)
-        ints["st_lanes"] += seen.sum(axis=1)
-        self._add_float(block, "st_lane_wait", mw.sum(axis=1))
-        self._add_float(block, "st_lane_wait_sq", (mw * mw).sum(axis=1))
-        self._add_float(block, "st_lane_pwait", pw.sum(axis=1))
-        self._add_float(block, "st_lane_pwait_sq", (pw * pw).sum(axis=1))
+        self._add_float(block, "crit_queue", per_station(np.sum(queue, axis=1, where=on)))
+        self._add_float(block, "crit_duty", per_station(np.sum(duty, axis=1, where=on)))
+        self._add_float(block, "crit_work", per_station(np.sum(work, axis=1, where=on)))
+        self._add_float(block, "crit_link", float(np.sum(out.crit_link, where=on)))
+        self._add_station_lanes(block, comp, vis_ok, queue, waited)
 
         # Critical steps: own steps of each instance on its critical path.
         tmpl = np.array([x.template for x in inp.instances], dtype=np.int64)
         base = np.cumsum([0] + [len(t.steps) for t in inp.templates])
         flat = base[tmpl[comp.visit_instance]] + comp.visit_step
-        np.add.at(ints["crit_steps"], flat, (on & done[comp.visit_instance]).sum(axis=1))
+        crit_done = on & done[comp.visit_instance]
+        np.add.at(ints["crit_steps"], flat, crit_done.sum(axis=1))
+
+    def _add_station_lanes(
+        self, block: int, comp: Compiled, vis_ok: BoolArray, queue: FloatArray, waited: BoolArray
+    ) -> None:
+        """Per-lane mean wait and share of visits that waited, per station (for standard errors)."""
+        m = comp.station_matrix
+        lane_vis = m @ vis_ok.astype(np.float64)
+        lane_wait = m @ queue
+        lane_waited = m @ waited.astype(np.float64)
+        seen = lane_vis > 0
+        mw = np.where(seen, lane_wait / np.maximum(lane_vis, 1), 0.0)
+        pw = np.where(seen, lane_waited / np.maximum(lane_vis, 1), 0.0)
+        self.ints["st_lanes"] += seen.sum(axis=1)
+        self._add_float(block, "st_lane_wait", mw.sum(axis=1))
+        self._add_float(block, "st_lane_wait_sq", (mw * mw).sum(axis=1))
+        self._add_float(block, "st_lane_pwait", pw.sum(axis=1))
+        self._add_float(block, "st_lane_pwait_sq", (pw * pw).sum(axis=1))
 
     def merge(self, other: Accumulator) -> None:
         """Add another accumulator's statistics (of other blocks) to this one."""
@@ -247,6 +255,8 @@ class Accumulator:
         if self.gantt is None:
             self.gantt = other.gantt
         self.replications += other.replications
+        self.cpu_s += other.cpu_s
+        self.peak_rss_kib = max(self.peak_rss_kib, other.peak_rss_kib)
 
     def total(self, name: str) -> FloatArray:
         """Return the exact (fsum) total of a floating statistic over all blocks."""
@@ -685,6 +695,8 @@ class SimResult:
     structures: dict[str, StructureResult]
     elapsed_s: float = math.nan
     workers: int = 1
+    cpu_s: float = math.nan
+    peak_worker_rss_mib: float = math.nan
 
     def gantt(self, structure: str) -> tuple[GanttBar, ...]:
         """Return the median replication's steps under a structure."""

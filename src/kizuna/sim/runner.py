@@ -8,6 +8,8 @@ accumulators merge exactly.
 
 from __future__ import annotations
 
+import os
+import resource
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -22,8 +24,11 @@ Progress = Callable[[int], None]
 
 def _work(args: tuple[EngineInput, int, int, list[tuple[int, int]]]) -> Accumulator:
     inp, index, seed, blocks = args
+    began = time.process_time()
     acc = run_blocks(inp, index, seed, blocks)
     assert isinstance(acc, Accumulator)
+    acc.cpu_s += time.process_time() - began
+    acc.peak_rss_kib = max(acc.peak_rss_kib, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return acc
 
 
@@ -58,6 +63,7 @@ def simulate_inputs(
     per_chunk = blocks_per_chunk or plan_chunks(replications, workers)
     tasks: list[tuple[str, tuple[EngineInput, int, int, list[tuple[int, int]]]]] = []
     for k, (sid, inp) in enumerate(by_id.items()):
+        assert inp.compiled is not None  # compile once here; workers receive the compiled input
         for chunk in chunks(sizes, per_chunk):
             tasks.append((sid, (inp, k, seed, chunk)))
     began = time.perf_counter()
@@ -71,6 +77,10 @@ def simulate_inputs(
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        # One BLAS thread per worker: the workers already use every core (set before the first pool
+        # starts its server process, which the workers inherit the environment from).
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
         ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else None
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
             futures = {pool.submit(_work, args): (sid, args) for sid, args in tasks}
@@ -92,6 +102,8 @@ def simulate_inputs(
         structures=results_of(by_id, accs),
         elapsed_s=time.perf_counter() - began,
         workers=workers,
+        cpu_s=sum(a.cpu_s for a in accs.values()),
+        peak_worker_rss_mib=max(a.peak_rss_kib for a in accs.values()) / 1024,
     )
 
 
