@@ -11,7 +11,6 @@ app = typer.Typer(no_args_is_help=True)
 #: (name, module, function). Each area registers its benchmark command here with one line.
 _BENCHES: list[tuple[str, str, str]] = [
     ("authority", "kizuna.cli.authority", "bench"),
-    ("store", "kizuna.cli.db", "bench_store"),
     ("sim", "kizuna.cli.sim_bench", "bench_sim"),
 ]
 
