@@ -29,6 +29,7 @@ _GROUPS: list[tuple[str, str]] = [
 ]
 _COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "kizuna.cli.demo", "demo"),
+    ("serve", "kizuna.cli.serve", "serve"),
 ]
 
 

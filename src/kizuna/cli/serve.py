@@ -1,0 +1,61 @@
+"""Serve the live coordination service (uvicorn on loopback by default)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kizuna.cli.console import err, out
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port (default 8000).")] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Seed demo users of both nations and a running taiwan-contingency exercise, and print "
+            "how to log in. Uses demo.db in the data directory unless --url or KIZUNA_DATABASE_URL says "
+            "otherwise.",
+        ),
+    ] = False,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Database URL (default: KIZUNA_DATABASE_URL or SQLite).")
+    ] = None,
+) -> None:
+    """Serve the API: crises, requests, steps, taskings, reports, and a stream of events."""
+    import uvicorn
+
+    from kizuna.service import create_app
+    from kizuna.service.demo import login_lines, seed_demo
+    from kizuna.settings import get_settings
+
+    settings = get_settings()
+    updates: dict[str, object] = {}
+    if host is not None:
+        updates["host"] = host
+    if port is not None:
+        updates["port"] = port
+    if url is not None:
+        updates["database_url"] = url
+    elif demo and settings.database_url is None:
+        updates["database_url"] = f"sqlite:///{settings.data_dir / 'demo.db'}"
+    settings = settings.model_copy(update=updates)
+    app = create_app(settings)
+    display_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host  # noqa: S104
+    base_url = f"http://{display_host}:{settings.port}"
+    if demo:
+        with err.status("Seeding the demo (users, crisis, designation, requests)..."):
+            info = seed_demo(app.state.runtime)
+        for line in login_lines(info, base_url):
+            out.print(line, markup=False, highlight=False)
+    err.print(f"Serving on {base_url} (database: {_safe(settings.resolved_database_url())})")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
