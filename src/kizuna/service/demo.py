@@ -75,9 +75,8 @@ def seed_demo(runtime: Runtime) -> DemoInfo:
     coordinator = runtime.coordinator
     directory = runtime.directory
     if CRISIS in coordinator.view.crises:
-        users = tuple(directory.users())
         requests = tuple(r for r in coordinator.view.requests.values() if r.crisis == CRISIS)
-        return DemoInfo(users=users, requests=requests, seeded_now=False)
+        return DemoInfo(users=tuple(directory.users()), requests=requests, seeded_now=False)
     structure = coordinator.law.structure(STRUCTURE)
     users: dict[str, User] = {}
     for user_id, name, nation, org, role in NAMED:
