@@ -65,6 +65,7 @@ CASES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], str]] = [
     # Joint international peace response: UN resolution, Diet approval prior without exception.
     ("international-peace-joint-response jsdf supply sup=third-country-forces +un-resolution +in-response-plan", "requires-approval", (NSC, BP, DIET_PRIOR, PMA, DMO), (), "DOJ16 Part II Ch3 Sec2 (IPS Act)"),
     ("international-peace-joint-response jsdf supply sup=third-country-forces +un-resolution +urgent +in-response-plan", "requires-approval", (NSC, BP, DIET_PRIOR, PMA, DMO), (), "DOJ16 §5.2 (prior approval without exception)"),
+    ("international-peace-joint-response msdf ship-inspection at=high-seas-distant +un-resolution +in-response-plan", "requires-approval", (NSC, BP, DIET_PRIOR, PMA, DMO), (), "DOJ16 Part II Ch3 Sec2 (IPS: same menu as IIS)"),
     ("international-peace-joint-response jsdf supply sup=us-forces +in-response-plan", "prohibited", (), (), "DOJ16 Part II Ch3 Sec2 (UNGA/UNSC resolution)"),
     ("international-peace-joint-response jsdf medical sup=us-forces +un-resolution +combat-ongoing", "prohibited", (), (), "DOJ16 Part II Ch3 Sec2 (non-combat scene)"),
     # Anticipated and actual armed attack: support to U.S. forces, defensive positions.
@@ -108,6 +109,7 @@ CASES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], str]] = [
     ("overseas-emergency gsdf armed-rescue-of-nationals at=foreign-territory +territorial-consent +combat-ongoing", "prohibited", (), (), "DOJ24 Ch5 §7 (no acts of combat)"),
     ("overseas-emergency asdf noncombatant-evacuation at=foreign-territory +combat-ongoing", "requires-approval", (FMR, DMO), (), "DOJ24 Ch5 §7 (84-4 has no such limit in the facts)"),
     # Disaster relief.
+    ("large-scale-disaster jcg disaster-relief", "permitted", (), (), "G15 IV.E [assumption: JCG Act 2]"),
     ("large-scale-disaster gsdf disaster-relief", "requires-approval", (GOV, DMO), (), "DOJ24 Ch5 §5 (83); NOTO24"),
     ("large-scale-disaster gsdf disaster-relief +urgent", "requires-approval", (DMO,), (), "DOJ24 Ch5 §5 (own initiative)"),
     ("large-scale-disaster gsdf disaster-relief granted=governor-request,defense-minister-order", "permitted", (), (), "DOJ24 Ch5 §5 (no Diet approval)"),
