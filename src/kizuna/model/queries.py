@@ -195,7 +195,7 @@ class OffsetChange:
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
+class CoordinationRoute:
     """A coordination route between two organizations, with the instant its offsets were computed at."""
 
     hops: tuple[Hop, ...]
@@ -284,7 +284,9 @@ def route_graph(structure: Structure) -> nx.Graph[str]:
     return graph
 
 
-def coordination_route(structure: Structure, a: str, b: str, *, at: datetime | None = None) -> Route:
+def coordination_route(
+    structure: Structure, a: str, b: str, *, at: datetime | None = None
+) -> CoordinationRoute:
     """Return the cheapest coordination route from organization `a` to organization `b`.
 
     Relations are travelled in either direction at the cost given by `ROUTE_WEIGHTS`; among routes of
@@ -322,7 +324,7 @@ def coordination_route(structure: Structure, a: str, b: str, *, at: datetime | N
         hops.append(_hop(structure, org_id, relation, forward, when))
         previous = org_id
     cost = sum(float(graph.edges[u, v]["weight"]) for u, v in pairwise(path))
-    return Route(tuple(hops), cost, when)
+    return CoordinationRoute(tuple(hops), cost, when)
 
 
 def _hop(structure: Structure, org_id: str, relation: Relation | None, forward: bool, at: datetime) -> Hop:

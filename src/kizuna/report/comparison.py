@@ -15,7 +15,12 @@ from pathlib import Path
 
 from kizuna.errors import NotFound
 from kizuna.model.diff import StructureDiff, diff
-from kizuna.model.queries import Route, coordination_route, operational_authority, operational_commander
+from kizuna.model.queries import (
+    CoordinationRoute,
+    coordination_route,
+    operational_authority,
+    operational_commander,
+)
 from kizuna.model.structure import Structure
 from kizuna.report.orgchart import FORMATS, draw_orgchart
 
@@ -46,7 +51,7 @@ class EraRoute:
     structure: Structure
     abroad_commander: str
     host_commander: str
-    route: Route
+    route: CoordinationRoute
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from kizuna.model.diff import ChangeKind, EntityChange, StructureDiff
 from kizuna.model.loading import SECTIONS
-from kizuna.model.queries import CommandLink, Route, era_instant, format_offset
+from kizuna.model.queries import CommandLink, CoordinationRoute, era_instant, format_offset
 from kizuna.model.structure import Structure
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def chain_lines(structure: Structure, org_id: str, chain: tuple[CommandLink, ...
     return lines
 
 
-def route_lines(route: Route) -> list[str]:
+def route_lines(route: CoordinationRoute) -> list[str]:
     """Render a coordination route: each hop with the relation used, its site, zone and UTC offset."""
     lines = []
     for i, hop in enumerate(route.hops):
