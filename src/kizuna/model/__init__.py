@@ -1,5 +1,15 @@
 """Frozen domain types and their YAML loaders: structures (and, in later modules, frameworks, scenarios)."""
 
+from kizuna.model.framework import (
+    Approval,
+    Citation,
+    Effect,
+    Framework,
+    Rule,
+    Term,
+    check_framework_file,
+    load_framework,
+)
 from kizuna.model.ids import BILATERAL, ApprovalId, NationId, OrgId, SiteId, SourceKey, StructureId
 from kizuna.model.loading import bundled_dir, bundled_ids, check_structure_file, load_structure, resolve
 from kizuna.model.provenance import Provenanced
@@ -39,14 +49,18 @@ from kizuna.model.structure import (
 )
 
 __all__ = [
+    "Approval",
     "ApprovalId",
     "Arrival",
     "BILATERAL",
+    "Citation",
     "CommandLink",
     "CoordinationRoute",
     "Deadline",
     "DutyHours",
+    "Effect",
     "Era",
+    "Framework",
     "Inject",
     "InjectRequest",
     "LinkClass",
@@ -62,18 +76,22 @@ __all__ = [
     "RelationKind",
     "RequestSpec",
     "Route",
+    "Rule",
     "Scenario",
     "Site",
     "SiteId",
     "SourceKey",
     "Structure",
     "StructureId",
+    "Term",
     "bundled_dir",
     "bundled_ids",
     "chain_of_command",
+    "check_framework_file",
     "check_scenario_file",
     "check_structure_file",
     "coordination_route",
+    "load_framework",
     "load_scenario",
     "load_structure",
     "operational_authority",
