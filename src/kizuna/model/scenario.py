@@ -18,12 +18,12 @@ the engine (`kizuna.sim.build`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -45,7 +45,8 @@ from kizuna.model.yamlfile import line_of, plain, read_yaml
 
 #: The step kinds parameters may be given for; the same values as `kizuna.planning.StepKind` (the model
 #: layer cannot import planning; a test keeps the two equal).
-STEP_KINDS = ("coordinate", "consult", "approve", "order", "execute", "inform")
+StepKindName = Literal["coordinate", "consult", "approve", "order", "execute", "inform"]
+STEP_KINDS: tuple[str, ...] = get_args(StepKindName)
 
 _HOURS_PER = {"h": 1.0, "min": 1.0 / 60.0, "s": 1.0 / 3600.0, "d": 24.0}
 
@@ -253,13 +254,7 @@ class OrgParams(StepParams):
 
     servers: int | None = Field(default=None, ge=1, description="Steps worked on at the same time.")
     duty: DutyHours | None = None
-    steps: dict[str, StepParams] = Field(default_factory=dict, description="Per step kind.")
-
-    @field_validator("steps")
-    @classmethod
-    def _kinds(cls, value: dict[str, StepParams]) -> dict[str, StepParams]:
-        _check_kinds(value)
-        return value
+    steps: dict[StepKindName, StepParams] = Field(default_factory=dict, description="Per step kind.")
 
 
 class DefaultParams(OrgParams):
@@ -283,12 +278,6 @@ class LiaisonParams(Provenanced):
     factor: float = Field(gt=0, le=1)
 
 
-def _check_kinds(value: dict[str, Any]) -> None:
-    bad = sorted(set(value) - set(STEP_KINDS))
-    if bad:
-        raise ValueError(f"unknown step kind {bad[0]!r}; expected one of {', '.join(STEP_KINDS)}")
-
-
 class Parameters(_Frozen):
     """Timing parameters, resolved per (organization, step kind) from the most specific level down.
 
@@ -297,31 +286,28 @@ class Parameters(_Frozen):
     """
 
     defaults: DefaultParams
-    step_kinds: dict[str, StepParams] = Field(default_factory=dict)
+    step_kinds: dict[StepKindName, StepParams] = Field(default_factory=dict)
     organizations: dict[Ident, OrgParams] = Field(default_factory=dict)
     links: dict[LinkClass, LinkParams] = Field(default_factory=dict)
     liaison: LiaisonParams | None = None
 
-    @field_validator("step_kinds")
-    @classmethod
-    def _kinds(cls, value: dict[str, StepParams]) -> dict[str, StepParams]:
-        _check_kinds(value)
-        return value
+    def _levels(self, org: str, kind: str) -> tuple[StepParams | None, ...]:
+        """The parameter levels of (org, kind), most specific first (defaults not included)."""
+        o = self.organizations.get(org)
+        own = cast("Mapping[str, StepParams]", o.steps if o is not None else {})
+        kinds = cast("Mapping[str, StepParams]", self.step_kinds)
+        return (own.get(kind), o, kinds.get(kind))
 
     def service(self, org: str, kind: str) -> Distribution:
         """Return the service-time distribution of a step of `kind` at `org`."""
-        o = self.organizations.get(org)
-        k = self.step_kinds.get(kind)
-        for level in (o.steps.get(kind) if o else None, o, k):
+        for level in self._levels(org, kind):
             if level is not None and level.service is not None:
                 return level.service
         return self.defaults.service
 
     def rework(self, org: str, kind: str) -> float:
         """Return the probability that a step of `kind` at `org` is sent back."""
-        o = self.organizations.get(org)
-        k = self.step_kinds.get(kind)
-        for level in (o.steps.get(kind) if o else None, o, k):
+        for level in self._levels(org, kind):
             if level is not None and level.rework is not None:
                 return level.rework
         return self.defaults.rework
@@ -789,7 +775,12 @@ def _problems(file: str, root: Any, err: ValidationError) -> Iterator[Problem]:
         # pydantic puts the union tag (e.g. 'lognormal') into locations; the file does not have it
         fld = ".".join(str(p) for p in loc if p not in _DIST_BY_TAG) or "(top level)"
         message = e["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-        if e["type"] == "extra_forbidden":
+        if loc and loc[-1] == "[key]":
+            fld = fld.removesuffix(".[key]")
+            yield Problem(
+                file, line, fld, "unknown name", e.get("input"), message.replace("Input should be", "one of")
+            )
+        elif e["type"] == "extra_forbidden":
             yield Problem(file, line, fld, "unknown key", expected=_allowed(loc))
         elif e["type"] == "missing":
             yield Problem(file, line, fld, "missing required key")

@@ -583,11 +583,11 @@ def _org_stats(inp: EngineInput, acc: Accumulator) -> tuple[dict[str, OrgStats],
         orgs[station.id] = OrgStats(
             organization=station.id,
             servers=station.servers,
-            utilization=busy[s] / cap[s] if cap[s] > 0 else math.nan,
-            delay_share=own / crit_total if crit_total > 0 else math.nan,
-            queue_share=cq[s] / own if own > 0 else math.nan,
-            work_share=cw[s] / own if own > 0 else math.nan,
-            duty_share=cd[s] / own if own > 0 else math.nan,
+            utilization=float(busy[s] / cap[s]) if cap[s] > 0 else math.nan,
+            delay_share=float(own / crit_total) if crit_total > 0 else math.nan,
+            queue_share=float(cq[s] / own) if own > 0 else math.nan,
+            work_share=float(cw[s] / own) if own > 0 else math.nan,
+            duty_share=float(cd[s] / own) if own > 0 else math.nan,
             mean_wait_h=mw,
             mean_wait_se_h=mw_se,
             p_wait=pw,
@@ -617,7 +617,7 @@ def _critical_steps(inp: EngineInput, acc: Accumulator) -> dict[str, dict[str, f
 def _lane_mean(total: float, sq: float, n: int) -> tuple[float, float]:
     if n == 0:
         return math.nan, math.nan
-    m = total / n
+    m = float(total) / n
     if n < 2:
         return m, math.nan
     var = max(sq / n - m * m, 0.0) * n / (n - 1)
