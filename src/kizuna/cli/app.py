@@ -30,6 +30,8 @@ _GROUPS: list[tuple[str, str]] = [
 _COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "kizuna.cli.demo", "demo"),
     ("serve", "kizuna.cli.serve", "serve"),
+    ("simulate", "kizuna.cli.simulate", "simulate"),
+    ("sweep", "kizuna.cli.simulate", "sweep"),
 ]
 
 

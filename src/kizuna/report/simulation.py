@@ -1,0 +1,831 @@
+"""The simulation report: one self-contained HTML page per scenario run, with its figures embedded.
+
+What a reader finds, in order: the scenario and run; times to decision and to effect per request and
+structure; their distributions; deadline probabilities; the structure comparison with effect sizes; the
+bottleneck organizations (utilization, and their share of the delay split into queueing, work and waiting
+for duty hours); the Gantt chart of a median replication under each structure; critical steps; the model
+set beside observed timelines; and the decision paths themselves with their approvals and citations.
+
+Figures are drawn with matplotlib's Agg canvas (no display) and embedded as base64 PNG, so the page is a
+single file that opens anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kizuna.model.scenario import Observation, Scenario
+from kizuna.planning.path import DecisionPath
+from kizuna.sim.result import GanttBar, RequestStats, SimResult, bin_edges, hist_quantile
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from kizuna.model.structure import Structure
+
+#: Colors of the structures, in the order the scenario lists them (colorblind-safe Okabe-Ito).
+STRUCTURE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+#: Colors of the parts of a delay.
+QUEUE_COLOR, WORK_COLOR, DUTY_COLOR, LINK_COLOR = "#9ecae1", "#3182bd", "#fd8d3c", "#bdbdbd"
+
+#: Paths by structure id, then by request id.
+Paths = Mapping[str, Mapping[str, DecisionPath]]
+
+
+def compile_paths(
+    scenario: Scenario, structures: Sequence[str] | None = None
+) -> dict[str, dict[str, DecisionPath]]:
+    """Compile every request of an organizational scenario under each of its structures (or `structures`).
+
+    Raises:
+        DataError, UnknownId, InvalidQuery: as `kizuna.planning.compile_request`.
+    """
+    from kizuna.authority import load_frameworks
+    from kizuna.model.loading import load_structure, resolve
+    from kizuna.planning import compile_request
+
+    if scenario.network is not None:
+        return {}
+    base = Path(scenario.file).parent if scenario.file else None
+    refs = list(structures) if structures else list(scenario.structures)
+    fw_refs = [
+        str(resolve(f, kind="frameworks", relative_to=base)) if f.endswith((".yaml", ".yml")) else f
+        for f in scenario.frameworks
+    ]
+    frameworks = load_frameworks(*fw_refs)
+    out: dict[str, dict[str, DecisionPath]] = {}
+    for ref in refs:
+        structure = load_structure(resolve(ref, relative_to=base))
+        out[structure.id] = {r.id: compile_request(structure, frameworks, r) for r in scenario.requests}
+    return out
+
+
+# -- units and small helpers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """The time unit a figure or table is drawn in."""
+
+    name: str
+    per_hour: float
+
+    def __call__(self, hours: float) -> float:
+        return hours * self.per_hour
+
+
+HOURS, MINUTES = Unit("h", 1.0), Unit("min", 60.0)
+
+
+def unit_for(values_h: Sequence[float]) -> Unit:
+    """Choose minutes when every finite value is under two hours, hours otherwise."""
+    finite = [v for v in values_h if math.isfinite(v)]
+    return MINUTES if finite and max(finite) < 2.0 else HOURS
+
+
+def fmt_time(hours: float | None, unit: Unit = HOURS) -> str:
+    """Format a duration in the unit (an em dash for a missing value)."""
+    if hours is None or not math.isfinite(hours):
+        return "—"
+    value = unit(hours)
+    return f"{value:.1f} {unit.name}" if value < 100 else f"{value:.0f} {unit.name}"
+
+
+def fmt_p(p: float | None) -> str:
+    """Format a probability as a percentage."""
+    if p is None or not math.isfinite(p):
+        return "—"
+    return f"{100 * p:.0f}%"
+
+
+def figure_png(fig: Figure, *, dpi: int = 110) -> str:
+    """Return a figure as a base64 PNG data URI."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _color(index: int) -> str:
+    return STRUCTURE_COLORS[index % len(STRUCTURE_COLORS)]
+
+
+def _quantile(stats: RequestStats, of: str, q: float) -> float:
+    return hist_quantile(stats.hist_decision if of == "decision" else stats.hist_effect, q)
+
+
+# -- figures ------------------------------------------------------------------------------------------
+
+
+def distribution_figure(result: SimResult, scenario: Scenario) -> Figure:
+    """Draw, per request, the cumulative distribution of time to decision and to effect per structure.
+
+    One row per request, decision on the left and effect on the right; the x axis is logarithmic, since
+    requests differ by orders of magnitude. Observed timelines are shaded, deadlines relative to filing
+    drawn as dashed lines.
+    """
+    from matplotlib.figure import Figure
+
+    structures = list(result.structures)
+    requests = _simulated_requests(result, scenario)
+    rows = max(len(requests), 1)
+    fig = Figure(figsize=(11.0, 2.5 * rows + 0.8), layout="constrained")
+    axes = fig.subplots(rows, 2, squeeze=False)
+    edges = bin_edges()
+    for r, request in enumerate(requests):
+        all_values = [
+            result.structures[s].requests[request].effect.p99_h
+            for s in structures
+            if request in result.structures[s].requests
+        ]
+        unit = unit_for(all_values)
+        for c, of in enumerate(("decision", "effect")):
+            ax = axes[r][c]
+            lo_hi: list[float] = []
+            for k, sid in enumerate(structures):
+                stats = result.structures[sid].requests.get(request)
+                if stats is None:
+                    continue
+                hist = stats.hist_decision if of == "decision" else stats.hist_effect
+                total = hist.sum()
+                if total == 0:
+                    continue
+                cdf = np.cumsum(hist) / total
+                x = edges[1:-1] * unit.per_hour
+                y = cdf[:-1]
+                keep = (y > 0.0005) & (y < 0.9995)
+                if not keep.any():
+                    keep = y > 0
+                first = max(int(np.argmax(keep)) - 1, 0)
+                last = min(len(y) - int(np.argmax(keep[::-1])), len(y) - 1)
+                ax.step(x[first : last + 1], y[first : last + 1], where="post", color=_color(k), label=sid)
+                lo_hi += [float(x[first]), float(x[last])]
+                median = getattr(stats, of).p50_h
+                ax.plot([unit(median)], [0.5], "o", color=_color(k), markersize=4)
+            for obs in scenario.observed:
+                if obs.request == request and obs.of == of:
+                    _shade_observation(ax, obs, unit)
+                    lo_hi += [unit(obs.low_h), unit(obs.high_h)]
+            for name, after_h in _relative_deadlines(scenario, request, of):
+                ax.axvline(unit(after_h), color="black", linestyle="--", linewidth=0.8)
+                ax.text(unit(after_h), 0.02, f" {name}", rotation=90, fontsize=7, va="bottom")
+                lo_hi.append(unit(after_h))
+            positive = [v for v in lo_hi if v > 0]
+            if positive:
+                _log_axis(ax)
+                ax.set_xlim(min(positive) / 1.3, max(positive) * 1.3)
+            ax.set_ylim(0, 1)
+            ax.grid(True, which="both", alpha=0.25)
+            ax.set_ylabel("share done")
+            ax.set_xlabel(f"time to {of} after filing ({unit.name}, log scale)")
+            ax.set_title(f"{request}: time to {of}", fontsize=10, loc="left")
+        axes[r][0].legend(fontsize=7, loc="lower right")
+    if not requests:
+        axes[0][0].text(0.5, 0.5, "no request was simulated", ha="center", transform=axes[0][0].transAxes)
+    return fig
+
+
+def _log_axis(ax: Axes) -> None:
+    """Use a log x axis labelled with plain numbers at 1-2-5 steps."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _shade_observation(ax: Axes, obs: Observation, unit: Unit) -> None:
+    lo, hi = unit(obs.low_h), unit(obs.high_h)
+    color = "#555555" if obs.kind == "observed" else "#aaaaaa"
+    if hi > lo * 1.02:
+        ax.axvspan(lo, hi, color=color, alpha=0.18, linewidth=0)
+    else:
+        ax.axvline(lo, color=color, linewidth=2.0, alpha=0.7)
+    ax.text(hi, 0.97, f" {obs.kind}", fontsize=7, va="top", color="#333333")
+
+
+def _relative_deadlines(scenario: Scenario, request: str, of: str) -> list[tuple[str, float]]:
+    out: list[tuple[str, float]] = []
+    for inject in scenario.injects:
+        for entry in inject.requests:
+            if entry.request != request:
+                continue
+            for d in entry.deadlines:
+                if d.of == of and d.after_h is not None and (d.name, d.after_h) not in out:
+                    out.append((d.name, d.after_h))
+    return out
+
+
+def _simulated_requests(result: SimResult, scenario: Scenario) -> list[str]:
+    seen: list[str] = []
+    order = [r.id for r in scenario.requests] if scenario.requests else []
+    for sres in result.structures.values():
+        for rid in sres.requests:
+            if rid not in seen:
+                seen.append(rid)
+    return sorted(seen, key=lambda r: order.index(r) if r in order else len(order))
+
+
+def bottleneck_figure(result: SimResult, *, top: int = 10) -> Figure:
+    """Draw, per structure, the organizations with the largest share of the delay on critical paths.
+
+    Each bar is split into queueing (waiting for a free server), work and waiting for duty hours; the
+    utilization (work / staff time available) is written beside it. Communication links get a bar of their
+    own.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    structures = list(result.structures)
+    fig = Figure(figsize=(5.2 * len(structures) + 0.6, 0.42 * (top + 1) + 1.6), layout="constrained")
+    axes = fig.subplots(1, len(structures), squeeze=False)[0]
+    for ax, sid in zip(axes, structures, strict=True):
+        sres = result.structures[sid]
+        orgs = [o for o in sres.organizations.values() if math.isfinite(o.delay_share) and o.delay_share > 0]
+        orgs.sort(key=lambda o: -o.delay_share)
+        orgs = orgs[:top]
+        labels = [o.organization for o in orgs]
+        rows = list(range(len(orgs)))[::-1]
+        for row, org in zip(rows, orgs, strict=True):
+            parts = [
+                (org.delay_share * _z(org.queue_share), QUEUE_COLOR),
+                (org.delay_share * _z(org.work_share), WORK_COLOR),
+                (org.delay_share * _z(org.duty_share), DUTY_COLOR),
+            ]
+            left = 0.0
+            for width, color in parts:
+                ax.barh(row, width, left=left, color=color, height=0.7)
+                left += width
+            util = f"u={org.utilization:.2f}" if math.isfinite(org.utilization) else ""
+            ax.text(left, row, f" {100 * org.delay_share:.0f}%  {util}", va="center", fontsize=7)
+        link_row = -1
+        if math.isfinite(sres.links_share) and sres.links_share > 0:
+            ax.barh(link_row, sres.links_share, color=LINK_COLOR, height=0.7)
+            ax.text(sres.links_share, link_row, f" {100 * sres.links_share:.0f}%", va="center", fontsize=7)
+            ax.set_yticks([*rows, link_row], [*labels, "(communication links)"], fontsize=8)
+        else:
+            ax.set_yticks(rows, labels, fontsize=8)
+        ax.set_xlabel("share of the time on critical paths")
+        ax.set_title(sid, fontsize=10)
+        xmax = max(
+            [o.delay_share for o in orgs] + [sres.links_share if math.isfinite(sres.links_share) else 0]
+        )
+        ax.set_xlim(0, max(xmax, 0.01) * 1.45)
+        ax.grid(True, axis="x", alpha=0.25)
+    fig.legend(
+        handles=[
+            Patch(color=QUEUE_COLOR, label="queueing for staff"),
+            Patch(color=WORK_COLOR, label="work"),
+            Patch(color=DUTY_COLOR, label="waiting for duty hours / call-in"),
+            Patch(color=LINK_COLOR, label="communication links"),
+        ],
+        loc="outside lower center",
+        ncol=4,
+        fontsize=8,
+    )
+    return fig
+
+
+def _z(x: float) -> float:
+    return x if math.isfinite(x) else 0.0
+
+
+def gantt_figure(
+    bars: Sequence[GanttBar], *, title: str, start: datetime | None = None, max_rows: int = 90
+) -> Figure:
+    """Draw the Gantt chart of one replication: a row per step, grouped by request, in time order.
+
+    The light part of a bar is queueing for staff, the orange part waiting for duty hours (or the call-in),
+    the dark part work. Steps on the request's critical path are outlined. With `start`, the top axis shows
+    the local clock time of the scenario's zone. Only the first `max_rows` steps (in time) are drawn.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    rows = _gantt_rows(bars)
+    if len(rows) > max_rows:
+        title += f" (the first {max_rows} of {len(rows)} steps)"
+        rows = sorted(sorted(rows, key=lambda b: b.arrive_h)[:max_rows], key=rows.index)
+    height = 0.24 * max(len(rows), 1) + 1.8
+    fig = Figure(figsize=(12.0, height), layout="constrained")
+    ax = fig.add_subplot()
+    if not rows:
+        ax.text(0.5, 0.5, "no steps", ha="center", va="center", transform=ax.transAxes)
+        return fig
+    requests = list(dict.fromkeys(b.request for b in rows))
+    palette = [_color(i) for i in range(len(requests))]
+    span = max(b.end_h for b in rows) - min(b.arrive_h for b in rows)
+    unit = unit_for([span])
+    t0 = 0.0
+    for y, bar in enumerate(rows):
+        color = palette[requests.index(bar.request) % len(palette)]
+        a, r, b, e = (unit(v - t0) for v in (bar.arrive_h, bar.ready_h, bar.begin_h, bar.end_h))
+        if r > a:
+            ax.barh(y, r - a, left=a, color=QUEUE_COLOR, height=0.7)
+        if b > r:
+            ax.barh(y, b - r, left=r, color=DUTY_COLOR, height=0.7)
+        ax.barh(
+            y,
+            max(e - b, 1e-9),
+            left=b,
+            color=color,
+            height=0.7,
+            edgecolor="black" if bar.critical else "none",
+            linewidth=0.9,
+        )
+    ax.set_yticks(range(len(rows)), [_gantt_label(b) for b in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"scenario time ({unit.name} after the start)")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.set_title(title, fontsize=10, loc="left")
+    if start is not None:
+        _clock_axis(ax, start, unit)
+    handles = [Patch(color=palette[i % len(palette)], label=req) for i, req in enumerate(requests)]
+    handles += [
+        Patch(color=QUEUE_COLOR, label="queueing"),
+        Patch(color=DUTY_COLOR, label="duty hours / call-in"),
+        Patch(facecolor="white", edgecolor="black", label="critical step"),
+    ]
+    fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=min(len(handles), 6))
+    return fig
+
+
+def _gantt_rows(bars: Sequence[GanttBar]) -> list[GanttBar]:
+    first: dict[str, float] = {}
+    for b in bars:
+        first[b.instance] = min(first.get(b.instance, math.inf), b.arrive_h)
+    return sorted(bars, key=lambda b: (first[b.instance], b.instance, b.begin_h, b.end_h))
+
+
+def _gantt_label(bar: GanttBar) -> str:
+    return f"{bar.instance} · {bar.step}"
+
+
+def _clock_axis(ax: Axes, start: datetime, unit: Unit) -> None:
+    """Add a top axis that reads scenario time as local clock time at the start's zone."""
+    top = ax.secondary_xaxis("top")
+    lo, hi = ax.get_xlim()
+    ticks = [float(t) for t in ax.get_xticks() if lo <= t <= hi]
+    top.set_xticks(ticks)
+    labels = []
+    for t in ticks:
+        when = start + timedelta(hours=t / unit.per_hour)
+        labels.append(when.strftime("%a %H:%M"))
+    top.set_xticklabels(labels, fontsize=7)
+    top.set_xlabel(f"local time ({start.tzname()})", fontsize=8)
+
+
+def deadline_figure(result: SimResult) -> Figure | None:
+    """Draw the probability of meeting each deadline, grouped by deadline, one bar per structure."""
+    from matplotlib.figure import Figure
+
+    structures = list(result.structures)
+    keys: list[tuple[str, str]] = []
+    for sres in result.structures.values():
+        for rid, stats in sres.requests.items():
+            for name in stats.deadlines:
+                if (rid, name) not in keys:
+                    keys.append((rid, name))
+    if not keys:
+        return None
+    fig = Figure(
+        figsize=(11.0, 0.55 * len(keys) * max(len(structures), 1) * 0.45 + 1.6), layout="constrained"
+    )
+    ax = fig.add_subplot()
+    height = 0.8 / max(len(structures), 1)
+    for k, sid in enumerate(structures):
+        values = []
+        for rid, name in keys:
+            found = result.structures[sid].requests.get(rid)
+            values.append(found.deadlines.get(name, math.nan) if found else math.nan)
+        ys = [i + k * height for i in range(len(keys))]
+        ax.barh(ys, [_z(v) for v in values], height=height, color=_color(k), label=sid)
+        for y, v in zip(ys, values, strict=True):
+            ax.text(_z(v), y, f" {fmt_p(v)}", va="center", fontsize=7)
+    ax.set_yticks(
+        [i + height * (len(structures) - 1) / 2 for i in range(len(keys))],
+        [f"{rid}\n{name}" for rid, name in keys],
+        fontsize=7,
+    )
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.12)
+    ax.set_xlabel("probability of meeting the deadline")
+    ax.grid(True, axis="x", alpha=0.25)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def comparison_figure(result: SimResult) -> Figure | None:
+    """Draw each structure's difference in mean time to effect from the first one, with 95% intervals."""
+    from matplotlib.figure import Figure
+
+    comps = [c for c in result.comparisons() if math.isfinite(c.diff_mean_h)]
+    if not comps:
+        return None
+    structures = list(result.structures)
+    unit = unit_for([abs(c.diff_mean_h) for c in comps] + [abs(c.ci_high_h) for c in comps])
+    fig = Figure(figsize=(10.0, 0.35 * len(comps) + 1.6), layout="constrained")
+    ax = fig.add_subplot()
+    for y, c in enumerate(comps):
+        color = _color(structures.index(c.a)) if c.a in structures else "black"
+        ax.errorbar(
+            unit(c.diff_mean_h),
+            y,
+            xerr=[[unit(c.diff_mean_h - c.ci_low_h)], [unit(c.ci_high_h - c.diff_mean_h)]],
+            fmt="o",
+            color=color,
+            capsize=3,
+        )
+        ax.text(
+            unit(c.diff_mean_h), y - 0.3, f"δ={c.cliffs_delta:+.2f}", fontsize=7, ha="center", color=color
+        )
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(comps)), [f"{c.request}\n{c.a} − {c.b}" for c in comps], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"difference in mean time to effect ({unit.name}); negative = faster than {structures[0]}")
+    ax.grid(True, axis="x", alpha=0.25)
+    return fig
+
+
+def observed_figure(result: SimResult, scenario: Scenario) -> Figure | None:
+    """Set the model beside each observed timeline: per structure the model's p10–p90 and median."""
+    from matplotlib.figure import Figure
+
+    obs = [o for o in scenario.observed if any(o.request in s.requests for s in result.structures.values())]
+    if not obs:
+        return None
+    structures = list(result.structures)
+    fig = Figure(figsize=(11.0, 1.1 * len(obs) + 1.2), layout="constrained")
+    axes = fig.subplots(len(obs), 1, squeeze=False)[:, 0]
+    for ax, o in zip(axes, obs, strict=True):
+        values = [o.low_h, o.high_h]
+        for sid in structures:
+            st = result.structures[sid].requests.get(o.request)
+            if st is not None:
+                values += [_quantile(st, o.of, 0.1), _quantile(st, o.of, 0.9)]
+        unit = unit_for(values)
+        _shade_observation(ax, o, unit)
+        for k, sid in enumerate(structures):
+            st = result.structures[sid].requests.get(o.request)
+            if st is None:
+                continue
+            p10, p50, p90 = (_quantile(st, o.of, q) for q in (0.1, 0.5, 0.9))
+            ax.plot([unit(p10), unit(p90)], [k, k], color=_color(k), linewidth=3, solid_capstyle="butt")
+            ax.plot([unit(p50)], [k], "o", color="white", markeredgecolor=_color(k), markersize=6)
+        ax.set_yticks(range(len(structures)), structures, fontsize=7)
+        ax.set_ylim(-0.7, len(structures) - 0.3)
+        ax.invert_yaxis()
+        positive = [unit(v) for v in values if math.isfinite(v) and v > 0]
+        if positive and max(positive) / min(positive) > 20:
+            _log_axis(ax)
+        if positive:
+            ax.set_xlim(min(positive) / 1.5 if ax.get_xscale() == "log" else 0, max(positive) * 1.15)
+        ax.set_title(f"{o.request}, time to {o.of} — {o.name}", fontsize=8, loc="left")
+        ax.set_xlabel(unit.name, fontsize=8)
+        ax.grid(True, axis="x", alpha=0.25)
+    return fig
+
+
+# -- the page -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The report's figures as data URIs (None where a figure has nothing to show)."""
+
+    distributions: str
+    bottlenecks: str
+    gantts: dict[str, str]
+    deadlines: str | None
+    comparison: str | None
+    observed: str | None
+
+
+def draw_figures(result: SimResult, scenario: Scenario) -> tuple[Figures, dict[str, Figure]]:
+    """Draw every figure of the report; return them embedded and as Figure objects by name."""
+    start = _start(scenario)
+    figs: dict[str, Figure] = {
+        "distributions": distribution_figure(result, scenario),
+        "bottlenecks": bottleneck_figure(result),
+    }
+    for sid, sres in result.structures.items():
+        figs[f"gantt-{sid}"] = gantt_figure(
+            sres.gantt, title=f"{scenario.id} under {sid}: a median replication", start=start
+        )
+    optional: dict[str, Callable[[], Figure | None]] = {
+        "deadlines": lambda: deadline_figure(result),
+        "comparison": lambda: comparison_figure(result),
+        "observed": lambda: observed_figure(result, scenario),
+    }
+    for name, draw in optional.items():
+        fig = draw()
+        if fig is not None:
+            figs[name] = fig
+    embedded = Figures(
+        distributions=figure_png(figs["distributions"]),
+        bottlenecks=figure_png(figs["bottlenecks"]),
+        gantts={sid: figure_png(figs[f"gantt-{sid}"]) for sid in result.structures},
+        deadlines=figure_png(figs["deadlines"]) if "deadlines" in figs else None,
+        comparison=figure_png(figs["comparison"]) if "comparison" in figs else None,
+        observed=figure_png(figs["observed"]) if "observed" in figs else None,
+    )
+    return embedded, figs
+
+
+def _start(scenario: Scenario) -> datetime | None:
+    if scenario.network is not None:
+        return None
+    return scenario.start
+
+
+def report_context(
+    result: SimResult, scenario: Scenario, paths: Paths, structures: Mapping[str, Structure] | None = None
+) -> dict[str, Any]:
+    """Return the data the HTML template renders (figures excluded)."""
+    sids = list(result.structures)
+    requests = _simulated_requests(result, scenario)
+    names = {r.id: (r.name or r.id) for r in scenario.requests}
+    summary = []
+    for rid in [r.id for r in scenario.requests] or requests:
+        per = []
+        for sid in sids:
+            st = result.structures[sid].requests.get(rid)
+            path = paths.get(sid, {}).get(rid)
+            if st is None:
+                per.append(
+                    {"structure": sid, "simulated": False, "prohibited": bool(path and path.prohibited)}
+                )
+                continue
+            unit = unit_for([st.effect.p99_h])
+            per.append(
+                {
+                    "structure": sid,
+                    "simulated": True,
+                    "decision_p50": fmt_time(st.decision.p50_h, unit),
+                    "decision_mean": fmt_time(st.decision.mean_h, unit),
+                    "effect_p50": fmt_time(st.effect.p50_h, unit),
+                    "effect_mean": fmt_time(st.effect.mean_h, unit),
+                    "effect_p90": fmt_time(st.effect.p90_h, unit),
+                    "effect_p99": fmt_time(st.effect.p99_h, unit),
+                    "deadlines": [(name, fmt_p(p)) for name, p in st.deadlines.items()],
+                    "never": st.effect.never,
+                }
+            )
+        summary.append({"id": rid, "name": names.get(rid, rid), "structures": per})
+    orgs = {}
+    for sid in sids:
+        rows = sorted(
+            result.structures[sid].organizations.values(),
+            key=lambda o: -(o.delay_share if math.isfinite(o.delay_share) else -1),
+        )
+        orgs[sid] = [
+            {
+                "id": o.organization,
+                "name": _org_name(structures, sid, o.organization),
+                "servers": o.servers,
+                "utilization": fmt_p(o.utilization),
+                "delay_share": fmt_p(o.delay_share),
+                "queue": fmt_p(o.queue_share),
+                "work": fmt_p(o.work_share),
+                "duty": fmt_p(o.duty_share),
+                "mean_wait": fmt_time(o.mean_wait_h, unit_for([o.mean_wait_h])),
+                "p_wait": fmt_p(o.p_wait),
+            }
+            for o in rows
+        ]
+    comparisons = [
+        {
+            "request": c.request,
+            "a": c.a,
+            "b": c.b,
+            "diff": _signed_time(c.diff_mean_h),
+            "ci": f"[{_signed_time(c.ci_low_h)}, {_signed_time(c.ci_high_h)}]",
+            "delta": f"{c.cliffs_delta:+.2f}" if math.isfinite(c.cliffs_delta) else "—",
+            "magnitude": _cliff_magnitude(c.cliffs_delta),
+        }
+        for c in result.comparisons()
+    ]
+    critical = []
+    for sid in sids:
+        for rid, steps in result.structures[sid].critical_steps.items():
+            top = sorted(
+                ((s, f) for s, f in steps.items() if math.isfinite(f) and f > 0), key=lambda x: -x[1]
+            )
+            compiled = paths.get(sid, {}).get(rid)
+            label = {s.id: s.label for s in compiled.steps} if compiled is not None else {}
+            critical.append(
+                {
+                    "structure": sid,
+                    "request": rid,
+                    "steps": [(s, label.get(s, ""), fmt_p(f)) for s, f in top[:6]],
+                }
+            )
+    observed = []
+    for o in scenario.observed:
+        per_structure = []
+        for sid in sids:
+            st = result.structures[sid].requests.get(o.request)
+            if st is None:
+                per_structure.append((sid, "not simulated"))
+                continue
+            unit = unit_for([o.high_h, _quantile(st, o.of, 0.9)])
+            p10, p50, p90 = (_quantile(st, o.of, q) for q in (0.1, 0.5, 0.9))
+            per_structure.append(
+                (sid, f"{fmt_time(p50, unit)} (p10–p90 {fmt_time(p10, unit)} – {fmt_time(p90, unit)})")
+            )
+        unit = unit_for([o.high_h])
+        span = (
+            fmt_time(o.low_h, unit)
+            if o.low_h == o.high_h
+            else f"{fmt_time(o.low_h, unit)} – {fmt_time(o.high_h, unit)}"
+        )
+        observed.append(
+            {
+                "name": o.name,
+                "request": o.request,
+                "of": o.of,
+                "kind": o.kind,
+                "span": span,
+                "source": ", ".join(o.source) or (o.assumption or ""),
+                "note": o.note or "",
+                "model": per_structure,
+            }
+        )
+    path_views = []
+    for rid in [r.id for r in scenario.requests]:
+        per = []
+        for sid in sids:
+            path = paths.get(sid, {}).get(rid)
+            if path is None:
+                continue
+            per.append(
+                {
+                    "structure": sid,
+                    "prohibited": path.prohibited,
+                    "approvals": list(path.approvals()),
+                    "notes": list(path.notes),
+                    "decision": path.decision_step,
+                    "effect": path.effect_step,
+                    "steps": [
+                        {
+                            "n": i + 1,
+                            "id": s.id,
+                            "org": s.organization,
+                            "org_name": _org_name(structures, sid, s.organization),
+                            "kind": s.kind.value,
+                            "label": s.label,
+                            "approval": s.approval or "",
+                            "after": s.after_effect,
+                            "predecessors": ", ".join(s.predecessors),
+                            "citations": list(s.citations),
+                            "end": "decision"
+                            if s.id == path.decision_step
+                            else ("effect" if s.id == path.effect_step else ""),
+                        }
+                        for i, s in enumerate(path.order())
+                    ],
+                }
+            )
+        path_views.append({"id": rid, "name": names.get(rid, rid), "structures": per})
+    notes = [(sid, list(result.structures[sid].notes)) for sid in sids if result.structures[sid].notes]
+    return {
+        "scenario": scenario,
+        "result": result,
+        "structures": sids,
+        "colors": {sid: _color(k) for k, sid in enumerate(sids)},
+        "summary": summary,
+        "organizations": orgs,
+        "comparisons": comparisons,
+        "critical": critical,
+        "observed": observed,
+        "paths": path_views,
+        "notes": notes,
+        "sources": dict(scenario.sources),
+    }
+
+
+def _org_name(structures: Mapping[str, Structure] | None, sid: str, org: str) -> str:
+    if structures is None or sid not in structures:
+        return org
+    found = structures[sid].org_by_id.get(org)
+    return found.name if found is not None else org
+
+
+def _signed_time(hours: float) -> str:
+    if not math.isfinite(hours):
+        return "—"
+    unit = unit_for([abs(hours)])
+    return f"{unit(hours):+.1f} {unit.name}"
+
+
+def _cliff_magnitude(delta: float) -> str:
+    """Name the size of Cliff's delta with the usual thresholds (Romano et al. 2006)."""
+    if not math.isfinite(delta):
+        return ""
+    d = abs(delta)
+    if d < 0.147:
+        return "negligible"
+    if d < 0.33:
+        return "small"
+    if d < 0.474:
+        return "medium"
+    return "large"
+
+
+def render_simulation_report(
+    result: SimResult,
+    scenario: Scenario,
+    paths: Paths,
+    *,
+    structures: Mapping[str, Structure] | None = None,
+) -> str:
+    """Return the self-contained HTML report of a simulation run."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("kizuna.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    figures, figs = draw_figures(result, scenario)
+    _close(figs)
+    context = report_context(result, scenario, paths, structures)
+    return env.get_template("simulation.html.j2").render(figures=figures, **context)
+
+
+def _close(figs: Mapping[str, Figure]) -> None:
+    for fig in figs.values():
+        fig.clear()
+
+
+def write_simulation_report(
+    result: SimResult,
+    scenario: Scenario,
+    paths: Paths,
+    out: str | Path,
+    *,
+    structures: Mapping[str, Structure] | None = None,
+) -> Path:
+    """Write the HTML report to `out` (folders are created); return its path."""
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        render_simulation_report(result, scenario, paths, structures=structures), encoding="utf-8"
+    )
+    return target
+
+
+def save_figures(result: SimResult, scenario: Scenario, folder: str | Path, *, dpi: int = 110) -> list[Path]:
+    """Write every figure of the report as a PNG file in `folder` (to look at them one by one)."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    _, figs = draw_figures(result, scenario)
+    written = []
+    for name, fig in figs.items():
+        path = target / f"{scenario.id}-{name}.png"
+        fig.savefig(path, dpi=dpi)
+        written.append(path)
+    _close(figs)
+    return written
+
+
+def write_report(result: SimResult, scenario: Scenario, out: str | Path) -> Path:
+    """Compile the decision paths of the simulated structures and write the HTML report to `out`."""
+    from kizuna.model.loading import load_structure, resolve
+
+    if scenario.network is not None:
+        return write_simulation_report(result, scenario, {}, out)
+    base = Path(scenario.file).parent if scenario.file else None
+    sids = list(result.structures)
+    paths = compile_paths(scenario, sids)
+    structures = {sid: load_structure(resolve(sid, relative_to=base)) for sid in sids}
+    return write_simulation_report(result, scenario, paths, out, structures=structures)
+
+
+def simulate_and_report(
+    scenario: str | Path,
+    out: str | Path,
+    *,
+    replications: int = 10_000,
+    seed: int = 0,
+    structures: Sequence[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[SimResult, Path]:
+    """Simulate a scenario (bundled id or file) under its structures and write its report to `out`."""
+    from kizuna.model.scenario import load_scenario
+    from kizuna.sim.runner import simulate
+
+    loaded = load_scenario(scenario)
+    result = simulate(loaded, replications=replications, seed=seed, structures=structures, progress=progress)
+    return result, write_report(result, loaded, out)
