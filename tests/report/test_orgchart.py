@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kizuna.errors import InvalidQuery
-from kizuna.model import BILATERAL, Structure, load_structure
+from kizuna.model import (
+    BILATERAL,
+    Era,
+    Nation,
+    Organization,
+    OrgKind,
+    Relation,
+    RelationKind,
+    Structure,
+    load_structure,
+)
 from kizuna.report.orgchart import BOX_H, BOX_W, chart_layout, draw_orgchart
 
 FIXTURES = Path(__file__).resolve().parents[1] / "model" / "fixtures"
@@ -88,3 +101,65 @@ def test_other_suffixes_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidQuery, match=r"\.png or \.svg"):
         draw_orgchart(load_structure(FIXTURES / "twin-2010.yaml"), tmp_path / "chart.pdf")
     assert not (tmp_path / "chart.pdf").exists()
+
+
+# -- any structure -----------------------------------------------------------------------------------------
+
+
+@st.composite
+def random_structures(draw: st.DrawFn) -> Structure:
+    """Structures of 1-3 nations with a command forest and random coordination links."""
+    nations = [
+        Nation(id=f"n{i}", name=f"Nation {i}", code=f"X{chr(65 + i)}A", assumption="test")
+        for i in range(draw(st.integers(1, 3)))
+    ]
+    count = draw(st.integers(1, 30))
+    orgs = [
+        Organization(
+            id=f"o{i}",
+            name=draw(st.sampled_from(["HQ", "A rather long organization name (with a parenthetical)"])),
+            nation=draw(st.sampled_from([*(n.id for n in nations), BILATERAL])),
+            kind=draw(st.sampled_from(list(OrgKind))),
+            assumption="test",
+        )
+        for i in range(count)
+    ]
+    relations: dict[str, Relation] = {}
+    for i in range(1, count):
+        if draw(st.booleans()):
+            kind = draw(st.sampled_from([RelationKind.COMMANDS, RelationKind.ADMINISTRATIVE_CONTROL]))
+            rel = Relation(from_=f"o{draw(st.integers(0, i - 1))}", kind=kind, to=f"o{i}", assumption="test")
+            relations[rel.key] = rel
+    for _ in range(draw(st.integers(0, 20))):
+        a, b = draw(st.integers(0, count - 1)), draw(st.integers(0, count - 1))
+        kind = draw(st.sampled_from([RelationKind.MEMBER_OF, RelationKind.SUPPORTS, RelationKind.LIAISON]))
+        if a != b:
+            rel = Relation(from_=f"o{a}", kind=kind, to=f"o{b}", assumption="test")
+            relations.setdefault(rel.key, rel)
+    return Structure(
+        id="random",
+        name="Random",
+        era=Era(valid_from=date(2020, 1, 1)),
+        nations=tuple(nations),
+        organizations=tuple(orgs),
+        relations=tuple(relations.values()),
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(random_structures())
+def test_any_structure_lays_out_without_overlaps_and_top_down(structure: Structure) -> None:
+    layout = chart_layout(structure)
+    band = {b.key: b for b in layout.bands}
+    assert set(layout.boxes) == {o.id for o in structure.organizations}
+    for a, b in itertools.combinations(layout.boxes.values(), 2):
+        assert abs(a.x - b.x) >= BOX_W or abs(a.y - b.y) >= BOX_H, f"{a.org} overlaps {b.org}"
+    for box in layout.boxes.values():
+        left, bottom, right, top = box.bounds
+        assert band[box.band].x0 <= left
+        assert right <= band[box.band].x1
+        assert bottom >= 0
+        assert top <= layout.height
+    for rel in structure.relations:
+        if rel.kind.is_hierarchical:
+            assert layout.boxes[rel.from_].y > layout.boxes[rel.to].y, rel.key
