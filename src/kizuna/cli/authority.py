@@ -257,6 +257,10 @@ def _print_explanation(fw: FrameworkSet, query: Any, ruling: Ruling) -> None:
             before = ", ".join(p for p in approval.prerequisites if p in ruling.required)
             table.add_row(str(i), aid, approval.name, status, before or "-")
         out.print(table)
+        for aid in ruling.required:
+            assumption = fw.approvals[aid].assumption
+            if assumption:
+                out.print(f"  [dim]{escape(aid)}: assumption: {escape(assumption)}[/dim]")
     out.print("[bold]Citations[/bold]")
     for c in ruling.citations:
         out.print(f"  - {escape(str(c))}")
