@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kizuna.errors import InvalidQuery, NotFound, UnknownId
-from kizuna.model import RelationKind, Structure, load_structure
+from kizuna.model import (
+    Era,
+    Nation,
+    Organization,
+    OrgKind,
+    Relation,
+    RelationKind,
+    Structure,
+    load_structure,
+)
 from kizuna.model.queries import (
+    CHAIN_PRIORITY,
     ROUTE_WEIGHTS,
     chain_of_command,
     coordination_route,
@@ -18,6 +30,7 @@ from kizuna.model.queries import (
     operational_authority,
     operational_commander,
     route_graph,
+    superiors,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -172,3 +185,58 @@ def test_2015_chain_of_the_marines_in_okinawa_runs_through_indopacom() -> None:
     assert "indopacom" in superiors
     assert "usfj" not in superiors
     assert superiors[-1] == "us-president"
+
+
+# -- properties over random hierarchies ---------------------------------------------------------------------
+
+
+@st.composite
+def hierarchies(draw: st.DrawFn) -> Structure:
+    """One nation's organizations with random command, control and reporting lines (acyclic)."""
+    count = draw(st.integers(2, 25))
+    orgs = tuple(
+        Organization(id=f"o{i}", name=f"Org {i}", nation="n", kind=OrgKind.COMMAND, assumption="test")
+        for i in range(count)
+    )
+    relations: dict[str, Relation] = {}
+    commanded: set[int] = set()
+    for i in range(1, count):
+        for kind in draw(st.lists(st.sampled_from(list(CHAIN_PRIORITY)), max_size=3, unique=True)):
+            if kind is RelationKind.COMMANDS and i in commanded:
+                continue
+            j = draw(st.integers(0, i - 1))  # superiors come earlier, so the lines cannot form a cycle
+            ends = (f"o{j}", f"o{i}") if kind.points_down else (f"o{i}", f"o{j}")
+            rel = Relation(from_=ends[0], kind=kind, to=ends[1], assumption="test")
+            relations[rel.key] = rel
+            commanded |= {i} if kind is RelationKind.COMMANDS else set()
+    return Structure(
+        id="random",
+        name="Random",
+        era=Era(valid_from=date(2020, 1, 1)),
+        nations=(Nation(id="n", name="N", code="XNN", assumption="test"),),
+        organizations=orgs,
+        relations=tuple(relations.values()),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(hierarchies(), st.data())
+def test_a_chain_is_the_preferred_link_at_each_level_and_ends_at_a_top(
+    structure: Structure, data: st.DataObject
+) -> None:
+    org = data.draw(st.sampled_from([o.id for o in structure.organizations]))
+    chain = chain_of_command(structure, org)
+    visited = [org, *(link.superior for link in chain)]
+    assert len(set(visited)) == len(visited)
+    for link in chain:
+        assert link.relation in structure.relations
+        kinds = [other.kind for other in superiors(structure, link.subordinate)]
+        assert CHAIN_PRIORITY.index(link.kind) == min(CHAIN_PRIORITY.index(k) for k in kinds)
+    assert superiors(structure, visited[-1]) == ()
+    # The chain above a superior is the rest of this chain.
+    if chain:
+        assert chain_of_command(structure, chain[0].superior) == chain[1:]
+    commander = operational_commander(structure, org)
+    assert (commander.id if commander else None) == (
+        chain[0].superior if chain and chain[0].kind is RelationKind.COMMANDS else None
+    )
