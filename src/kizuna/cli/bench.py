@@ -11,7 +11,7 @@ app = typer.Typer(no_args_is_help=True)
 #: (name, module, function). Each area registers its benchmark command here with one line.
 _BENCHES: list[tuple[str, str, str]] = [
     ("authority", "kizuna.cli.authority", "bench"),
-    ("sim", "kizuna.cli.sim_bench", "bench_sim"),
+    ("store", "kizuna.cli.db", "bench_store"),
 ]
 
 for _name, _module, _attr in _BENCHES:

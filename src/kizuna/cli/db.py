@@ -151,3 +151,61 @@ def rebuild(url: UrlOption = None) -> None:
             stop()
         names = ", ".join(p.name for p in store.projections)
     out.print(f"rebuilt {names} from {replayed} events")
+
+
+def bench_store(
+    appends: Annotated[int, typer.Option(min=20, help="Appends per measurement.")] = 400,
+    writers: Annotated[int, typer.Option(min=1, help="Threads appending at once in the concurrent run.")] = 4,
+    postgresql: Annotated[bool, typer.Option(help="Also measure a throw-away PostgreSQL server.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Measure event-store appends on SQLite and PostgreSQL against a plain insert-and-commit reference."""
+    import json
+
+    from rich.table import Table
+
+    from kizuna.store.benchmark import run
+
+    with err.status("measuring") as status:
+        figures, skipped = run(
+            appends=appends,
+            writers=writers,
+            postgresql=postgresql,
+            report=lambda name: status.update(f"measuring {name}"),
+        )
+    if as_json:
+        out.print_json(
+            json.dumps({f.backend: f.to_json() for f in figures} | {"postgresql_skipped": skipped})
+        )
+        return
+    table = Table(
+        "back end",
+        "appends/s",
+        "p50 ms",
+        "p99 ms",
+        f"{writers} threads/s",
+        "ref/s",
+        "ratio",
+        "verify/s",
+        title="event store: one-event appends",
+        caption=(
+            "ref/s: plain insert-and-commit on the same database; ratio: appends/s over ref/s; "
+            f"{writers} threads/s: appends/s with {writers} threads at once (group commit)"
+        ),
+    )
+    for f in figures:
+        table.add_row(
+            f.backend,
+            f"{f.appends_per_s:.0f}",
+            f"{f.p50_ms:.2f}",
+            f"{f.p99_ms:.2f}",
+            f"{f.concurrent_appends_per_s:.0f}",
+            f"{f.reference_per_s:.0f}",
+            f"{f.ratio:.2f}",
+            f"{f.verify_events_per_s:.0f}",
+        )
+    out.print(table)
+    if skipped:
+        out.print(f"PostgreSQL not measured: {skipped}")
+    else:
+        out.print("PostgreSQL is a throw-away test server (fsync off): its figures exclude disk syncs.")

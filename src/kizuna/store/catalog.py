@@ -6,7 +6,7 @@ and it is the projection `kizuna db rebuild` always has to rebuild.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from kizuna.store.events import StoredEvent
@@ -33,28 +33,37 @@ def stream_kind(stream: str) -> str:
     return stream.split(":", 1)[0]
 
 
+_BUMP = (
+    update(stream_catalog)
+    .where(stream_catalog.c.stream == bindparam("b_stream"))
+    .values(
+        version=bindparam("b_version"),
+        events=stream_catalog.c.events + 1,
+        last_seq=bindparam("b_seq"),
+        last_type=bindparam("b_type"),
+    )
+)
+_ADD = insert(stream_catalog)
+
+
 def apply(event: StoredEvent, session: Session) -> None:
     """Count the event in its stream's row."""
-    row = session.execute(
-        select(stream_catalog.c.events).where(stream_catalog.c.stream == event.stream)
-    ).first()
-    if row is None:
+    bumped = session.execute(
+        _BUMP,
+        {"b_stream": event.stream, "b_version": event.version, "b_seq": event.seq, "b_type": event.type},
+    )
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]
         session.execute(
-            insert(stream_catalog).values(
-                stream=event.stream,
-                kind=stream_kind(event.stream),
-                version=event.version,
-                events=1,
-                first_seq=event.seq,
-                last_seq=event.seq,
-                last_type=event.type,
-            )
-        )
-    else:
-        session.execute(
-            update(stream_catalog)
-            .where(stream_catalog.c.stream == event.stream)
-            .values(version=event.version, events=row.events + 1, last_seq=event.seq, last_type=event.type)
+            _ADD,
+            {
+                "stream": event.stream,
+                "kind": stream_kind(event.stream),
+                "version": event.version,
+                "events": 1,
+                "first_seq": event.seq,
+                "last_seq": event.seq,
+                "last_type": event.type,
+            },
         )
 
 

@@ -10,12 +10,14 @@ A write that `append` returned has been committed (and, with the default setting
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from kizuna.errors import ConflictError, InvalidQuery
@@ -43,6 +45,53 @@ BATCH = 1000
 
 #: Longest stream name and idempotency key the schema holds.
 MAX_KEY = 200
+
+# The append path's statements, built once: building SQLAlchemy statements per call costs more than
+# running them on SQLite.
+_HEAD = select(schema.chain_head.c.seq, schema.chain_head.c.hash).where(schema.chain_head.c.id == 1)
+_HEAD_FOR_UPDATE = _HEAD.with_for_update()
+_IDEMPOTENT = select(schema.idempotency_keys).where(schema.idempotency_keys.c.key == bindparam("key"))
+_STREAM_VERSION = select(func.coalesce(func.max(schema.events.c.version), 0)).where(
+    schema.events.c.stream == bindparam("stream")
+)
+_INSERT_EVENTS = insert(schema.events)
+_MOVE_HEAD = (
+    update(schema.chain_head)
+    .where(schema.chain_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_INSERT_KEY = insert(schema.idempotency_keys)
+_ADVANCE_PROJECTION = (
+    update(schema.projection_state)
+    .where(
+        schema.projection_state.c.name == bindparam("p_name"),
+        schema.projection_state.c.version == bindparam("p_version"),
+        schema.projection_state.c.last_seq == bindparam("p_before"),
+    )
+    .values(last_seq=bindparam("p_after"))
+)
+_NOTIFY = text("SELECT pg_notify(:channel, :seq)")
+
+
+#: Most appends committed in one transaction by group commit.
+MAX_GROUP = 64
+
+
+@dataclass(eq=False)
+class _Append:
+    """One append waiting for its group's commit, and what came of it."""
+
+    stream: str
+    events: tuple[NewEvent, ...]
+    payloads: tuple[Any, ...]
+    expected_version: int | None
+    idempotency_key: str | None
+    actor: str | None
+    marking: Any
+    result: tuple[StoredEvent, ...] | None = None
+    error: BaseException | None = None
+    promoted: bool = False
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 def system_clock() -> datetime:
@@ -102,6 +151,9 @@ class EventStore:
         self._recorded_clock = recorded_clock
         self._postgresql = is_postgresql(engine)
         self.notifier = Notifier()
+        self._queue: list[_Append] = []
+        self._queue_lock = threading.Lock()
+        self._leading = False
         self.notifier.publish(self.head().seq)
         self._listener: PostgresListener | None = None
         if listen and self._postgresql:
@@ -166,6 +218,11 @@ class EventStore:
             actor: Who caused the events (a user id).
             marking: The events' security marking as JSON (`Marking.to_json()`).
 
+        Concurrent appends from several threads are committed together (group commit): one thread
+        takes the chain lock and records every append waiting at that moment, each in its own
+        savepoint, then commits once, so one disk sync serves them all. Each append still succeeds or
+        fails on its own, and returns only after its commit.
+
         Raises:
             ConflictError: The stream is not at `expected_version` (`error.current` is the version it is
                 at), or the idempotency key was used for another stream.
@@ -178,81 +235,134 @@ class EventStore:
             _check_name("idempotency key", idempotency_key)
         if expected_version is not None and expected_version < 0:
             raise InvalidQuery(f"expected_version must be >= 0, got {expected_version}")
-        payloads = [normalize_json(dict(e.payload)) for e in events]
-        marking_json = normalize_json(dict(marking)) if marking is not None else None
         for new in events:
             _check_name("event type", new.type)
+        request = _Append(
+            stream=stream,
+            events=tuple(events),
+            payloads=tuple(normalize_json(dict(e.payload)) for e in events),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            marking=normalize_json(dict(marking)) if marking is not None else None,
+        )
+        with self._queue_lock:
+            self._queue.append(request)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            request.wake.wait()
+        if lead or request.promoted:
+            self._lead()
+        if request.error is not None:
+            raise request.error
+        if request.result is None:
+            raise RuntimeError(f"the append to {stream!r} was abandoned by the thread committing it")
+        return request.result
 
-        with self._write() as connection:
-            head = connection.execute(
-                select(schema.chain_head.c.seq, schema.chain_head.c.hash)
-                .where(schema.chain_head.c.id == 1)
-                .with_for_update()
-            ).one()
-            if idempotency_key is not None:
-                earlier = self._replay_of(connection, stream, idempotency_key)
-                if earlier is not None:
-                    return earlier
-            current = connection.execute(
-                select(func.coalesce(func.max(schema.events.c.version), 0)).where(
-                    schema.events.c.stream == stream
-                )
-            ).scalar_one()
-            if expected_version is not None and current != expected_version:
-                raise ConflictError(
-                    f"stream {stream!r} is at version {current}, not the expected {expected_version}",
-                    current=current,
-                )
-            recorded_at = utc(self._recorded_clock())
-            prev_hash = head.hash
-            stored: list[StoredEvent] = []
-            for offset, (new, payload) in enumerate(zip(events, payloads, strict=True), start=1):
-                occurred_at = utc(new.occurred_at or self._clock())
-                fields: dict[str, Any] = {
-                    "seq": head.seq + offset,
-                    "stream": stream,
-                    "version": current + offset,
-                    "type": new.type,
-                    "payload": payload,
-                    "actor": actor,
-                    "marking": marking_json,
-                    "occurred_at": occurred_at,
-                    "recorded_at": recorded_at,
-                    "idempotency_key": idempotency_key,
-                    "prev_hash": prev_hash,
-                }
-                digest = event_hash(**fields)
-                stored.append(StoredEvent(**fields, hash=digest))
-                prev_hash = digest
-            connection.execute(
-                insert(schema.events),
-                [_event_row(e) for e in stored],
+    def _lead(self) -> None:
+        """Commit one group of waiting appends, then hand the lead to the next waiting thread, if any."""
+        with self._queue_lock:
+            group = self._queue[:MAX_GROUP]
+            del self._queue[: len(group)]
+        try:
+            self._commit_group(group)
+        finally:
+            with self._queue_lock:
+                if self._queue:
+                    self._queue[0].promoted = True
+                    self._queue[0].wake.set()
+                else:
+                    self._leading = False
+            for request in group:
+                request.wake.set()
+
+    def _commit_group(self, group: Sequence[_Append]) -> None:
+        """Record a group of appends in one transaction, each in a savepoint when there are several."""
+        written: StoredEvent | None = None
+        try:
+            with self._write() as connection:
+                head = connection.execute(_HEAD_FOR_UPDATE).one()
+                seq, prev = head.seq, head.hash
+                for request in group:
+                    savepoint = connection.begin_nested() if len(group) > 1 else None
+                    try:
+                        result, new = self._record(connection, request, seq, prev)
+                    except Exception as error:
+                        if savepoint is None:
+                            raise
+                        savepoint.rollback()
+                        request.error = error
+                        continue
+                    if savepoint is not None:
+                        savepoint.commit()
+                    request.result = result
+                    if new:
+                        written = result[-1]
+                        seq, prev = written.seq, written.hash
+                if written is not None:
+                    connection.execute(_MOVE_HEAD, {"new_seq": written.seq, "new_hash": written.hash})
+                    if self._postgresql:
+                        connection.execute(_NOTIFY, {"channel": CHANNEL, "seq": str(written.seq)})
+        except Exception as error:  # the transaction failed as a whole: no append in it happened
+            for request in group:
+                request.result = None
+                request.error = request.error or error
+            return
+        if written is not None:
+            self.notifier.publish(written.seq)
+
+    def _record(
+        self, connection: Connection, request: _Append, seq: int, prev_hash: str
+    ) -> tuple[tuple[StoredEvent, ...], bool]:
+        """Record one append after event `seq` (whose hash is `prev_hash`); say whether it wrote anything."""
+        if request.idempotency_key is not None:
+            earlier = self._replay_of(connection, request.stream, request.idempotency_key)
+            if earlier is not None:
+                return earlier, False
+        current = connection.execute(_STREAM_VERSION, {"stream": request.stream}).scalar_one()
+        expected = request.expected_version
+        if expected is not None and current != expected:
+            raise ConflictError(
+                f"stream {request.stream!r} is at version {current}, not the expected {expected}",
+                current=current,
             )
-            last = stored[-1]
+        recorded_at = utc(self._recorded_clock())
+        stored: list[StoredEvent] = []
+        for offset, (new, payload) in enumerate(zip(request.events, request.payloads, strict=True), start=1):
+            fields: dict[str, Any] = {
+                "seq": seq + offset,
+                "stream": request.stream,
+                "version": current + offset,
+                "type": new.type,
+                "payload": payload,
+                "actor": request.actor,
+                "marking": request.marking,
+                "occurred_at": utc(new.occurred_at or self._clock()),
+                "recorded_at": recorded_at,
+                "idempotency_key": request.idempotency_key,
+                "prev_hash": prev_hash,
+            }
+            digest = event_hash(**fields)
+            stored.append(StoredEvent(**fields, hash=digest))
+            prev_hash = digest
+        connection.execute(_INSERT_EVENTS, [_event_row(e) for e in stored])
+        if request.idempotency_key is not None:
             connection.execute(
-                update(schema.chain_head)
-                .where(schema.chain_head.c.id == 1)
-                .values(seq=last.seq, hash=last.hash)
+                _INSERT_KEY,
+                {
+                    "key": request.idempotency_key,
+                    "stream": request.stream,
+                    "first_seq": stored[0].seq,
+                    "last_seq": stored[-1].seq,
+                },
             )
-            if idempotency_key is not None:
-                connection.execute(
-                    insert(schema.idempotency_keys).values(
-                        key=idempotency_key, stream=stream, first_seq=stored[0].seq, last_seq=last.seq
-                    )
-                )
-            if self.projections:
-                self._apply_projections(connection, stored, before=head.seq)
-            if self._postgresql:
-                connection.execute(
-                    text("SELECT pg_notify(:channel, :seq)"), {"channel": CHANNEL, "seq": str(last.seq)}
-                )
-        self.notifier.publish(last.seq)
-        return tuple(stored)
+        if self.projections:
+            self._apply_projections(connection, stored, before=seq)
+        return tuple(stored), True
 
     def _replay_of(self, connection: Connection, stream: str, key: str) -> tuple[StoredEvent, ...] | None:
-        row = connection.execute(
-            select(schema.idempotency_keys).where(schema.idempotency_keys.c.key == key)
-        ).first()
+        row = connection.execute(_IDEMPOTENT, {"key": key}).first()
         if row is None:
             return None
         if row.stream != stream:
@@ -272,9 +382,7 @@ class EventStore:
     def head(self) -> Head:
         """Return the chain head: the last sequence number and its hash."""
         with self._read() as connection:
-            row = connection.execute(
-                select(schema.chain_head.c.seq, schema.chain_head.c.hash).where(schema.chain_head.c.id == 1)
-            ).one()
+            row = connection.execute(_HEAD).one()
         return Head(seq=row.seq, hash=row.hash)
 
     def stream_version(self, stream: str) -> int:
@@ -530,21 +638,33 @@ class EventStore:
     def _apply_projections(
         self, connection: Connection, stored: Sequence[StoredEvent], *, before: int
     ) -> None:
-        """Apply new events to every projection, catching up first any that fell behind `before`."""
-        state = {r.name: r for r in connection.execute(select(schema.projection_state))}
-        lagging = [p for p in self.projections if p.name not in state or state[p.name].last_seq < before]
-        if lagging:
-            # The new rows are already inserted, so the catch-up applies them too.
-            self._replay(connection, lagging, reset=any(p.name not in state for p in lagging))
-        current = [p for p in self.projections if p not in lagging]
+        """Apply new events to every projection; one that is not at `before` catches up from the log."""
+        after = stored[-1].seq
+        current: list[Projection] = []
+        lagging: list[Projection] = []
+        for projection in self.projections:
+            advanced = connection.execute(
+                _ADVANCE_PROJECTION,
+                {
+                    "p_name": projection.name,
+                    "p_version": projection.version,
+                    "p_before": before,
+                    "p_after": after,
+                },
+            )
+            (current if advanced.rowcount == 1 else lagging).append(projection)
         if current:
             with Session(bind=connection) as session:
                 for event in stored:
                     for projection in current:
                         projection.apply(event, session)
                 session.flush()
-        for projection in current:
-            self._save_state(connection, projection, stored[-1].seq)
+        if lagging:
+            # Behind the log (or unknown to the checkpoint table): replay from its checkpoint; the new
+            # rows are already inserted, so the replay applies them too.
+            state = {r.name: r for r in connection.execute(select(schema.projection_state))}
+            reset = any(p.name not in state or state[p.name].version != p.version for p in lagging)
+            self._replay(connection, lagging, reset=reset)
 
     @staticmethod
     def _save_state(connection: Connection, projection: Projection, last_seq: int) -> None:
