@@ -12,6 +12,7 @@ app = typer.Typer(no_args_is_help=True)
 _BENCHES: list[tuple[str, str, str]] = [
     ("authority", "kizuna.cli.authority", "bench"),
     ("store", "kizuna.cli.db", "bench_store"),
+    ("sim", "kizuna.cli.sim_bench", "bench_sim"),
 ]
 
 for _name, _module, _attr in _BENCHES:
