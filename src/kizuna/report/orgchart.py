@@ -108,7 +108,7 @@ MIDDLE_COLUMNS = 2
 
 
 def _levels(structure: Structure) -> dict[str, int]:
-    """Row of each national organization: its kind's row, pushed below its superiors and those it supports.
+    """Row of each organization: its kind's row, pushed below its superiors (and not above whom it supports).
 
     Units with nothing under them go to the bottom row, where a reader looks for forces. Bilateral
     organizations outside any hierarchy are placed by `_middle_rows`.
@@ -176,7 +176,7 @@ def _band_keys(structure: Structure) -> list[str]:
     used = {o.nation for o in structure.organizations}
     nations += sorted(used - set(nations) - {BILATERAL})
     half = math.ceil(len(nations) / 2)
-    middle = [BILATERAL] if BILATERAL in used or len(nations) > 1 else []
+    middle = [BILATERAL] if BILATERAL in used else []
     return nations[:half] + middle + nations[half:]
 
 
