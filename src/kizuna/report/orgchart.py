@@ -120,8 +120,8 @@ def _levels(structure: Structure) -> dict[str, int]:
     for rel in structure.relations:
         if rel.kind.is_hierarchical:
             sup, sub = (rel.from_, rel.to) if rel.kind.points_down else (rel.to, rel.from_)
-            graph.add_edge(sup, sub, hierarchical=True)
-        elif rel.kind is RelationKind.SUPPORTS and not graph.has_edge(rel.from_, rel.to):
+            graph.add_edge(sup, sub, hierarchical=True)  # overrides a `supports` edge of the same pair
+        elif rel.kind is RelationKind.SUPPORTS and not graph.has_edge(rel.to, rel.from_):
             graph.add_edge(rel.to, rel.from_, hierarchical=False)
     if not nx.is_directed_acyclic_graph(graph):  # supports edges may close a loop: drop them
         soft = [(u, v) for u, v, data in graph.edges(data=True) if not data["hierarchical"]]
