@@ -55,6 +55,11 @@ class ColumnSampler:
     code: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8))
     params: FloatArray = field(default_factory=lambda: np.zeros((3, 0)))
 
+    @property
+    def gaps(self) -> bool:
+        """Tell whether some column has no distribution (and must be zeroed)."""
+        return bool((self.code < 0).any())
+
     @classmethod
     def of(cls, dists: Sequence[Distribution | None]) -> ColumnSampler:
         """Compile a list of distributions (one per column) into a sampler."""
@@ -105,9 +110,15 @@ class ColumnSampler:
         """Tell whether any column needs random numbers."""
         return any(name != "deterministic" for name in self.families) or bool(self.empirical)
 
-    def draw(self, rng: np.random.Generator, n: int) -> FloatArray:
-        """Return a (width, n) matrix of durations in hours: one row per column, one lane per replication."""
-        out = np.zeros((self.width, n))
+    def draw(self, rng: np.random.Generator, n: int, out: FloatArray | None = None) -> FloatArray:
+        """Return a (width, n) matrix of durations in hours: one row per column, one lane per replication.
+
+        `out`, when given, is filled and returned (a buffer reused across blocks).
+        """
+        if out is None:
+            out = np.zeros((self.width, n))
+        elif self.gaps:
+            out.fill(0.0)
         fam = self.families
         if "deterministic" in fam:
             f = fam["deterministic"]

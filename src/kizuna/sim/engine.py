@@ -353,27 +353,57 @@ class BlockOutcome:
         self.n = int(self.release.shape[1])
 
 
-def simulate_block(comp: Compiled, rng: np.random.Generator, n: int) -> BlockOutcome:
+@dataclass
+class Workspace:
+    """Arrays for one block, reused from block to block: fresh memory for every block costs page faults.
+
+    A BlockOutcome built on a workspace is valid until the next block is simulated on it.
+    """
+
+    n: int
+    arrive: FloatArray
+    ready: FloatArray
+    begin: FloatArray
+    end: FloatArray
+    crit_pred: IntArray
+    crit_link: FloatArray
+    service: FloatArray
+    link: FloatArray
+
+    @classmethod
+    def of(cls, comp: Compiled, n: int) -> Workspace:
+        """Allocate a workspace for `n` lanes of an input."""
+        v = comp.visits
+        return cls(
+            n,
+            np.empty((v, n)),
+            np.empty((v, n)),
+            np.empty((v, n)),
+            np.empty((v, n)),
+            np.empty((v, n), dtype=np.int64),
+            np.empty((v, n)),
+            np.empty((comp.service.width, n)),
+            np.empty((comp.link.width, n)),
+        )
+
+
+def simulate_block(
+    comp: Compiled, rng: np.random.Generator, n: int, work: Workspace | None = None
+) -> BlockOutcome:
     """Simulate `n` replications of one input with one random generator (one block)."""
-    inp = comp.inp
-    n_inst = len(inp.instances)
-    release = _releases(inp, rng, n)
-    service = comp.service.draw(rng, n)
+    if work is None or work.n != n:
+        work = Workspace.of(comp, n)
+    release = _releases(comp.inp, rng, n)
+    service = comp.service.draw(rng, n, out=work.service)
     if comp.rework_cols.size:
         _add_rework(comp, rng, service, n)
-    link = comp.link.draw(rng, n)
+    link = comp.link.draw(rng, n, out=work.link)
     call_in = comp.call_in.draw(rng, n)
-
-    n_vis = comp.visits
+    arrive, ready, begin, end = work.arrive, work.ready, work.begin, work.end
+    crit_pred, crit_link = work.crit_pred, work.crit_link
     # Every visit is written when its station is processed; only visits in cyclic groups are read before
     # (as "not yet done"), so only they start at infinity.
-    arrive = np.empty((n_vis, n))
-    ready = np.empty((n_vis, n))
-    begin = np.empty((n_vis, n))
-    end = np.empty((n_vis, n))
     end[comp.cyclic_visits] = np.inf
-    crit_pred = np.empty((n_vis, n), dtype=np.int64)
-    crit_link = np.empty((n_vis, n))
     state = _State(comp, release, service, link, call_in, arrive, ready, begin, end, crit_pred, crit_link)
 
     unsettled = 0
@@ -391,7 +421,6 @@ def simulate_block(comp: Compiled, rng: np.random.Generator, n: int) -> BlockOut
                 break
         else:
             unsettled += int(np.count_nonzero((before != end[members]).any(axis=0)))
-    del n_inst
     return BlockOutcome(release, arrive, ready, begin, end, crit_pred, crit_link, unsettled)
 
 
@@ -610,8 +639,11 @@ def run_blocks(
 
     comp = inp.compiled
     acc = Accumulator.empty(inp)
+    work: Workspace | None = None
     for block, size in blocks:
-        out = simulate_block(comp, block_rng(seed, structure_index, block), size)
+        if work is None or work.n != size:
+            work = Workspace.of(comp, size)
+        out = simulate_block(comp, block_rng(seed, structure_index, block), size, work)
         acc.add(block, comp, out)
         if on_block is not None:
             on_block(size)
