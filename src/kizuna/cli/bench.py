@@ -13,6 +13,7 @@ _BENCHES: list[tuple[str, str, str]] = [
     ("authority", "kizuna.cli.authority", "bench"),
     ("store", "kizuna.cli.db", "bench_store"),
     ("sim", "kizuna.cli.sim_bench", "bench_sim"),
+    ("service", "kizuna.cli.service_bench", "bench_service"),
 ]
 
 for _name, _module, _attr in _BENCHES:

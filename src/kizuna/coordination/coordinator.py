@@ -42,7 +42,7 @@ from kizuna.coordination.sitrep import RULE_FILER, SitrepState
 from kizuna.coordination.tasking import TaskingState
 from kizuna.errors import ConflictError, InvalidQuery, NotFound, PermissionDenied
 from kizuna.model import RequestSpec
-from kizuna.store import Clock, EventStore, NewEvent
+from kizuna.store import Clock, EventStore, NewEvent, StoredEvent
 
 #: How often a command is decided again after losing a race on its stream.
 ATTEMPTS = 5
@@ -124,28 +124,34 @@ class Coordinator:
             return tuple(new)
 
     def _run(self, decide: Callable[[], _Decision], *, user: User, idempotency_key: str | None) -> str:
-        """Decide and append, deciding again after a lost race; return the stream written (or replayed)."""
+        """Decide and append, deciding again after a lost race; return the stream written (or replayed).
+
+        The view is caught up first only when the log is known to have grown (this process's appends,
+        PostgreSQL notifications, the service's poll); a decision on a stale view loses at the store's
+        expected-version check and is made again on a caught-up one.
+        """
         key = f"{user.id}:{idempotency_key}" if idempotency_key else None
-        for _attempt in range(ATTEMPTS):
-            self.catch_up()
+        for attempt in range(ATTEMPTS):
+            if attempt or self.store.notifier.head > self.view.last_seq:
+                self.catch_up()
             with self._lock:
                 if key is not None and key in self._idempotency:
                     return self._idempotency[key][0]
             # Decided outside the lock, on frozen states: commands on one object race, and the store's
             # expected-version check picks the winner, in one process as across workers.
             decision = decide()
-            first = decision.events[0]
+            payloads = [event_to_data(e) for e in decision.events]
             try:
-                self.store.append(
+                stored = self.store.append(
                     decision.stream,
                     [
-                        NewEvent(type=e.type, payload=event_to_data(e), occurred_at=e.at)
-                        for e in decision.events
+                        NewEvent(type=e.type, payload=payload, occurred_at=e.at)
+                        for e, payload in zip(decision.events, payloads, strict=True)
                     ],
                     expected_version=decision.expected_version,
                     idempotency_key=key,
                     actor=user.id,
-                    marking=first.marking.to_json(),
+                    marking=decision.events[0].marking.to_json(),
                 )
             except ConflictError as error:
                 if not isinstance(error.current, int):  # the key was used for another stream
@@ -155,9 +161,33 @@ class Coordinator:
                             return self._idempotency[key][0]  # a concurrent retry of this write won
                     raise
                 continue
-            self.catch_up()
+            self._apply_own(stored, payloads, decision.events)
             return decision.stream
         raise ConflictError("too many concurrent changes; try again", current=None)
+
+    def _apply_own(
+        self, stored: Sequence[StoredEvent], payloads: Sequence[dict[str, Any]], events: Sequence[EventBase]
+    ) -> None:
+        """Apply just-appended events without reading them back, when they are next in the log.
+
+        They are applied as decided only if the store recorded exactly these payloads (not the replay of
+        an earlier write with the same idempotency key) right after what the view holds; otherwise the
+        view catches up from the log.
+        """
+        with self._lock:
+            fresh = stored[0].seq == self.view.last_seq + 1 and all(
+                dict(s.payload) == p for s, p in zip(stored, payloads, strict=True)
+            )
+            if not fresh:
+                self.catch_up()
+                return
+            batch = [Recorded(seq=s.seq, event=e) for s, e in zip(stored, events, strict=True)]  # type: ignore[arg-type]
+            for recorded, record in zip(batch, stored, strict=True):
+                self.view.apply(recorded)
+                if record.idempotency_key is not None:
+                    self._idempotency[record.idempotency_key] = (record.stream, _object_id(record.stream))
+            for listener in list(self._listeners):
+                listener(batch)
 
     # -- reading (what a user may see) ----------------------------------------------------------------
 

@@ -7,17 +7,18 @@ engine rules on an act under the designation in force with the approvals held so
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING
 
+from kizuna.authority import FrameworkSet, Query, load_frameworks, rule
 from kizuna.coordination.events import Verdict
 from kizuna.errors import UnknownId
 from kizuna.model import RequestSpec, Structure, load_structure
-from kizuna.planning import DecisionPath
+from kizuna.planning import DecisionPath, compile_request
 
-if TYPE_CHECKING:
-    from kizuna.authority import FrameworkSet
+#: How many compiled paths `Law.compile` keeps (the oldest go first).
+PATH_CACHE = 512
 
 
 class Law:
@@ -31,14 +32,14 @@ class Law:
         """Use the given frameworks and structures; by default the bundled ones, loaded on first use."""
         self._frameworks = frameworks
         self._structures: dict[str, Structure] = dict(structures or {})
+        self._paths: dict[tuple[str, str], DecisionPath] = {}
+        self._lock = threading.Lock()
 
     @cached_property
     def frameworks(self) -> FrameworkSet:
         """The frameworks rulings are made under."""
         if self._frameworks is not None:
             return self._frameworks
-        from kizuna.authority import load_frameworks
-
         return load_frameworks()
 
     def structure(self, structure_id: str) -> Structure:
@@ -54,17 +55,26 @@ class Law:
             raise UnknownId("situation", situation, known)
 
     def compile(self, structure: Structure, spec: RequestSpec) -> DecisionPath:
-        """Compile a request to its decision path in a structure."""
-        from kizuna.planning import compile_request
+        """Compile a request to its decision path in a structure.
 
-        return compile_request(structure, self.frameworks, spec)
+        Compiling is a pure function of the structure, the frameworks and the request, so paths are
+        cached by the request's fields (all but its id) and handed out under the new request's id.
+        """
+        key = (structure.id, spec.model_dump_json(exclude={"id"}))
+        with self._lock:
+            path = self._paths.get(key)
+        if path is None:
+            path = compile_request(structure, self.frameworks, spec)
+            with self._lock:
+                if len(self._paths) >= PATH_CACHE:
+                    self._paths.pop(next(iter(self._paths)))
+                self._paths[key] = path
+        return path.model_copy(update={"request": spec.id})
 
     def judge(self, spec: RequestSpec, situation: str, granted: tuple[str, ...]) -> Verdict | None:
         """Rule on the request's act under `situation` with `granted` held; None for a designation."""
         if spec.designates is not None or spec.actor is None or spec.activity is None:
             return None
-        from kizuna.authority import Query, rule
-
         ruling = rule(
             self.frameworks,
             Query(

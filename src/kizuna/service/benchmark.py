@@ -1,0 +1,359 @@
+"""Load on the live service from a separate process over loopback: commands per second, latency, fan-out.
+
+`kizuna bench service` runs this. For each database (a SQLite file; a throw-away PostgreSQL server
+started from Debian's binaries) it prepares users and tokens, starts `kizuna serve --demo` in a
+subprocess on a free loopback port, and drives it from this process with 50 concurrent httpx clients.
+Each client repeats a real cycle of commands: file a U.S. request for MSDF asset protection, then carry
+it along its compiled decision path, each step with a token of a member of the step's organization
+(every command is checked against the law and appended to the hash-chained log). Latency is measured
+per command at the client; throughput is commands over wall time. The reference, measured in the same
+run with the same clients, is the service's cheapest route (GET /api/health): the HTTP stack's floor.
+
+Fan-out: 200 clients hold the event stream open; one client files a situation report twenty times;
+the latency of each delivery is from the POST leaving the client to the message arriving at each
+subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from kizuna.errors import KizunaError
+
+#: A callback for progress: (what is happening, fraction done 0..1).
+Progress = Callable[[str, float], None]
+
+ASSET_PROTECTION = {
+    "name": "MSDF protects U.S. ships (benchmark)",
+    "executor": "msdf",
+    "actor": "msdf",
+    "activity": "asset-protection",
+    "supported": "us-forces",
+    "location": "high-seas-near-japan",
+    "flags": ["in-response-plan"],
+    "marking": {"level": "secret", "owner": "USA", "rel_to": ["JPN"], "exercise": True},
+}
+_ACTION = {
+    "coordinate": "coordinate",
+    "consult": "consult",
+    "approve": "approve",
+    "order": "order",
+    "execute": "execute",
+    "inform": "inform",
+}
+
+
+class BenchFailed(KizunaError, RuntimeError):
+    """The service under test did not start or answered with errors."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """Throughput and latency of one load run."""
+
+    commands_per_s: float
+    p50_ms: float
+    p99_ms: float
+    commands: int
+    errors: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutResult:
+    """Delivery latency of events to stream subscribers."""
+
+    subscribers: int
+    events: int
+    deliveries: int
+    p50_ms: float
+    p99_ms: float
+
+
+def _free_port() -> int:
+    from kizuna.store.pgserver import free_port
+
+    return free_port()
+
+
+@contextmanager
+def serve_subprocess(url: str, data_dir: Path, *, demo: bool = True, timeout_s: float = 90) -> Iterator[str]:
+    """Run `kizuna serve` on `url` in a subprocess on a free loopback port; yield its base URL."""
+    port = _free_port()
+    kizuna = str(Path(sys.executable).parent / "kizuna")
+    args = [kizuna, "serve", "--url", url, "--port", str(port), *(["--demo"] if demo else [])]
+    env = {**os.environ, "KIZUNA_DATA_DIR": str(data_dir)}
+    log = data_dir / f"serve-{port}.log"
+    with log.open("wb") as sink:
+        # The kizuna script beside this interpreter, with arguments built here: no untrusted input.
+        process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=sink)  # noqa: S603
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if process.poll() is not None:
+                    raise BenchFailed(f"kizuna serve exited: {log.read_text(errors='replace')[-2000:]}")
+                try:
+                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise BenchFailed(f"kizuna serve did not answer within {timeout_s:.0f} s")
+                time.sleep(0.1)
+            yield base
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+
+
+def prepare_users(url: str) -> dict[str, str]:
+    """Add a bench user (an approver) for every organization of the benchmark's path; return tokens."""
+    from kizuna.access import Classification, Passwords, User, UserDirectory
+    from kizuna.authority import load_frameworks
+    from kizuna.model import RequestSpec, load_structure
+    from kizuna.planning.compile import compile_request
+    from kizuna.service.demo import STRUCTURE
+    from kizuna.store import open_store
+
+    structure = load_structure(STRUCTURE)
+    fields = {k: v for k, v in ASSET_PROTECTION.items() if k != "marking"}
+    spec = RequestSpec.model_validate(
+        {**fields, "id": "bench", "requester": "usfj", "situation": "important-influence"}
+    )
+    path = compile_request(structure, load_frameworks(), spec)
+    tokens: dict[str, str] = {}
+    with open_store(url, listen=False) as store:
+        directory = UserDirectory(store.engine, passwords=Passwords.fast())
+        for org in sorted({"usfj", *(s.organization for s in path.steps)}):
+            organization = structure.org(org)
+            nation = "JPN" if organization.is_bilateral else structure.nation_by_id[organization.nation].code
+            user = User(
+                id=f"bench-{org}",
+                name=f"Benchmark member of {org}",
+                nation=nation,
+                organization=org,
+                role="approver",
+                clearance=Classification.SECRET,
+            )
+            directory.add(user)
+            tokens[org] = directory.issue_token(user.id, "bench")
+    return tokens
+
+
+async def _timed(latencies: list[float], call: Any) -> httpx.Response:
+    start = time.perf_counter()
+    response: httpx.Response = await call
+    latencies.append(time.perf_counter() - start)
+    return response
+
+
+async def _command_load(base: str, tokens: dict[str, str], *, clients: int, seconds: float) -> LoadResult:
+    from kizuna.service.demo import CRISIS
+
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+        headers = {org: {"Authorization": f"Bearer {token}"} for org, token in tokens.items()}
+        deadline = time.perf_counter() + seconds
+
+        async def client() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                filed = await _timed(
+                    latencies,
+                    http.post(
+                        f"/api/crises/{CRISIS}/requests", json=ASSET_PROTECTION, headers=headers["usfj"]
+                    ),
+                )
+                if filed.status_code != 201:
+                    errors += 1
+                    continue
+                view = filed.json()
+                request_id = view["request"]["id"]
+                for step in view["steps"]:
+                    if time.perf_counter() >= deadline:
+                        return
+                    acted = await _timed(
+                        latencies,
+                        http.post(
+                            f"/api/requests/{request_id}/steps/{step['id']}/actions",
+                            json={"action": _ACTION[step["kind"]]},
+                            headers=headers[step["organization"]],
+                        ),
+                    )
+                    if acted.status_code != 200:
+                        errors += 1
+                        break
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return _load_result(latencies, errors, elapsed)
+
+
+async def _reference_load(base: str, *, clients: int, seconds: float) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+        deadline = time.perf_counter() + seconds
+
+        async def client() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                response = await _timed(latencies, http.get("/api/health"))
+                errors += response.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return _load_result(latencies, errors, elapsed)
+
+
+def _load_result(latencies: list[float], errors: int, elapsed: float) -> LoadResult:
+    if not latencies:
+        raise BenchFailed("no command completed")
+    ms = np.asarray(latencies) * 1000
+    return LoadResult(
+        commands_per_s=len(latencies) / elapsed,
+        p50_ms=float(np.percentile(ms, 50)),
+        p99_ms=float(np.percentile(ms, 99)),
+        commands=len(latencies),
+        errors=errors,
+        seconds=elapsed,
+    )
+
+
+async def _fanout(base: str, token: str, *, subscribers: int, events: int) -> FanoutResult:
+    from kizuna.service.demo import CRISIS
+
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=subscribers + 5, max_keepalive_connections=subscribers + 5)
+    sent: dict[str, float] = {}
+    received: list[float] = []
+    done = asyncio.Event()
+    timeout_s = 60.0 + events * 2
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout_s + 30) as http:
+
+        async def subscriber() -> None:
+            params = {"timeout_s": timeout_s, "max_events": events}
+            async with http.stream("GET", "/api/events/stream", params=params, headers=headers) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("data:") and '"fanout-' in line:
+                        arrived = time.perf_counter()
+                        title = line.split('"title":"', 1)[1].split('"', 1)[0]
+                        received.append(arrived - sent[title])
+                        if len(received) >= subscribers * events:
+                            done.set()
+
+        tasks = [asyncio.create_task(subscriber()) for _ in range(subscribers)]
+        deadline = time.perf_counter() + 60
+        while time.perf_counter() < deadline:
+            health = (await http.get("/api/health")).json()
+            if health["subscribers"] >= subscribers:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise BenchFailed(f"only {health['subscribers']} of {subscribers} subscribers connected")
+        marking = {"level": "unclassified", "owner": "USA", "rel_to": ["JPN"], "exercise": True}
+        for k in range(events):
+            title = f"fanout-{k}"
+            before = len(received)
+            sent[title] = time.perf_counter()
+            response = await http.post(
+                f"/api/crises/{CRISIS}/sitreps",
+                json={"title": title, "refs": [], "marking": marking},
+                headers=headers,
+            )
+            if response.status_code != 201:
+                raise BenchFailed(f"filing a report failed: {response.status_code} {response.text[:200]}")
+            wait_until = time.perf_counter() + 10
+            while len(received) < before + subscribers and time.perf_counter() < wait_until:
+                await asyncio.sleep(0.005)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 10)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if not received:
+        raise BenchFailed("no stream message arrived")
+    ms = np.asarray(received) * 1000
+    return FanoutResult(
+        subscribers=subscribers,
+        events=events,
+        deliveries=len(received),
+        p50_ms=float(np.percentile(ms, 50)),
+        p99_ms=float(np.percentile(ms, 99)),
+    )
+
+
+def run(
+    *,
+    clients: int = 50,
+    seconds: float = 10.0,
+    subscribers: int = 200,
+    events: int = 20,
+    postgresql: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run the whole benchmark and return its figures (the shape `--json` prints)."""
+    report = progress or (lambda _what, _done: None)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="kizuna-bench-") as tmp:
+        root = Path(tmp)
+        report("SQLite: preparing", 0.0)
+        url = f"sqlite:///{root / 'bench.db'}"
+        tokens = prepare_users(url)
+        with serve_subprocess(url, root) as base:
+            report("SQLite: reference load (GET /api/health)", 0.1)
+            reference = asyncio.run(_reference_load(base, clients=clients, seconds=seconds / 2))
+            report("SQLite: command load", 0.2)
+            results["sqlite"] = asyncio.run(_command_load(base, tokens, clients=clients, seconds=seconds))
+            report(f"Fan-out to {subscribers} subscribers", 0.45)
+            fanout = asyncio.run(_fanout(base, tokens["usfj"], subscribers=subscribers, events=events))
+        if postgresql:
+            from kizuna.store.pgserver import temporary_postgres
+
+            report("PostgreSQL: starting a throw-away server", 0.6)
+            with temporary_postgres() as server:
+                pg_url = server.create_database("kizuna_bench")
+                tokens = prepare_users(pg_url)
+                with serve_subprocess(pg_url, root) as base:
+                    report("PostgreSQL: command load", 0.7)
+                    results["postgresql"] = asyncio.run(
+                        _command_load(base, tokens, clients=clients, seconds=seconds)
+                    )
+    report("done", 1.0)
+    out: dict[str, Any] = {
+        name: {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(r).items()}
+        for name, r in results.items()
+    }
+    out["fanout_p99_ms"] = round(fanout.p99_ms, 2)
+    out["fanout"] = {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(fanout).items()}
+    out["reference"] = {
+        "what": "GET /api/health with the same clients on the SQLite server (the HTTP floor)",
+        **{k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(reference).items()},
+    }
+    out["setup"] = {"clients": clients, "seconds": seconds, "cpus": os.cpu_count()}
+    return out
