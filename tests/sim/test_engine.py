@@ -234,3 +234,63 @@ def test_more_servers_never_lengthen_the_mean_wait(
         return float((out.ready - out.arrive).mean())
 
     assert mean_end(servers + 1) <= mean_end(servers) + 1e-9
+
+
+@st.composite
+def random_inputs(draw: st.DrawFn) -> EngineInput:
+    """Small random inputs: random stations (some on office hours), random DAG paths that may revisit."""
+    n_st = draw(st.integers(1, 4))
+    stations = tuple(
+        Station(
+            f"o{k}",
+            draw(st.integers(1, 3)),
+            tokyo_office(det(1.0)) if draw(st.booleans()) else None,
+            det(1.0) if draw(st.booleans()) else None,
+        )
+        for k in range(n_st)
+    )
+    templates = []
+    for t in range(draw(st.integers(1, 3))):
+        steps: list[StepSpec] = []
+        for j in range(draw(st.integers(1, 5))):
+            preds = (
+                tuple(
+                    (p, det(draw(st.sampled_from([0.0, 0.5]))) if draw(st.booleans()) else None)
+                    for p in sorted(draw(st.sets(st.integers(0, j - 1), max_size=2)))
+                    if j > 0
+                )
+                if j > 0
+                else ()
+            )
+            service = Lognormal(dist="lognormal", mean=draw(st.floats(0.1, 3.0)), cv=0.7)
+            steps.append(StepSpec(f"s{j}", draw(st.integers(0, n_st - 1)), service, preds=preds, rework=0.1))
+        templates.append(PathTemplate(f"r{t}", tuple(steps), len(steps) - 1, len(steps) - 1))
+    instances = tuple(
+        Instance(draw(st.integers(0, len(templates) - 1)), k + 1, draw(st.floats(0.0, 30.0)))
+        for k in range(draw(st.integers(1, 8)))
+    )
+    return EngineInput("random", "s", stations, tuple(templates), instances)
+
+
+@settings(max_examples=30, deadline=None)
+@given(inp=random_inputs(), seed=st.integers(0, 2**32 - 1))
+def test_every_schedule_is_a_fifo_schedule_within_capacity(inp: EngineInput, seed: int) -> None:
+    """Whatever the paths (forks, joins, revisits), the schedule respects precedence, FIFO and servers."""
+    comp = inp.compiled
+    out = simulate_block(comp, block_rng(seed, 0, 0), 16)
+    assert out.unsettled == 0
+    assert np.all(out.arrive <= out.ready)
+    assert np.all(out.ready <= out.begin)
+    assert np.all(out.begin < out.end)
+    for v, incoming in enumerate(comp.edges_in):
+        for p, _ in incoming:
+            assert np.all(out.arrive[v] >= out.end[p])  # links only add time
+    for s, station in enumerate(inp.stations):
+        idx = comp.station_visits[s]
+        for lane in range(out.n):
+            a, r, e = out.arrive[idx, lane], out.ready[idx, lane], out.end[idx, lane]
+            order = np.argsort(a, kind="stable")
+            assert np.all(np.diff(r[order]) >= 0)  # served in order of arrival
+            # At no moment do more than `servers` steps hold a server (from ready to end).
+            for t in r:
+                assert np.count_nonzero((r <= t) & (t < e)) <= station.servers
