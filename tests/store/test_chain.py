@@ -5,6 +5,7 @@ Each test tampers with the database directly in SQL, as an attacker with databas
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -59,6 +60,32 @@ def test_any_altered_field_is_found(store: EventStore, column: str, value: str) 
 def test_an_altered_time_is_found(store: EventStore) -> None:
     _sql(store, "UPDATE events SET occurred_at = :t WHERE seq = 2", t=datetime(2020, 1, 1, tzinfo=UTC))
     assert _faults(store) == [(2, ChainFault.ALTERED)]
+
+
+def test_a_payload_that_is_no_longer_json_is_reported_not_raised(sqlite_url: str) -> None:
+    with open_store(sqlite_url) as store:
+        store.append("request:r1", [NewEvent("a"), NewEvent("b")])
+        _sql(store, "UPDATE events SET payload = 'not json' WHERE seq = 2")
+        assert _faults(store) == [(2, ChainFault.ALTERED)]
+        assert "not JSON" in store.verify().problems[0].message
+
+
+def test_verify_sees_one_snapshot_while_appends_go_on(store: EventStore) -> None:
+    stop = threading.Event()
+
+    def keep_appending() -> None:
+        while not stop.is_set():
+            store.append("crisis:busy", [NewEvent("note")])
+
+    writer = threading.Thread(target=keep_appending)
+    writer.start()
+    try:
+        reports = [store.verify() for _ in range(5)]
+    finally:
+        stop.set()
+        writer.join(30)
+    assert all(report.ok for report in reports), [str(p) for r in reports for p in r.problems]
+    assert reports[-1].checked >= 6
 
 
 def test_a_removed_event_is_found_where_the_gap_is(store: EventStore) -> None:

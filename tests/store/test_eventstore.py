@@ -182,6 +182,8 @@ def test_an_idempotency_key_reused_for_another_stream_is_a_conflict(store: Event
         ("request:r1", [NewEvent("a", {"when": datetime(2025, 1, 1, tzinfo=UTC)})], "not JSON-compatible"),
         ("request:r1", [NewEvent("a", {"x": float("nan")})], "not JSON-compatible"),
         ("request:r1", [NewEvent("")], "event type must be"),
+        ("request:r1", [NewEvent("x" * 121)], "event type must be 1 to 120 characters"),
+        ("x" * 201, [NewEvent("a")], "stream must be 1 to 200 characters"),
     ],
 )
 def test_bad_appends_are_refused_before_anything_is_written(

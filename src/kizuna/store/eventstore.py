@@ -1,15 +1,18 @@
 """The event store: an append-only, hash-chained log of events in streams, with projections.
 
-Every append is one transaction that (1) locks the chain head, (2) answers a repeated idempotency key
-with the events it produced the first time, (3) checks the stream's expected version, (4) records the
-events with their chain hashes, (5) applies them to every registered projection and (6) on PostgreSQL
-NOTIFYs other workers. The chain head lock serializes appends on both back ends: on SQLite the write
-transaction begins with `BEGIN IMMEDIATE`; on PostgreSQL the chain-head row is read `FOR UPDATE`.
-A write that `append` returned has been committed (and, with the default settings, synced to disk).
+An append (1) answers a repeated idempotency key with the events it produced the first time, (2) checks
+the stream's expected version, (3) records the events with their chain hashes and (4) applies them to
+every registered projection, all inside a transaction that holds the chain-head lock; the transaction
+then moves the chain head and, on PostgreSQL, NOTIFYs other workers. The lock serializes appends on both
+back ends: on SQLite the write transaction begins with `BEGIN IMMEDIATE`; on PostgreSQL the chain-head
+row is read `FOR UPDATE`. Appends waiting for the lock in one process are committed together (group
+commit), each in its own savepoint. A write that `append` returned has been committed (and, with the
+default settings, synced to disk).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Row, Text, bindparam, cast, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from kizuna.errors import ConflictError, InvalidQuery
@@ -45,6 +48,8 @@ BATCH = 1000
 
 #: Longest stream name and idempotency key the schema holds.
 MAX_KEY = 200
+#: Longest event type and actor the schema holds.
+MAX_NAME = 120
 
 # The append path's statements, built once: building SQLAlchemy statements per call costs more than
 # running them on SQLite.
@@ -71,6 +76,17 @@ _ADVANCE_PROJECTION = (
     .values(last_seq=bindparam("p_after"))
 )
 _NOTIFY = text("SELECT pg_notify(:channel, :seq)")
+#: `verify` reads payloads and markings as stored text, so that text which is no longer JSON is a fault.
+_VERIFY_BATCH = (
+    select(
+        *(c for c in schema.events.c if c.name not in {"payload", "marking"}),
+        cast(schema.events.c.payload, Text).label("payload_text"),
+        cast(schema.events.c.marking, Text).label("marking_text"),
+    )
+    .where(schema.events.c.seq > bindparam("after"))
+    .order_by(schema.events.c.seq)
+    .limit(bindparam("batch"))
+)
 
 
 #: Most appends committed in one transaction by group commit.
@@ -116,9 +132,58 @@ def _row_to_event(row: Row[Any]) -> StoredEvent:
     )
 
 
-def _check_name(what: str, value: str) -> None:
-    if not value or len(value) > MAX_KEY:
-        raise InvalidQuery(f"{what} must be 1 to {MAX_KEY} characters, got {value!r}")
+def _check_event(
+    event: Row[*tuple[Any, ...]], expected_seq: int, prev_hash: str, stream_version: int
+) -> list[ChainProblem]:
+    """Check one event read by `_VERIFY_BATCH` against the chain so far; return its faults."""
+    problems: list[ChainProblem] = []
+    seq = event.seq
+    if seq != expected_seq:
+        missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
+        problems.append(ChainProblem(seq, ChainFault.GAP, f"events {missing} are missing"))
+    try:
+        payload = json.loads(event.payload_text)
+        marking = json.loads(event.marking_text) if event.marking_text is not None else None
+    except ValueError:
+        problems.append(ChainProblem(seq, ChainFault.ALTERED, "the payload or marking is not JSON"))
+    else:
+        recomputed = event_hash(
+            seq=seq,
+            stream=event.stream,
+            version=event.version,
+            type=event.type,
+            payload=payload,
+            actor=event.actor,
+            marking=marking,
+            occurred_at=event.occurred_at,
+            recorded_at=event.recorded_at,
+            idempotency_key=event.idempotency_key,
+            prev_hash=event.prev_hash,
+        )
+        if recomputed != event.hash:
+            problems.append(ChainProblem(seq, ChainFault.ALTERED, "the event's fields do not match its hash"))
+    if event.prev_hash != prev_hash:
+        problems.append(
+            ChainProblem(
+                seq,
+                ChainFault.BROKEN_LINK,
+                "prev_hash is not the hash of the event before it (removed or reordered)",
+            )
+        )
+    if event.version != stream_version + 1:
+        problems.append(
+            ChainProblem(
+                seq,
+                ChainFault.STREAM_VERSION,
+                f"stream {event.stream!r} version {event.version} follows version {stream_version}",
+            )
+        )
+    return problems
+
+
+def _check_name(what: str, value: str, longest: int = MAX_KEY) -> None:
+    if not value or len(value) > longest:
+        raise InvalidQuery(f"{what} must be 1 to {longest} characters, got {value!r}")
 
 
 class EventStore:
@@ -154,13 +219,13 @@ class EventStore:
         self._queue: list[_Append] = []
         self._queue_lock = threading.Lock()
         self._leading = False
-        self.notifier.publish(self.head().seq)
         self._listener: PostgresListener | None = None
+        self._prepare_projections()
+        self.notifier.publish(self.head().seq)
         if listen and self._postgresql:
             url = engine.url.set(drivername="postgresql")
             self._listener = PostgresListener(url.render_as_string(hide_password=False), self.notifier)
             self._listener.start()
-        self._prepare_projections()
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -236,7 +301,9 @@ class EventStore:
         if expected_version is not None and expected_version < 0:
             raise InvalidQuery(f"expected_version must be >= 0, got {expected_version}")
         for new in events:
-            _check_name("event type", new.type)
+            _check_name("event type", new.type, MAX_NAME)
+        if actor is not None:
+            _check_name("actor", actor, MAX_NAME)
         request = _Append(
             stream=stream,
             events=tuple(events),
@@ -463,60 +530,32 @@ class EventStore:
     def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         """Recompute the chain and report every altered, removed or reordered event.
 
+        Reads one consistent snapshot (appends may go on meanwhile), and reads payloads and markings as
+        the text stored, so even a value that is no longer JSON is reported rather than raised.
+
         Args:
             progress: Called as `progress(checked, total)` after each batch (for a progress bar).
         """
         problems: list[ChainProblem] = []
-        head = self.head()
-        total = self.count()
-        expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-        versions: dict[str, int] = {}
-        for event in self.iter_all():
-            if event.seq != expected_seq:
-                missing = (
-                    f"{expected_seq}" if event.seq == expected_seq + 1 else f"{expected_seq}-{event.seq - 1}"
-                )
-                problems.append(ChainProblem(event.seq, ChainFault.GAP, f"events {missing} are missing"))
-            recomputed = event_hash(
-                seq=event.seq,
-                stream=event.stream,
-                version=event.version,
-                type=event.type,
-                payload=event.payload,
-                actor=event.actor,
-                marking=event.marking,
-                occurred_at=event.occurred_at,
-                recorded_at=event.recorded_at,
-                idempotency_key=event.idempotency_key,
-                prev_hash=event.prev_hash,
-            )
-            if recomputed != event.hash:
-                problems.append(
-                    ChainProblem(event.seq, ChainFault.ALTERED, "the event's fields do not match its hash")
-                )
-            if event.prev_hash != prev_hash:
-                problems.append(
-                    ChainProblem(
-                        event.seq,
-                        ChainFault.BROKEN_LINK,
-                        "prev_hash is not the hash of the event before it (removed or reordered)",
-                    )
-                )
-            expected_version = versions.get(event.stream, 0) + 1
-            if event.version != expected_version:
-                problems.append(
-                    ChainProblem(
-                        event.seq,
-                        ChainFault.STREAM_VERSION,
-                        f"stream {event.stream!r} version {event.version} "
-                        f"follows version {expected_version - 1}",
-                    )
-                )
-            versions[event.stream] = event.version
-            expected_seq, prev_hash = event.seq + 1, event.hash
-            checked += 1
-            if progress is not None and checked % BATCH == 0:
-                progress(checked, total)
+        with self._snapshot() as connection:
+            row = connection.execute(_HEAD).one()
+            head = Head(seq=row.seq, hash=row.hash)
+            total = int(connection.execute(select(func.count()).select_from(schema.events)).scalar_one())
+            expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+            versions: dict[str, int] = {}
+            after = 0
+            while True:
+                rows = connection.execute(_VERIFY_BATCH, {"after": after, "batch": BATCH}).all()
+                for event in rows:
+                    problems += _check_event(event, expected_seq, prev_hash, versions.get(event.stream, 0))
+                    versions[event.stream] = event.version
+                    expected_seq, prev_hash = event.seq + 1, event.hash
+                checked += len(rows)
+                if progress is not None:
+                    progress(checked, total)
+                if len(rows) < BATCH:
+                    break
+                after = rows[-1].seq
         if (head.seq, head.hash) != (expected_seq - 1, prev_hash):
             problems.append(
                 ChainProblem(
@@ -526,9 +565,16 @@ class EventStore:
                     "with another hash (events removed from or added to the end)",
                 )
             )
-        if progress is not None:
-            progress(checked, total)
         return VerifyReport(checked=checked, head=head, problems=tuple(problems))
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """Open a read transaction that sees one snapshot throughout (WAL on SQLite; REPEATABLE READ)."""
+        connection = self.engine.connect()
+        if self._postgresql:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection, connection.begin():
+            yield connection
 
     # -- projections --------------------------------------------------------------------------------
 
