@@ -221,11 +221,11 @@ class EventStore:
         self._leading = False
         self._listener: PostgresListener | None = None
         self._prepare_projections()
-        self.notifier.publish(self.head().seq)
         if listen and self._postgresql:
             url = engine.url.set(drivername="postgresql")
             self._listener = PostgresListener(url.render_as_string(hide_password=False), self.notifier)
             self._listener.start()
+        self.notifier.publish(self.head().seq)  # after LISTEN starts, so no append falls in between
 
     # -- life cycle ---------------------------------------------------------------------------------
 
