@@ -1,4 +1,4 @@
-"""compile_request: the ruling's approvals placed at their granters, routed through the structure, in order."""
+"""compile_request: the ruling's approvals at their granters, routed through the structure, in order."""
 
 from __future__ import annotations
 

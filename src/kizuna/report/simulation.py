@@ -140,7 +140,6 @@ def distribution_figure(result: SimResult, scenario: Scenario) -> Figure:
     rows = max(len(requests), 1)
     fig = Figure(figsize=(11.0, 2.5 * rows + 0.8), layout="constrained")
     axes = fig.subplots(rows, 2, squeeze=False)
-    edges = bin_edges()
     for r, request in enumerate(requests):
         all_values = [
             result.structures[s].requests[request].effect.p99_h
@@ -149,49 +148,55 @@ def distribution_figure(result: SimResult, scenario: Scenario) -> Figure:
         ]
         unit = unit_for(all_values)
         for c, of in enumerate(("decision", "effect")):
-            ax = axes[r][c]
-            lo_hi: list[float] = []
-            for k, sid in enumerate(structures):
-                stats = result.structures[sid].requests.get(request)
-                if stats is None:
-                    continue
-                hist = stats.hist_decision if of == "decision" else stats.hist_effect
-                total = hist.sum()
-                if total == 0:
-                    continue
-                cdf = np.cumsum(hist) / total
-                x = edges[1:-1] * unit.per_hour
-                y = cdf[:-1]
-                keep = (y > 0.0005) & (y < 0.9995)
-                if not keep.any():
-                    keep = y > 0
-                first = max(int(np.argmax(keep)) - 1, 0)
-                last = min(len(y) - int(np.argmax(keep[::-1])), len(y) - 1)
-                ax.step(x[first : last + 1], y[first : last + 1], where="post", color=_color(k), label=sid)
-                lo_hi += [float(x[first]), float(x[last])]
-                median = getattr(stats, of).p50_h
-                ax.plot([unit(median)], [0.5], "o", color=_color(k), markersize=4)
-            for obs in scenario.observed:
-                if obs.request == request and obs.of == of:
-                    _shade_observation(ax, obs, unit)
-                    lo_hi += [unit(obs.low_h), unit(obs.high_h)]
-            for name, after_h in _relative_deadlines(scenario, request, of):
-                ax.axvline(unit(after_h), color="black", linestyle="--", linewidth=0.8)
-                ax.text(unit(after_h), 0.02, f" {name}", rotation=90, fontsize=7, va="bottom")
-                lo_hi.append(unit(after_h))
-            positive = [v for v in lo_hi if v > 0]
-            if positive:
-                _log_axis(ax)
-                ax.set_xlim(min(positive) / 1.3, max(positive) * 1.3)
-            ax.set_ylim(0, 1)
-            ax.grid(True, which="both", alpha=0.25)
-            ax.set_ylabel("share done")
-            ax.set_xlabel(f"time to {of} after filing ({unit.name}, log scale)")
-            ax.set_title(f"{request}: time to {of}", fontsize=10, loc="left")
+            _cdf_panel(axes[r][c], result, scenario, request, of=of, unit=unit)
         axes[r][0].legend(fontsize=7, loc="lower right")
     if not requests:
         axes[0][0].text(0.5, 0.5, "no request was simulated", ha="center", transform=axes[0][0].transAxes)
     return fig
+
+
+def _cdf_panel(ax: Axes, result: SimResult, scenario: Scenario, request: str, *, of: str, unit: Unit) -> None:
+    """Draw one request's cumulative distribution of time to `of` under every structure."""
+    edges = bin_edges()
+    lo_hi: list[float] = []
+    for k, (sid, sres) in enumerate(result.structures.items()):
+        stats = sres.requests.get(request)
+        if stats is None:
+            continue
+        hist = stats.hist_decision if of == "decision" else stats.hist_effect
+        total = hist.sum()
+        if total == 0:
+            continue
+        cdf = np.cumsum(hist) / total
+        x = edges[1:-1] * unit.per_hour
+        y = cdf[:-1]
+        keep = (y > 0.0005) & (y < 0.9995)
+        if not keep.any():
+            keep = y > 0
+        first = max(int(np.argmax(keep)) - 1, 0)
+        last = min(len(y) - int(np.argmax(keep[::-1])), len(y) - 1)
+        window = np.arange(first, last + 1)
+        changes = window[np.r_[True, np.diff(y[window]) != 0]]  # one vertex per step of the CDF
+        ax.step(x[changes], y[changes], where="post", color=_color(k), label=sid)
+        lo_hi += [float(x[first]), float(x[last])]
+        ax.plot([unit(getattr(stats, of).p50_h)], [0.5], "o", color=_color(k), markersize=4)
+    for obs in scenario.observed:
+        if obs.request == request and obs.of == of:
+            _shade_observation(ax, obs, unit)
+            lo_hi += [unit(obs.low_h), unit(obs.high_h)]
+    for name, after_h in _relative_deadlines(scenario, request, of):
+        ax.axvline(unit(after_h), color="black", linestyle="--", linewidth=0.8)
+        ax.text(unit(after_h), 0.02, f" {name}", rotation=90, fontsize=7, va="bottom")
+        lo_hi.append(unit(after_h))
+    positive = [v for v in lo_hi if v > 0]
+    if positive:
+        _log_axis(ax)
+        ax.set_xlim(min(positive) / 1.3, max(positive) * 1.3)
+    ax.set_ylim(0, 1)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.set_ylabel("share done")
+    ax.set_xlabel(f"time to {of} after filing ({unit.name}, log scale)")
+    ax.set_title(f"{request}: time to {of}", fontsize=10, loc="left")
 
 
 def _log_axis(ax: Axes) -> None:
