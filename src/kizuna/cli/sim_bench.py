@@ -47,9 +47,8 @@ def bench_sim(
             simpy_replications=simpy_replications,
             workers=workers,
             seed=seed,
-            progress=lambda k: progress.update(
-                task, advance=k, description="engine" if k else "SimPy reference"
-            ),
+            progress=lambda k: progress.update(task, advance=k),
+            phase=lambda name: progress.update(task, description=name),
         )
     if as_json:
         typer.echo(json.dumps(result.to_json()))

@@ -15,6 +15,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -110,12 +111,14 @@ def run_bench(
     organizations: int = 8,
     seed: int = 0,
     progress: Progress | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> BenchResult:
     """Time the engine and the SimPy reference on the benchmark input.
 
     The SimPy reference runs `simpy_replications` (default: 1/500 of the engine's, at least 20) in this
     process; its rate is replications per second on one core, the engine's on `workers` processes.
-    `ratio` compares wall-clock rates (the engine on all its workers); `ratio_per_core` compares
+    `progress` is called with replications finished by the engine, `phase` with the name of the phase
+    starting. `ratio` compares wall-clock rates (the engine on all its workers); `ratio_per_core` compares
     replications per CPU-second, which other load on the machine disturbs less. `load_average` is the
     machine's one-minute load when the run began.
     """
@@ -129,6 +132,8 @@ def run_bench(
         [inp], scenario="bench", replications=replications, seed=seed, workers=workers, progress=progress
     )
     kizuna_s = time.perf_counter() - began
+    if phase is not None:
+        phase(f"SimPy reference ({m} replications)")
     began, cpu = time.perf_counter(), time.process_time()
     ref = simulate_reference(inp, m, seed=seed + 1)
     simpy_s = time.perf_counter() - began
