@@ -25,7 +25,7 @@ from kizuna.coordination.events import (
     TaskingIssued,
     TaskingUpdated,
 )
-from kizuna.coordination.request import RequestState
+from kizuna.coordination.request import RequestState, RequestStatus
 from kizuna.coordination.sitrep import SitrepState
 from kizuna.coordination.tasking import TaskingState
 from kizuna.errors import IntegrityError
@@ -70,7 +70,11 @@ class LiveView:
             case StepActed():
                 state = request_machine.apply(self._request(event.request), event)
                 self.requests[event.request] = state
-                if event.step == state.path.effect_step and state.spec.designates:
+                if (
+                    state.status is RequestStatus.EXECUTED
+                    and event.step == state.path.effect_step
+                    and (state.spec.designates)
+                ):
                     self.crises[event.crisis] = crisis_machine.designate(
                         self._crisis(event.crisis),
                         event,

@@ -25,8 +25,8 @@ CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_runtime(request: Request) -> Runtime:
-    """Return the app's runtime."""
+async def get_runtime(request: Request) -> Runtime:
+    """Return the app's runtime (async: a plain attribute read stays on the event loop)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -34,7 +34,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_coordinator(runtime: RuntimeDep) -> Coordinator:
+async def get_coordinator(runtime: RuntimeDep) -> Coordinator:
     """Return the app's coordinator."""
     return runtime.coordinator
 

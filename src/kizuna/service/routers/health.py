@@ -20,7 +20,7 @@ class Health(BaseModel):
 
 
 @router.get("")
-def health(runtime: RuntimeDep) -> Health:
+async def health(runtime: RuntimeDep) -> Health:
     """Tell whether the service is up (no authentication)."""
     return Health(
         status="ok",
