@@ -226,3 +226,50 @@ def test_the_default_url_is_a_sqlite_file_in_the_data_directory(tmp_path: object
         assert store.backend == "sqlite"
         store.append("crisis:c1", [NewEvent("crisis.opened")])
     assert (settings.data_dir / "kizuna.db").exists()
+
+
+_COUNTER = """
+import sys
+from kizuna.errors import ConflictError
+from kizuna.store import NewEvent, open_store
+
+url, name, increments = sys.argv[1], sys.argv[2], int(sys.argv[3])
+conflicts = 0
+with open_store(url, listen=False) as store:
+    done = 0
+    while done < increments:
+        events = store.read_stream("counter:c1")
+        value = events[-1].payload["value"] if events else 0
+        try:
+            store.append("counter:c1", [NewEvent("counter.set", {"value": value + 1, "by": name})],
+                         expected_version=len(events))
+        except ConflictError:
+            conflicts += 1
+            continue
+        done += 1
+print(conflicts)
+"""
+
+
+@pytest.mark.slow
+def test_processes_racing_read_modify_write_on_one_stream_lose_no_update(store_url: str) -> None:
+    """Two processes increment one counter by reading it and appending with the version they read."""
+    import subprocess
+    import sys
+
+    with open_store(store_url, listen=False):
+        pass  # migrate before the race
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _COUNTER, store_url, name, "40"], stdout=subprocess.PIPE, text=True
+        )
+        for name in ("left", "right")
+    ]
+    for worker in workers:
+        worker.communicate(timeout=300)
+    assert all(worker.returncode == 0 for worker in workers)
+    with open_store(store_url, listen=False) as store:
+        events = store.read_stream("counter:c1")
+        assert [e.payload["value"] for e in events] == list(range(1, 81))
+        assert {e.payload["by"] for e in events} == {"left", "right"}
+        assert store.verify().ok
