@@ -21,7 +21,7 @@ from kizuna.model.queries import (
     operational_authority,
     operational_commander,
 )
-from kizuna.model.structure import Structure
+from kizuna.model.structure import OrgKind, RelationKind, Structure
 from kizuna.report.orgchart import FORMATS, draw_orgchart
 
 
@@ -33,7 +33,9 @@ class Counterparts:
         forces_abroad: the headquarters of one nation's forces stationed in the other; the route starts
             at the nearest organization at or above it that holds operational control.
         host_forces: the other nation's forces; the route ends at the organization holding operational
-            control (`commands`) over them (the first one's, when they differ).
+            control (`commands`) over them (the first one's, when they differ), or, where that holder is
+            a ministry or government, at the military staff that `supports` it (before JJOC the Joint
+            Staff ran SDF joint operations for the Minister, and that is who the U.S. command works with).
     """
 
     forces_abroad: str
@@ -76,7 +78,22 @@ def counterpart_route(structure: Structure, question: Counterparts) -> EraRoute:
         raise NotFound(
             f"{structure.id}: no organization holds operational control of {', '.join(question.host_forces)}"
         )
-    return EraRoute(structure, abroad.id, host.id, coordination_route(structure, abroad.id, host.id))
+    host_id = _operational_staff(structure, host.id)
+    return EraRoute(structure, abroad.id, host_id, coordination_route(structure, abroad.id, host_id))
+
+
+def _operational_staff(structure: Structure, commander: str) -> str:
+    """Return the military staff or command that supports a political commander, or the commander."""
+    if structure.org(commander).kind not in {OrgKind.MINISTRY, OrgKind.GOVERNMENT}:
+        return commander
+    for relation in structure.relations:
+        if (
+            relation.kind is RelationKind.SUPPORTS
+            and relation.to == commander
+            and structure.org(relation.from_).kind in {OrgKind.STAFF, OrgKind.COMMAND}
+        ):
+            return relation.from_
+    return commander
 
 
 def compare_eras(
