@@ -162,3 +162,42 @@ def test_user_add_refuses_bad_values_and_duplicates(
     code, _, err = kizuna(capsys, monkeypatch, *short, "--url", url, stdin="short\n")
     assert code == 2
     assert "at least 8 characters" in err
+
+
+def test_user_update_and_password(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    add = ["user", "add", "kim", "--name", "Kim", "--nation", "USA", "--org", "usfj", "--no-password"]
+    assert kizuna(capsys, monkeypatch, *add, "--url", url)[0] == 0
+    code, out, _ = kizuna(
+        capsys,
+        monkeypatch,
+        "user",
+        "update",
+        "kim",
+        "--role",
+        "approver",
+        "--clearance",
+        "secret",
+        "--url",
+        url,
+    )
+    assert code == 0
+    assert "updated kim (usfj, approver, cleared secret, active)" in out
+    code, _, err = kizuna(capsys, monkeypatch, "user", "update", "kim", "--clearance", "cosmic", "--url", url)
+    assert code == 2
+    assert "clearance" in err
+    assert kizuna(capsys, monkeypatch, "user", "update", "kim", "--url", url)[0] == 2
+    password = ["user", "password", "kim", "--password-stdin", "--url", url]
+    assert kizuna(capsys, monkeypatch, *password, stdin="kim-password-1\n")[0] == 0
+    from kizuna.access import UserDirectory
+    from kizuna.errors import PermissionDenied
+
+    with open_store(url) as store:
+        assert UserDirectory(store.engine).authenticate("kim", "kim-password-1").role == "approver"
+    assert kizuna(capsys, monkeypatch, "user", "update", "kim", "--inactive", "--url", url)[0] == 0
+    with open_store(url) as store:
+        directory = UserDirectory(store.engine)
+        assert not directory.get("kim").active
+        with pytest.raises(PermissionDenied):
+            directory.authenticate("kim", "kim-password-1")  # inactive

@@ -1,4 +1,4 @@
-"""Manage local user accounts (for administrators): add users, list them, issue API tokens."""
+"""Manage local user accounts (for administrators): add, list, update, set passwords, issue API tokens."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from kizuna.cli.console import fail, out
 from kizuna.cli.db import UrlOption, database_url
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from kizuna.access import UserDirectory
     from kizuna.store import EventStore
 
@@ -23,6 +25,12 @@ def _directory(url: str | None) -> tuple[EventStore, UserDirectory]:
 
     store = open_store(database_url(url), listen=False)
     return store, UserDirectory(store.engine)
+
+
+def _problems(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e['input']!r})" for e in error.errors()
+    )
 
 
 @app.command()
@@ -56,10 +64,7 @@ def add(
             id=user_id, name=name, nation=nation, organization=organization, role=role, clearance=clearance
         )
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e['input']!r})" for e in error.errors()
-        )
-        fail(f"invalid user: {problems}")
+        fail(f"invalid user: {_problems(error)}")
     password: str | None = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -109,3 +114,65 @@ def token(
     with store:
         issued = directory.issue_token(user_id, name, ttl=timedelta(days=days) if days else None)
     out.print(issued)
+
+
+@app.command()
+def update(
+    user_id: Annotated[str, typer.Argument(help="The user to change.")],
+    *,
+    role: Annotated[str | None, typer.Option(help="New role.")] = None,
+    clearance: Annotated[str | None, typer.Option(help="New clearance.")] = None,
+    organization: Annotated[str | None, typer.Option("--org", help="New organization id.")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Allow or stop logins and tokens.")
+    ] = None,
+    url: UrlOption = None,
+) -> None:
+    """Change a user's role, clearance, organization or whether the user may log in."""
+    from pydantic import ValidationError
+
+    from kizuna.access import User
+
+    changes = {
+        key: value
+        for key, value in {
+            "role": role,
+            "clearance": clearance,
+            "organization": organization,
+            "active": active,
+        }.items()
+        if value is not None
+    }
+    if not changes:
+        fail("nothing to change; give --role, --clearance, --org, --active or --inactive")
+    store, directory = _directory(url)
+    with store:
+        current = directory.get(user_id)
+        try:
+            changed = User.model_validate(current.model_dump() | changes)
+        except ValidationError as error:
+            fail(f"invalid user: {_problems(error)}")
+        directory.update(changed)
+    state = "active" if changed.active else "inactive"
+    out.print(
+        f"updated {changed.id} ({changed.organization}, {changed.role}, cleared {changed.clearance}, {state})"
+    )
+
+
+@app.command()
+def password(
+    user_id: Annotated[str, typer.Argument(help="The user whose password to set.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+    url: UrlOption = None,
+) -> None:
+    """Set a user's password (asks for it unless --password-stdin)."""
+    if password_stdin:
+        secret = sys.stdin.readline().rstrip("\n")
+    else:
+        secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store, directory = _directory(url)
+    with store:
+        directory.set_password(user_id, secret)
+    out.print(f"password set for {user_id}")
