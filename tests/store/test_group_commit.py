@@ -61,7 +61,7 @@ def test_waiting_appends_commit_together_and_succeed_or_fail_alone(store: EventS
             held.execute(select(chain_head).with_for_update()).all()
             first = threading.Thread(target=run, args=("first",))
             first.start()
-            _wait_until(lambda: store._leading)
+            _wait_until(lambda: store._leading and not store._queue)  # it took its append and waits
             others = [threading.Thread(target=run, args=(name,)) for name in jobs if name != "first"]
             for thread in others:
                 thread.start()
