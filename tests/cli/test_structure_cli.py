@@ -183,10 +183,16 @@ def test_demo_prints_the_comparison_and_writes_the_charts(tmp_path: Path) -> Non
     assert "Pacific/Honolulu, UTC-10:00" in out
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(
-        f"{sid}{ext}"
-        for sid in ("us-japan-2015", "us-japan-2025", "us-japan-combined")
-        for ext in (".png", ".svg")
+        [
+            *(
+                f"{sid}{ext}"
+                for sid in ("us-japan-2015", "us-japan-2025", "us-japan-combined")
+                for ext in (".png", ".svg")
+            ),
+            "taiwan-contingency.html",  # the simulation report (issue 4's step of the main job)
+        ]
     )
+    assert "combat-ops-from-japan (median decision / effect)" in out
 
 
 # -- golden ------------------------------------------------------------------------------------------

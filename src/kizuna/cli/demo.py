@@ -77,11 +77,31 @@ def step_charts(ctx: DemoContext) -> None:
         out.print(f"wrote {path}")
 
 
+def step_simulation(ctx: DemoContext) -> None:
+    """Simulate taiwan-contingency under the three structures and write its report to the output folder."""
+    from rich.progress import Progress
+
+    from kizuna.report.simulation import headline_lines, simulate_and_report
+
+    with Progress(console=out, transient=True) as progress:
+        task = progress.add_task("simulating taiwan-contingency", total=3 * 10_000)
+        result, path = simulate_and_report(
+            "taiwan-contingency",
+            ctx.out_dir / "taiwan-contingency.html",
+            replications=10_000,
+            progress=lambda n: progress.advance(task, n),
+        )
+    for line in headline_lines(result):
+        out.print(line)
+    out.print(f"wrote {path}")
+
+
 #: The main job's steps, in order: (title, function).
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     (f"Structure 2015 → 2025: {BEFORE} → {AFTER}", step_compare),
     ("Coordination route between the two operational commands, by era", step_routes),
     ("Org charts", step_charts),
+    ("Taiwan contingency: time to decision and effect under each structure", step_simulation),
 ]
 
 

@@ -180,10 +180,10 @@ def _cdf_panel(ax: Axes, result: SimResult, scenario: Scenario, request: str, *,
         ax.step(x[changes], y[changes], where="post", color=_color(k), label=sid)
         lo_hi += [float(x[first]), float(x[last])]
         ax.plot([unit(getattr(stats, of).p50_h)], [0.5], "o", color=_color(k), markersize=4)
-    for obs in scenario.observed:
-        if obs.request == request and obs.of == of:
-            _shade_observation(ax, obs, unit)
-            lo_hi += [unit(obs.low_h), unit(obs.high_h)]
+    shown = [o for o in scenario.observed if o.request == request and o.of == of]
+    for i, obs in enumerate(shown):
+        _shade_observation(ax, obs, unit, label_y=0.97 - 0.09 * i)
+        lo_hi += [unit(obs.low_h), unit(obs.high_h)]
     for name, after_h in _relative_deadlines(scenario, request, of):
         ax.axvline(unit(after_h), color="black", linestyle="--", linewidth=0.8)
         ax.text(unit(after_h), 0.02, f" {name}", rotation=90, fontsize=7, va="bottom")
@@ -209,14 +209,16 @@ def _log_axis(ax: Axes) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _shade_observation(ax: Axes, obs: Observation, unit: Unit) -> None:
+def _shade_observation(ax: Axes, obs: Observation, unit: Unit, *, label_y: float = 0.97) -> None:
     lo, hi = unit(obs.low_h), unit(obs.high_h)
     color = "#555555" if obs.kind == "observed" else "#aaaaaa"
     if hi > lo * 1.02:
         ax.axvspan(lo, hi, color=color, alpha=0.18, linewidth=0)
     else:
         ax.axvline(lo, color=color, linewidth=2.0, alpha=0.7)
-    ax.text(hi, 0.97, f" {obs.kind}", fontsize=7, va="top", color="#333333")
+    ax.text(
+        hi, label_y, f" {obs.kind}", fontsize=7, va="top", color="#333333", transform=ax.get_xaxis_transform()
+    )
 
 
 def _relative_deadlines(scenario: Scenario, request: str, of: str) -> list[tuple[str, float]]:
@@ -329,7 +331,11 @@ def gantt_figure(
         return fig
     requests = list(dict.fromkeys(b.request for b in rows))
     palette = [_color(i) for i in range(len(requests))]
-    span = max(b.end_h for b in rows) - min(b.arrive_h for b in rows)
+    # steps that may come after the effect (ex post approvals) can run for days: the axis ends a little
+    # after the last step anything waits on, and longer bars are cut there with their end written
+    critical_end = max((b.end_h for b in rows if b.critical), default=max(b.end_h for b in rows))
+    horizon = max(critical_end, *(b.begin_h for b in rows)) * 1.08
+    span = horizon - min(b.arrive_h for b in rows)
     unit = unit_for([span])
     t0 = 0.0
     for y, bar in enumerate(rows):
@@ -348,6 +354,16 @@ def gantt_figure(
             edgecolor="black" if bar.critical else "none",
             linewidth=0.9,
         )
+        if bar.end_h > horizon:
+            ax.text(
+                unit(horizon),
+                y,
+                f"→ ends at {fmt_time(bar.end_h, unit)} ",
+                ha="right",
+                va="center",
+                fontsize=7,
+            )
+    ax.set_xlim(unit(min(b.arrive_h for b in rows)) - 0.01 * unit(span), unit(horizon))
     ax.set_yticks(range(len(rows)), [_gantt_label(b) for b in rows], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(f"scenario time ({unit.name} after the start)")
@@ -456,7 +472,7 @@ def comparison_figure(result: SimResult) -> Figure | None:
         )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(comps)), [f"{c.request}\n{c.a} − {c.b}" for c in comps], fontsize=7)
-    ax.invert_yaxis()
+    ax.set_ylim(len(comps) - 0.5, -0.9)  # top down, with room for the first label
     ax.set_xlabel(f"difference in mean time to effect ({unit.name}); negative = faster than {structures[0]}")
     ax.grid(True, axis="x", alpha=0.25)
     return fig
@@ -834,3 +850,22 @@ def simulate_and_report(
     loaded = load_scenario(scenario)
     result = simulate(loaded, replications=replications, seed=seed, structures=structures, progress=progress)
     return result, write_report(result, loaded, out)
+
+
+def headline_lines(result: SimResult) -> list[str]:
+    """Return one line per request: median time to decision and to effect under each structure."""
+    lines = []
+    requests = list(dict.fromkeys(r for sres in result.structures.values() for r in sres.requests))
+    for rid in requests:
+        parts = []
+        for sid, sres in result.structures.items():
+            stats = sres.requests.get(rid)
+            if stats is None:
+                parts.append(f"{sid}: not simulated")
+                continue
+            unit = unit_for([stats.effect.p99_h])
+            parts.append(
+                f"{sid} {fmt_time(stats.decision.p50_h, unit)} / {fmt_time(stats.effect.p50_h, unit)}"
+            )
+        lines.append(f"{rid} (median decision / effect): " + "; ".join(parts))
+    return lines
