@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -150,7 +151,11 @@ class UserDirectory:
         self.passwords = passwords or Passwords.default()
         self._clock = clock
         self._session_ttl = session_ttl
-        self._dummy_hash = self.passwords.hash("kizuna-no-such-user")
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        """A hash to check unknown users' passwords against, so they cost what known users cost."""
+        return self.passwords.hash("kizuna-no-such-user")
 
     # -- users --------------------------------------------------------------------------------------
 
