@@ -332,8 +332,9 @@ class EventStore:
         with self._queue_lock:
             group = self._queue[:MAX_GROUP]
             del self._queue[: len(group)]
+        head: int | None = None
         try:
-            self._commit_group(group)
+            head = self._commit_group(group)
         finally:
             with self._queue_lock:
                 if self._queue:
@@ -343,9 +344,15 @@ class EventStore:
                     self._leading = False
             for request in group:
                 request.wake.set()
+        if head is not None:
+            self.notifier.publish(head)
 
-    def _commit_group(self, group: Sequence[_Append]) -> None:
-        """Record a group of appends in one transaction, each in a savepoint when there are several."""
+    def _commit_group(self, group: Sequence[_Append]) -> int | None:
+        """Record a group of appends in one transaction, each in a savepoint when there are several.
+
+        Returns:
+            The new head sequence number, or None if the group wrote nothing.
+        """
         written: StoredEvent | None = None
         try:
             with self._write() as connection:
@@ -375,9 +382,8 @@ class EventStore:
             for request in group:
                 request.result = None
                 request.error = request.error or error
-            return
-        if written is not None:
-            self.notifier.publish(written.seq)
+            return None
+        return written.seq if written is not None else None
 
     def _record(
         self, connection: Connection, request: _Append, seq: int, prev_hash: str
