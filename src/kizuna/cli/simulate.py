@@ -268,7 +268,10 @@ def _print_ranking(result: SweepResult) -> None:
         f"{len(result.points)} points × {result.replications} replications, linear fit R² = "
         f"{result.r_squared:.2f}"
     )
-    table = Table("rank", "parameter", "range", "at low (h)", "at high (h)", "swing (h)", "Spearman ρ")
+    table = Table("#")
+    table.add_column("parameter", overflow="fold")
+    for name in ("range", "at low (h)", "at high (h)", "swing (h)", "Spearman ρ"):
+        table.add_column(name, justify="right", no_wrap=True)
     for rank, e in enumerate(result.effects, start=1):
         table.add_row(
             str(rank),

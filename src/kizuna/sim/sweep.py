@@ -290,16 +290,18 @@ def tornado_figure(result: SweepResult, *, top: int = 12) -> Figure:
         fontsize=8,
     )
     ax.set_xlabel(f"{result.response} (hours, fitted)")
-    ax.set_title(
+    fig.suptitle(
         f"{result.scenario}: what drives {result.response}\n"
         f"{result.design.value}, {len(result.points)} points × {result.replications} replications, "
         f"linear fit R² = {result.r_squared:.2f}; others held at mid-range",
         fontsize=9,
-        loc="left",
+        x=0.01,
+        ha="left",
     )
-    ax.legend(
+    fig.legend(
         handles=[Patch(color="#4c72b0", label="low end"), Patch(color="#dd8452", label="high end")],
-        loc="lower right",
+        loc="outside lower center",
+        ncol=2,
         fontsize=8,
     )
     xmin, xmax = ax.get_xlim()
