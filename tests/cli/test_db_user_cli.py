@@ -79,12 +79,26 @@ def test_verify_passes_an_intact_chain_and_names_the_tampered_seq(
     code, out, _ = kizuna(capsys, monkeypatch, "db", "verify", "--url", url)
     assert code == 0
     assert "the chain verifies: 5 events" in out
+    assert "projections match the log: stream-catalog" in out
     with open_store(url) as store, store.engine.begin() as connection:
         connection.execute(text("UPDATE events SET payload = '{\"i\": 40}' WHERE seq = 4"))
     code, _, err = kizuna(capsys, monkeypatch, "db", "verify", "--url", url)
     assert code == 1
     assert "seq 4: altered" in err
     assert "the first at seq 4" in err
+
+
+def test_verify_finds_a_damaged_projection(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    with open_store(url) as store:
+        store.append("request:r1", [NewEvent("request.filed")])
+        with store.engine.begin() as connection:
+            connection.execute(text("UPDATE stream_catalog SET events = 7"))
+    code, out, err = kizuna(capsys, monkeypatch, "db", "verify", "--url", url)
+    assert code == 1
+    assert "the chain verifies" in out
+    assert "stream-catalog differ from a replay of the log; run `kizuna db rebuild`" in err
 
 
 def test_rebuild_recreates_the_projections(

@@ -93,6 +93,19 @@ def test_rebuild_repairs_damaged_projection_rows(store: EventStore) -> None:
     assert _rows(store, request_board) == before
 
 
+def test_check_projections_finds_damaged_rows_and_changes_nothing(store: EventStore) -> None:
+    assert store.check_projections() == {"stream-catalog": True, "request-board": True}
+    with store.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE test_request_board SET status = 'bogus' WHERE request = 'request:r2'")
+        )
+    damaged = _rows(store, request_board)
+    assert store.check_projections() == {"stream-catalog": True, "request-board": False}
+    assert _rows(store, request_board) == damaged  # the replay was rolled back
+    store.rebuild(["request-board"])
+    assert store.check_projections()["request-board"]
+
+
 def test_rebuild_of_an_unknown_projection_names_the_known_ones(store: EventStore) -> None:
     with pytest.raises(UnknownId, match="unknown projection 'nope'; known: request-board, stream-catalog"):
         store.rebuild(["nope"])

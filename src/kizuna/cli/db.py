@@ -121,23 +121,31 @@ def _counts(kinds: dict[str, int]) -> str:
 
 @app.command()
 def verify(url: UrlOption = None) -> None:
-    """Recompute the hash chain; list every altered, removed or reordered event (exit 1 if any)."""
+    """Recompute the hash chain and replay the projections; list every fault found (exit 1 if any)."""
     with _open(url) as store:
         update, stop = _progress("verifying")
         try:
             report = store.verify(progress=update)
         finally:
             stop()
-    if report.ok:
-        out.print(
-            f"the chain verifies: {report.checked} events, head seq {report.head.seq} {report.head.hash}"
+        projections = store.check_projections() if report.ok else {}
+    if not report.ok:
+        for problem in report.problems:
+            err.print(f"[red]error[/red] {problem}")
+        count, first = len(report.problems), report.first_bad_seq
+        err.print(f"the chain does not verify: {count} problem(s), the first at seq {first}")
+        raise typer.Exit(EXIT_INVALID)
+    head = report.head
+    out.print(f"the chain verifies: {report.checked} events, head seq {head.seq} {head.hash}")
+    stale = sorted(name for name, same in projections.items() if not same)
+    if stale:
+        err.print(
+            f"[red]error[/red] projection(s) {', '.join(stale)} differ from a replay of the log; "
+            "run `kizuna db rebuild`"
         )
-        return
-    for problem in report.problems:
-        err.print(f"[red]error[/red] {problem}")
-    count, first = len(report.problems), report.first_bad_seq
-    err.print(f"the chain does not verify: {count} problem(s), the first at seq {first}")
-    raise typer.Exit(EXIT_INVALID)
+        raise typer.Exit(EXIT_INVALID)
+    if projections:
+        out.print(f"projections match the log: {', '.join(sorted(projections))}")
 
 
 @app.command()

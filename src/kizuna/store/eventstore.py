@@ -20,7 +20,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Text, bindparam, cast, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from kizuna.errors import ConflictError, InvalidQuery
@@ -613,6 +626,25 @@ class EventStore:
             connection.execute(select(schema.chain_head.c.seq).with_for_update()).one()
             return self._replay(connection, chosen, reset=True, progress=progress)
 
+    def check_projections(self) -> dict[str, bool]:
+        """Tell, for each projection with tables, whether its rows are what replaying the log gives.
+
+        Replays the log into the projection tables inside a transaction that is then rolled back, and
+        compares every row before and after, so nothing changes. In-memory projections (with a `reset`)
+        are left out: their state is not in the database.
+        """
+        checked = [p for p in self.projections if p.tables and p.reset is None]
+        connection = self.engine.connect().execution_options(**{WRITE_OPTION: True})
+        with connection:
+            transaction = connection.begin()
+            try:
+                connection.execute(_HEAD_FOR_UPDATE).one()
+                before = {p.name: _table_rows(connection, p.tables) for p in checked}
+                self._replay(connection, checked, reset=True)
+                return {p.name: _table_rows(connection, p.tables) == before[p.name] for p in checked}
+            finally:
+                transaction.rollback()
+
     def _prepare_projections(self) -> None:
         """Rebuild projections whose version changed or whose tables are missing; catch up the rest."""
         if not self.projections:
@@ -731,6 +763,15 @@ class EventStore:
                     name=projection.name, version=projection.version, last_seq=last_seq
                 )
             )
+
+
+def _table_rows(connection: Connection, tables: Sequence[Table]) -> list[list[tuple[Any, ...]]]:
+    """Return every row of each table, ordered by primary key (or all columns)."""
+    rows = []
+    for table in tables:
+        order = list(table.primary_key.columns) or list(table.columns)
+        rows.append([tuple(row) for row in connection.execute(select(table).order_by(*order))])
+    return rows
 
 
 def _event_row(event: StoredEvent) -> dict[str, Any]:
