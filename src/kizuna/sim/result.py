@@ -135,10 +135,12 @@ class Accumulator:
         ints["inst_never"] += (released & ~done).sum(axis=1)
         dec0 = np.where(done, dec, 0.0)
         eff0 = np.where(done, eff, 0.0)
-        for i in range(self.n_instances):
-            if done[i].any():
-                ints["inst_hist_dec"][i] += np.bincount(bin_index(dec[i][done[i]]), minlength=BINS)
-                ints["inst_hist_eff"][i] += np.bincount(bin_index(eff[i][done[i]]), minlength=BINS)
+        # One bincount for all instances: bin k of instance i is counted at i * BINS + k.
+        offset = (np.arange(self.n_instances, dtype=np.int64) * BINS)[:, None]
+        size = self.n_instances * BINS
+        for name, times in (("inst_hist_dec", dec0), ("inst_hist_eff", eff0)):
+            flat = (bin_index(times) + offset)[done]
+            ints[name] += np.bincount(flat, minlength=size).reshape(self.n_instances, BINS)
         self._add_float(block, "inst_dec_sum", dec0.sum(axis=1))
         self._add_float(block, "inst_dec_sq", (dec0 * dec0).sum(axis=1))
         self._add_float(block, "inst_eff_sum", eff0.sum(axis=1))
