@@ -302,8 +302,9 @@ class EventStore:
         fails on its own, and returns only after its commit.
 
         Raises:
-            ConflictError: The stream is not at `expected_version` (`error.current` is the version it is
-                at), or the idempotency key was used for another stream.
+            ConflictError: The stream is not at `expected_version` (`error.current` is the int version
+                it is at), or the idempotency key was used for another stream (`error.current` is that
+                stream's name).
             InvalidQuery: No events, an empty or too long name, or a payload that is not JSON.
         """
         _check_name("stream", stream)
