@@ -23,6 +23,7 @@ from kizuna.sim.engine import (
     Stream,
     block_rng,
     critical_mask,
+    fifo_order,
     simulate_block,
 )
 from kizuna.sim.runner import simulate_inputs
@@ -294,3 +295,19 @@ def test_every_schedule_is_a_fifo_schedule_within_capacity(inp: EngineInput, see
             # At no moment do more than `servers` steps hold a server (from ready to end).
             for t in r:
                 assert np.count_nonzero((r <= t) & (t < e)) <= station.servers
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 70),
+    lanes=st.integers(1, 8),
+    seed=st.integers(0, 2**32 - 1),
+    ties=st.booleans(),
+)
+def test_fifo_order_is_a_stable_sort_of_arrivals(rows: int, lanes: int, seed: int, ties: bool) -> None:
+    rng = np.random.default_rng(seed)
+    a = rng.random((rows, lanes)) * 100.0
+    if ties:  # simultaneous filings and never-filed visits
+        a[rng.random((rows, lanes)) < 0.3] = 5.0
+        a[rng.random((rows, lanes)) < 0.1] = np.inf
+    assert np.array_equal(fifo_order(a), np.argsort(a, axis=0, kind="stable"))

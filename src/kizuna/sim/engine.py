@@ -546,7 +546,7 @@ class _State:
             self.begin[idx] = begin
             self.end[idx] = begin + svc
             return
-        order = np.argsort(a, axis=0, kind="stable")
+        order = fifo_order(a)
         # Flat indices (row * lanes + lane) gather and scatter faster than take/put_along_axis.
         lanes = np.arange(n)
         a_sorted = a.reshape(-1).take(order * n + lanes)
@@ -606,6 +606,26 @@ class _State:
         if call is None:
             return opening
         return np.minimum(opening, t + call)
+
+
+def fifo_order(a: FloatArray) -> IntArray:
+    """Return, per lane (column), the rows of `a` in order of arrival, ties in row order.
+
+    Non-negative float64 values sort like their int64 bit patterns, so the row number is written into
+    the lowest mantissa bits of each value and the keys are sorted along contiguous lanes (NumPy's
+    vectorized sort), which is about twice as fast as a stable argsort along the rows. Times closer than
+    2**bits units in the last place (about 1e-10 relative for a million rows) are ordered by row: the
+    order of simultaneous filings. Negative times fall back to a stable argsort.
+    """
+    k = a.shape[0]
+    bits = max(1, (k - 1).bit_length())
+    if bits > 20 or not a.size or float(a.min()) < 0.0:
+        return np.argsort(a, axis=0, kind="stable")
+    mask = (1 << bits) - 1
+    key = (a.T.view(np.int64) & ~np.int64(mask)) | np.arange(k, dtype=np.int64)
+    key.sort(axis=1)
+    key &= mask
+    return key.T
 
 
 # -- running many replications ---------------------------------------------------------------------------
