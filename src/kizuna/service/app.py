@@ -21,6 +21,7 @@ from kizuna import __version__
 from kizuna.access import Passwords, UserDirectory
 from kizuna.coordination import Coordinator, Law
 from kizuna.service import errors
+from kizuna.service.credentials import CredentialCache
 from kizuna.service.hub import Hub
 from kizuna.service.routers import ROUTERS
 from kizuna.service.runtime import Runtime
@@ -61,7 +62,13 @@ def open_runtime(
         raise
     hub = Hub()
     runtime = Runtime(
-        settings=settings, clock=clock, store=store, directory=directory, coordinator=coordinator, hub=hub
+        settings=settings,
+        clock=clock,
+        store=store,
+        directory=directory,
+        coordinator=coordinator,
+        hub=hub,
+        credentials=CredentialCache(directory),
     )
     runtime.closers.append(coordinator.add_listener(hub.publish))
     if store.backend == "postgresql":

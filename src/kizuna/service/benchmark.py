@@ -2,7 +2,9 @@
 
 `kizuna bench service` runs this. For each database (a SQLite file; a throw-away PostgreSQL server
 started from Debian's binaries) it prepares users and tokens, starts `kizuna serve --demo` in a
-subprocess on a free loopback port, and drives it from this process with 50 concurrent httpx clients.
+subprocess on a free loopback port, and drives it from this process with 50 concurrent clients, each on
+its own keep-alive connection (a minimal HTTP/1.1 client: httpx would spend more CPU per request than
+the server's cheapest route, and the two share the machine).
 Each client repeats a real cycle of commands: file a U.S. request for MSDF asset protection, then carry
 it along its compiled decision path, each step with a token of a member of the step's organization
 (every command is checked against the law and appended to the hash-chained log). Latency is measured
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -160,75 +163,120 @@ def prepare_users(url: str) -> dict[str, str]:
     return tokens
 
 
-async def _timed(latencies: list[float], call: Any) -> httpx.Response:
-    start = time.perf_counter()
-    response: httpx.Response = await call
-    latencies.append(time.perf_counter() - start)
-    return response
+class _Connection:
+    """A minimal HTTP/1.1 keep-alive client on one loopback connection.
+
+    The load generator shares the machine with the server, so it should cost as little as possible:
+    httpx's connection pool spends more CPU per request than the service's cheapest route, which
+    would measure the client rather than the server. Only what the benchmark sends is supported: JSON
+    bodies and responses with Content-Length.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """Send one request and return the status and the body."""
+        if self._writer is None or self._reader is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        payload = b"" if body is None else json.dumps(body).encode()
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Content-Length: {len(payload)}",
+        ]
+        if body is not None:
+            lines.append("Content-Type: application/json")
+        lines.extend(f"{k}: {v}" for k, v in (headers or {}).items())
+        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        return status, await self._reader.readexactly(length)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
 
 
 async def _command_load(base: str, tokens: dict[str, str], *, clients: int, seconds: float) -> LoadResult:
     from kizuna.service.demo import CRISIS
 
+    host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-        headers = {org: {"Authorization": f"Bearer {token}"} for org, token in tokens.items()}
-        deadline = time.perf_counter() + seconds
+    headers = {org: {"Authorization": f"Bearer {token}"} for org, token in tokens.items()}
+    deadline = time.perf_counter() + seconds
 
-        async def client() -> None:
-            nonlocal errors
+    async def client() -> None:
+        nonlocal errors
+        connection = _Connection(host, int(port))
+        try:
             while time.perf_counter() < deadline:
-                filed = await _timed(
-                    latencies,
-                    http.post(
-                        f"/api/crises/{CRISIS}/requests", json=ASSET_PROTECTION, headers=headers["usfj"]
-                    ),
+                start = time.perf_counter()
+                status, body = await connection.request(
+                    "POST", f"/api/crises/{CRISIS}/requests", body=ASSET_PROTECTION, headers=headers["usfj"]
                 )
-                if filed.status_code != 201:
+                latencies.append(time.perf_counter() - start)
+                if status != 201:
                     errors += 1
                     continue
-                view = filed.json()
+                view = json.loads(body)
                 request_id = view["request"]["id"]
                 for step in view["steps"]:
                     if time.perf_counter() >= deadline:
                         return
-                    acted = await _timed(
-                        latencies,
-                        http.post(
-                            f"/api/requests/{request_id}/steps/{step['id']}/actions",
-                            json={"action": _ACTION[step["kind"]]},
-                            headers=headers[step["organization"]],
-                        ),
+                    start = time.perf_counter()
+                    status, _ = await connection.request(
+                        "POST",
+                        f"/api/requests/{request_id}/steps/{step['id']}/actions",
+                        body={"action": _ACTION[step["kind"]]},
+                        headers=headers[step["organization"]],
                     )
-                    if acted.status_code != 200:
+                    latencies.append(time.perf_counter() - start)
+                    if status != 200:
                         errors += 1
                         break
+        finally:
+            await connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    return _load_result(latencies, errors, elapsed)
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return _load_result(latencies, errors, time.perf_counter() - started)
 
 
 async def _reference_load(base: str, *, clients: int, seconds: float) -> LoadResult:
+    host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-        deadline = time.perf_counter() + seconds
+    deadline = time.perf_counter() + seconds
 
-        async def client() -> None:
-            nonlocal errors
+    async def client() -> None:
+        nonlocal errors
+        connection = _Connection(host, int(port))
+        try:
             while time.perf_counter() < deadline:
-                response = await _timed(latencies, http.get("/api/health"))
-                errors += response.status_code != 200
+                start = time.perf_counter()
+                status, _ = await connection.request("GET", "/api/health")
+                latencies.append(time.perf_counter() - start)
+                errors += status != 200
+        finally:
+            await connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
-    return _load_result(latencies, errors, elapsed)
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return _load_result(latencies, errors, time.perf_counter() - started)
 
 
 def _load_result(latencies: list[float], errors: int, elapsed: float) -> LoadResult:

@@ -2,7 +2,8 @@
 
 Authentication is one dependency (`CurrentUser`): an `Authorization: Bearer <API token>` header, or
 the browser's session cookie, for which every state-changing request must also echo the session's CSRF
-token in `X-CSRF-Token`. What a user may do beyond that is decided in one place, by the coordinator
+token in `X-CSRF-Token`. Checked credentials are cached for a few seconds (`credentials.py`), so
+most requests authenticate without touching the database. What a user may do beyond that is decided in one place, by the coordinator
 (membership of the step's organization, role, the law), not in the routes.
 """
 
@@ -42,11 +43,7 @@ async def get_coordinator(runtime: RuntimeDep) -> Coordinator:
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
 
 
-def _unauthenticated(detail: str) -> Unauthenticated:
-    return Unauthenticated(detail)
-
-
-def current_user(
+async def current_user(
     request: Request,
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -55,19 +52,19 @@ def current_user(
     """Authenticate the request by API token or session cookie (with CSRF for writes)."""
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise _unauthenticated("use Authorization: Bearer <API token>")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("use Authorization: Bearer <API token>")
         try:
-            return runtime.directory.user_for_token(token.strip())
+            return await runtime.credentials.token_user(token.strip())
         except PermissionDenied as error:
-            raise _unauthenticated(str(error)) from error
+            raise Unauthenticated(str(error)) from error
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id is None:
-        raise _unauthenticated("log in (POST /api/auth/login) or send an API token")
+        raise Unauthenticated("log in (POST /api/auth/login) or send an API token")
     try:
-        session = runtime.directory.session(session_id)
+        session = await runtime.credentials.session(session_id)
     except PermissionDenied as error:
-        raise _unauthenticated(str(error)) from error
+        raise Unauthenticated(str(error)) from error
     if request.method not in _SAFE_METHODS:
         session.check_csrf(x_csrf_token)  # PermissionDenied -> 403
     return session.user

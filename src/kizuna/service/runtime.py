@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from kizuna.access import UserDirectory
 from kizuna.coordination import Coordinator
+from kizuna.service.credentials import CredentialCache
 from kizuna.service.hub import Hub
 from kizuna.settings import Settings
 from kizuna.store import Clock, EventStore
@@ -22,6 +23,7 @@ class Runtime:
     directory: UserDirectory
     coordinator: Coordinator
     hub: Hub
+    credentials: CredentialCache
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:

@@ -37,6 +37,7 @@ def logout(request: Request, response: Response, runtime: RuntimeDep) -> None:
     """End the browser session."""
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
+        runtime.credentials.forget_session(session_id)
         runtime.directory.end_session(session_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
 

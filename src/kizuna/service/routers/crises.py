@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api/crises", tags=["crises"])
 
 
 @router.get("", responses=responses(401))
-def list_crises(user: CurrentUser, coordinator: CoordinatorDep) -> list[CrisisState]:
+async def list_crises(user: CurrentUser, coordinator: CoordinatorDep) -> list[CrisisState]:
     """List the crises the user may see."""
     crises = sorted(coordinator.snapshot().crises.values(), key=lambda c: c.opened_at)
     return release(user, crises)
@@ -40,6 +40,6 @@ def open_crisis(
 
 
 @router.get("/{crisis_id}", responses=responses(401, 404))
-def get_crisis(crisis_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> CrisisState:
+async def get_crisis(crisis_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> CrisisState:
     """Return one crisis with its timeline of designations."""
     return release_one(user, coordinator.snapshot().crises.get(crisis_id), "crisis", crisis_id)

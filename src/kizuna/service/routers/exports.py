@@ -59,7 +59,7 @@ def _collect(user: User, view: LiveView, crisis_id: str) -> CrisisExport:
 
 
 @router.get("/crises/{crisis_id}.json", responses=responses(401, 404))
-def export_json(crisis_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> CrisisExport:
+async def export_json(crisis_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> CrisisExport:
     """Export a crisis with its requests, taskings and reports, as far as the user may see them."""
     return _collect(user, coordinator.snapshot(), crisis_id)
 
@@ -79,7 +79,7 @@ def _point(structure: Structure, org: str | None) -> list[float] | None:
         **responses(401, 404),
     },
 )
-def export_geojson(crisis_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> JSONResponse:
+async def export_geojson(crisis_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> JSONResponse:
     """Export a crisis's requests and taskings as GeoJSON points at their organizations' sites."""
     export = _collect(user, coordinator.snapshot(), crisis_id)
     structure = coordinator.law.structure(export.crisis.structure)

@@ -16,7 +16,7 @@ router = APIRouter(tags=["requests"])
 
 
 @router.get("/api/requests", responses=responses(401))
-def list_requests(
+async def list_requests(
     user: CurrentUser,
     coordinator: CoordinatorDep,
     crisis: Annotated[str | None, Query(max_length=100)] = None,
@@ -48,7 +48,7 @@ def file_request(
 
 
 @router.get("/api/requests/{request_id}", responses=responses(401, 404))
-def get_request(request_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> RequestView:
+async def get_request(request_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> RequestView:
     """Return one request with its path and where each step stands."""
     state = coordinator.snapshot().requests.get(request_id)
     return RequestView.of(release_one(user, state, "request", request_id))

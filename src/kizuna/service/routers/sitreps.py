@@ -16,7 +16,7 @@ router = APIRouter(tags=["sitreps"])
 
 
 @router.get("/api/sitreps", responses=responses(401))
-def list_sitreps(
+async def list_sitreps(
     user: CurrentUser,
     coordinator: CoordinatorDep,
     crisis: Annotated[str | None, Query(max_length=100)] = None,
@@ -44,6 +44,6 @@ def file_sitrep(
 
 
 @router.get("/api/sitreps/{sitrep_id}", responses=responses(401, 404))
-def get_sitrep(sitrep_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> SitrepState:
+async def get_sitrep(sitrep_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> SitrepState:
     """Return one situation report."""
     return release_one(user, coordinator.snapshot().sitreps.get(sitrep_id), "situation report", sitrep_id)

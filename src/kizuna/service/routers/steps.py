@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/requests/{request_id}/steps", tags=["steps"])
 
 
 @router.get("", responses=responses(401, 404))
-def list_steps(request_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> list[StepView]:
+async def list_steps(request_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> list[StepView]:
     """List a request's steps in path order with their statuses."""
     state = coordinator.snapshot().requests.get(request_id)
     return RequestView.of(release_one(user, state, "request", request_id)).steps

@@ -16,7 +16,7 @@ router = APIRouter(tags=["taskings"])
 
 
 @router.get("/api/taskings", responses=responses(401))
-def list_taskings(
+async def list_taskings(
     user: CurrentUser,
     coordinator: CoordinatorDep,
     crisis: Annotated[str | None, Query(max_length=100)] = None,
@@ -50,7 +50,7 @@ def issue_tasking(
 
 
 @router.get("/api/taskings/{tasking_id}", responses=responses(401, 404))
-def get_tasking(tasking_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> TaskingState:
+async def get_tasking(tasking_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> TaskingState:
     """Return one tasking."""
     return release_one(user, coordinator.snapshot().taskings.get(tasking_id), "tasking", tasking_id)
 

@@ -12,6 +12,6 @@ router = APIRouter(prefix="/api/users", tags=["users"])
 
 
 @router.get("/me", responses=responses(401))
-def me(user: CurrentUser) -> User:
+async def me(user: CurrentUser) -> User:
     """Return who the request is authenticated as: nation, organization, role and clearance."""
     return user
