@@ -3,8 +3,9 @@
 Authentication is one dependency (`CurrentUser`): an `Authorization: Bearer <API token>` header, or
 the browser's session cookie, for which every state-changing request must also echo the session's CSRF
 token in `X-CSRF-Token`. Checked credentials are cached for a few seconds (`credentials.py`), so
-most requests authenticate without touching the database. What a user may do beyond that is decided in one place, by the coordinator
-(membership of the step's organization, role, the law), not in the routes.
+most requests authenticate without touching the database. What a user may do beyond that is decided
+in one place, by the coordinator (membership of the step's organization, role, the law), not in the
+routes.
 """
 
 from __future__ import annotations
