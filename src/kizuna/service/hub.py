@@ -1,8 +1,9 @@
 """Fan-out of new events to Server-Sent Events subscribers, each filtered at the egress.
 
 The coordinator calls `Hub.publish` with every batch of events it applies, on whichever thread applied
-them; the hub hands the batch to each subscriber's event loop once, and there every subscriber keeps
-only the events `egress.releasable` lets its user see. A subscriber that falls `QUEUE_SIZE` events
+them; the hub encodes each event once as a Server-Sent Events frame, hands the batch to each
+subscriber's event loop once, and there every subscriber keeps only the frames whose marking
+`egress.releasable` lets its user see. A subscriber that falls `QUEUE_SIZE` events
 behind is cut off (its stream ends, and the client resumes with `Last-Event-ID`) rather than letting
 one slow reader hold memory for everyone.
 """
@@ -15,12 +16,29 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from kizuna.access import User
-from kizuna.coordination import Recorded
+from kizuna.access import Marking, User
+from kizuna.coordination import Recorded, event_to_data
 from kizuna.service.egress import releasable
+from kizuna.service.schemas import EventOut
 
 #: Events a subscriber may have waiting before it is cut off.
 QUEUE_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One event as the stream sends it: its place in the log, its marking, and its encoded frame."""
+
+    seq: int
+    marking: Marking
+    frame: bytes
+
+    @classmethod
+    def of(cls, recorded: Recorded) -> Message:
+        """Encode an event once: `id` is its sequence number, `event` its type, `data` its JSON."""
+        body = EventOut(seq=recorded.seq, type=recorded.event.type, event=event_to_data(recorded.event))
+        frame = f"id: {recorded.seq}\nevent: {recorded.event.type}\ndata: {body.model_dump_json()}\n\n"
+        return cls(seq=recorded.seq, marking=recorded.event.marking, frame=frame.encode())
 
 
 @dataclass(eq=False)
@@ -29,7 +47,7 @@ class Subscriber:
 
     user: User
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[Recorded | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    queue: asyncio.Queue[Message] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     lagging: bool = False
 
 
@@ -48,13 +66,16 @@ class Hub:
 
     def publish(self, batch: Sequence[Recorded]) -> None:
         """Hand a batch of new events to every subscriber's loop (thread-safe, returns at once)."""
+        if not self._subscribers:
+            return
+        messages = tuple(Message.of(r) for r in batch)
         with self._lock:
             loops: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
             for subscriber in self._subscribers:
                 loops.setdefault(subscriber.loop, []).append(subscriber)
         for loop, subscribers in loops.items():
             if not loop.is_closed():
-                loop.call_soon_threadsafe(_deliver, subscribers, tuple(batch))
+                loop.call_soon_threadsafe(_deliver, subscribers, messages)
 
     @asynccontextmanager
     async def subscribe(self, user: User) -> AsyncIterator[Subscriber]:
@@ -69,15 +90,15 @@ class Hub:
                 self._subscribers.discard(subscriber)
 
 
-def _deliver(subscribers: Sequence[Subscriber], batch: Sequence[Recorded]) -> None:
+def _deliver(subscribers: Sequence[Subscriber], messages: Sequence[Message]) -> None:
     for subscriber in subscribers:
         if subscriber.lagging:
             continue
-        for recorded in batch:
-            if not releasable(subscriber.user, recorded.event.marking):
+        for message in messages:
+            if not releasable(subscriber.user, message.marking):
                 continue
             try:
-                subscriber.queue.put_nowait(recorded)
+                subscriber.queue.put_nowait(message)
             except asyncio.QueueFull:
                 subscriber.lagging = True
                 break

@@ -14,13 +14,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import StreamingResponse
 
 from kizuna.access import User
 from kizuna.coordination import Recorded, event_from_data, event_to_data
 from kizuna.service.dependencies import CurrentUser, RuntimeDep
 from kizuna.service.egress import releasable
 from kizuna.service.errors import responses
+from kizuna.service.hub import Message
 from kizuna.service.runtime import Runtime
 from kizuna.service.schemas import EventOut
 
@@ -61,15 +62,28 @@ def list_events(
     return [_out(r) for r in released_since(runtime, user, after, limit)]
 
 
-def _message(recorded: Recorded) -> ServerSentEvent:
-    return ServerSentEvent(
-        id=str(recorded.seq),
-        event=recorded.event.type,
-        raw_data=_out(recorded).model_dump_json(),
-    )
+class EventStream(StreamingResponse):
+    """A `text/event-stream` response of pre-encoded Server-Sent Events frames."""
+
+    media_type = "text/event-stream"
 
 
-@router.get("/stream", response_class=EventSourceResponse, responses=responses(401, 422))
+#: Seconds of silence after which the stream sends a comment, so proxies keep the connection open.
+KEEPALIVE_S = 15.0
+_KEEPALIVE = b": keep-alive\n\n"
+
+
+@router.get(
+    "/stream",
+    response_class=EventStream,
+    responses={
+        200: {
+            "description": "Server-Sent Events: `id` (sequence number), `event` (type), `data` (EventOut)",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **responses(401, 422),
+    },
+)
 async def stream(
     *,
     user: CurrentUser,
@@ -83,14 +97,25 @@ async def stream(
         float | None, Query(gt=0, le=86_400, description="End after this many seconds.")
     ] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> EventStream:
     """Stream the events the user may see as Server-Sent Events (`id` is the log sequence number)."""
     start = after
     if start is None and last_event_id is not None and last_event_id.isdigit() and len(last_event_id) < 16:
         start = int(last_event_id)
     if start is None:
         start = runtime.coordinator.view.last_seq
-    deadline = None if timeout_s is None else asyncio.get_running_loop().time() + timeout_s
+    return EventStream(
+        _frames(runtime, user, start=start, max_events=max_events, timeout_s=timeout_s),
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _frames(
+    runtime: Runtime, user: User, *, start: int, max_events: int | None, timeout_s: float | None
+) -> AsyncIterator[bytes]:
+    """Yield the backlog after `start`, then live frames, each released to `user` at the egress."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout_s is None else loop.time() + timeout_s
     remaining = max_events if max_events is not None else -1
     async with runtime.hub.subscribe(user) as subscriber:
         sent = start
@@ -98,23 +123,22 @@ async def stream(
             released_since, runtime, user, start, remaining if remaining > 0 else 10**9
         )
         for recorded in backlog:
-            yield _message(recorded)
+            yield Message.of(recorded).frame
             sent, remaining = recorded.seq, remaining - 1
             if remaining == 0:
                 return
         while remaining != 0:
-            wait = None if deadline is None else deadline - asyncio.get_running_loop().time()
-            if wait is not None and wait <= 0:
+            wait = KEEPALIVE_S if deadline is None else min(KEEPALIVE_S, deadline - loop.time())
+            if wait <= 0:
                 return
             try:
                 async with asyncio.timeout(wait):
-                    item = await subscriber.queue.get()
+                    message = await subscriber.queue.get()
             except TimeoutError:
-                return
-            if item is None:
-                return
-            if item.seq > sent:
-                yield _message(item)
-                sent, remaining = item.seq, remaining - 1
+                yield _KEEPALIVE
+                continue
+            if message.seq > sent:
+                yield message.frame
+                sent, remaining = message.seq, remaining - 1
             if subscriber.lagging and subscriber.queue.empty():
                 return  # cut off for falling behind: the client resumes with Last-Event-ID
