@@ -32,6 +32,7 @@ worker processes. Workers return statistics (`kizuna.sim.result.Accumulator`), n
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -592,10 +593,9 @@ class _State:
             self.begin[idx] = begin
             self.end[idx] = begin + svc
             return True
-        order = fifo_order(a)
+        order, a_sorted = fifo_order(a)
         # Flat indices (row * lanes + lane) gather and scatter faster than take/put_along_axis.
         lanes = np.arange(n)
-        a_sorted = a.reshape(-1).take(order * n + lanes)
         rows = idx[order]
         glob = rows * n + lanes
         s_sorted = self.service.reshape(-1).take(glob)
@@ -655,24 +655,29 @@ class _State:
         return np.minimum(opening, t + call)
 
 
-def fifo_order(a: FloatArray) -> IntArray:
-    """Return, per lane (column), the rows of `a` in order of arrival, ties in row order.
+def fifo_order(a: FloatArray) -> tuple[IntArray, FloatArray]:
+    """Return, per lane (column), the rows of `a` in order of arrival (ties in row order) and `a` so sorted.
 
     Non-negative float64 values sort like their int64 bit patterns, so the row number is written into
     the lowest mantissa bits of each value and the keys are sorted along contiguous lanes (NumPy's
-    vectorized sort), which is about twice as fast as a stable argsort along the rows. Times closer than
-    2**bits units in the last place (about 1e-10 relative for a million rows) are ordered by row: the
-    order of simultaneous filings. Negative times fall back to a stable argsort.
+    vectorized sort), about twice as fast as a stable argsort along the rows. Values closer than 2**bits
+    units in the last place could come out in row order rather than value order; the sorted values are
+    checked, and a stable argsort is used instead when that happened (or for negative times).
     """
-    k = a.shape[0]
+    k, n = a.shape
     bits = max(1, (k - 1).bit_length())
-    if bits > 20 or not a.size or float(a.min()) < 0.0:
-        return np.argsort(a, axis=0, kind="stable")
-    mask = (1 << bits) - 1
-    key = (a.T.view(np.int64) & ~np.int64(mask)) | np.arange(k, dtype=np.int64)
-    key.sort(axis=1)
-    key &= mask
-    return key.T
+    lanes = np.arange(n)
+    if bits <= 20 and a.size and float(a.min()) >= 0.0:
+        mask = (1 << bits) - 1
+        key = (a.T.view(np.int64) & ~np.int64(mask)) | np.arange(k, dtype=np.int64)
+        key.sort(axis=1)
+        key &= mask
+        order: IntArray = key.T
+        a_sorted = a.reshape(-1).take(order * n + lanes)
+        if bool((a_sorted[1:] >= a_sorted[:-1]).all()):
+            return order, a_sorted
+    order = np.argsort(a, axis=0, kind="stable")
+    return order, a.reshape(-1).take(order * n + lanes)
 
 
 # -- running many replications ---------------------------------------------------------------------------
@@ -730,16 +735,18 @@ def run_blocks(
     return acc
 
 
-_WORKSPACE: list[tuple[tuple[int, int, int, int], Workspace]] = []
+#: One workspace per thread: a Dask worker may run several tasks at once in threads of one process.
+_WORKSPACE = threading.local()
 
 
 def _workspace(comp: Compiled, n: int) -> Workspace:
-    """Return this process's workspace for arrays of this shape (kept across tasks of a worker)."""
+    """Return this thread's workspace for arrays of this shape (kept across tasks of a worker)."""
     key = (comp.visits, comp.service.width, comp.link.width, n)
-    if _WORKSPACE and _WORKSPACE[0][0] == key:
-        return _WORKSPACE[0][1]
+    cached: tuple[tuple[int, int, int, int], Workspace] | None = getattr(_WORKSPACE, "entry", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     work = Workspace.of(comp, n)
-    _WORKSPACE[:] = [(key, work)]
+    _WORKSPACE.entry = (key, work)
     return work
 
 
