@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -464,6 +465,12 @@ def parse_response(text: str, scenario: Scenario) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+#: Building engine inputs fills caches on first use (loaded frameworks and structures, the compiled rule
+#: engine) that are not built thread-safely; a Dask worker with several threads builds one point at a time
+#: (simulating, the expensive part, still runs in parallel).
+_BUILD_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class ScenarioPoint:
     """Simulate one design point of a scenario and return its statistics (picklable for any backend)."""
@@ -475,15 +482,14 @@ class ScenarioPoint:
 
     def __call__(self, point: dict[str, float]) -> dict[str, float]:
         """Return `REQUEST.MEASURE.STAT` -> hours for every simulated request at this point."""
-        from kizuna.sim.runner import simulate
+        from kizuna.sim.build import build_inputs
+        from kizuna.sim.runner import simulate_inputs
 
         scenario = apply_overrides(Scenario.model_validate(self.scenario), point)
-        result = simulate(
-            scenario,
-            replications=self.replications,
-            seed=self.seed,
-            structures=[self.structure],
-            workers=1,
+        with _BUILD_LOCK:
+            inputs = build_inputs(scenario, [self.structure])
+        result = simulate_inputs(
+            inputs, scenario=scenario.id, replications=self.replications, seed=self.seed, workers=1
         )
         out: dict[str, float] = {}
         for rid, stats in result.structures[self.structure].requests.items():
