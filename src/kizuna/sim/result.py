@@ -210,19 +210,21 @@ class Accumulator:
             return np.asarray(np.bincount(st, weights=per_visit, minlength=s_n), dtype=np.float64)
 
         waited = queue > _WAIT_EPS
-        ints["st_visits"] += per_station(vis_ok.sum(axis=1)).astype(np.int64)
+        counted = np.full(st.size, float(out.n)) if everything else vis_ok.sum(axis=1).astype(np.float64)
+        ints["st_visits"] += per_station(counted).astype(np.int64)
         ints["st_waited"] += per_station(waited.sum(axis=1)).astype(np.int64)
         self._add_float(block, "st_queue", per_station(queue.sum(axis=1)))
         self._add_float(block, "st_duty", per_station(duty.sum(axis=1)))
-        self._add_float(block, "st_work", per_station(work.sum(axis=1)))
-        self._add_float(block, "st_busy", per_station(all_work.sum(axis=1)))
+        work_sum = per_station(work.sum(axis=1))
+        self._add_float(block, "st_work", work_sum)
+        self._add_float(block, "st_busy", work_sum if everything else per_station(all_work.sum(axis=1)))
         servers = np.array([x.servers for x in inp.stations], dtype=np.float64)
         self._add_float(block, "st_capacity", servers * float(makespan.sum()))
         self._add_float(block, "crit_queue", per_station(np.sum(queue, axis=1, where=on)))
         self._add_float(block, "crit_duty", per_station(np.sum(duty, axis=1, where=on)))
         self._add_float(block, "crit_work", per_station(np.sum(work, axis=1, where=on)))
         self._add_float(block, "crit_link", float(np.sum(out.crit_link, where=on)))
-        self._add_station_lanes(block, comp, vis_ok, queue, waited)
+        self._add_station_lanes(block, comp, None if everything else vis_ok, queue, waited)
 
         # Critical steps: own steps of each instance on its critical path.
         tmpl = np.array([x.template for x in inp.instances], dtype=np.int64)
@@ -232,11 +234,17 @@ class Accumulator:
         np.add.at(ints["crit_steps"], flat, crit_done.sum(axis=1))
 
     def _add_station_lanes(
-        self, block: int, comp: Compiled, vis_ok: BoolArray, queue: FloatArray, waited: BoolArray
+        self, block: int, comp: Compiled, vis_ok: BoolArray | None, queue: FloatArray, waited: BoolArray
     ) -> None:
-        """Per-lane mean wait and share of visits that waited, per station (for standard errors)."""
+        """Per-lane mean wait and share of visits that waited, per station (for standard errors).
+
+        `vis_ok` marks the visits counted; None means all of them.
+        """
         m = comp.station_matrix
-        lane_vis = m @ vis_ok.astype(np.float64)
+        if vis_ok is None:
+            lane_vis = np.repeat(m.sum(axis=1)[:, None], queue.shape[1], axis=1)
+        else:
+            lane_vis = m @ vis_ok.astype(np.float64)
         lane_wait = m @ queue
         lane_waited = m @ waited.astype(np.float64)
         seen = lane_vis > 0
