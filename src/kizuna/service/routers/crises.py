@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 
 from kizuna.coordination import CrisisState
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
@@ -21,20 +24,23 @@ async def list_crises(user: CurrentUser, coordinator: CoordinatorDep) -> list[Cr
 
 
 @router.post("", status_code=201, responses=responses(401, 403, 409, 422))
-def open_crisis(
+async def open_crisis(
     body: CrisisIn, user: CurrentUser, coordinator: CoordinatorDep, key: IdempotencyKey = None
 ) -> CrisisState:
     """Open a crisis (admin; exercise control for an exercise)."""
-    state = coordinator.open_crisis(
-        user,
-        crisis_id=body.id,
-        name=body.name,
-        structure=body.structure,
-        situation=body.situation,
-        marking=body.marking,
-        exercise=body.exercise,
-        description=body.description,
-        idempotency_key=key,
+    state = await run_in_threadpool(
+        partial(
+            coordinator.open_crisis,
+            user,
+            crisis_id=body.id,
+            name=body.name,
+            structure=body.structure,
+            situation=body.situation,
+            marking=body.marking,
+            exercise=body.exercise,
+            description=body.description,
+            idempotency_key=key,
+        )
     )
     return release_one(user, state, "crisis", body.id)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 
 from kizuna.coordination import RequestStatus
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
@@ -33,7 +35,7 @@ async def list_requests(
 @router.post(
     "/api/crises/{crisis_id}/requests", status_code=201, responses=responses(401, 403, 404, 409, 422)
 )
-def file_request(
+async def file_request(
     crisis_id: str,
     body: RequestIn,
     user: CurrentUser,
@@ -41,8 +43,15 @@ def file_request(
     key: IdempotencyKey = None,
 ) -> RequestView:
     """File a request for the user's organization; it is compiled to its decision path and ruled on."""
-    state = coordinator.file_request(
-        user, crisis_id, spec=body.spec_fields(), marking=body.marking, idempotency_key=key
+    state = await run_in_threadpool(
+        partial(
+            coordinator.file_request,
+            user,
+            crisis_id,
+            spec=body.spec_fields(),
+            marking=body.marking,
+            idempotency_key=key,
+        )
     )
     return RequestView.of(release_one(user, state, "request", state.id))
 
@@ -55,7 +64,7 @@ async def get_request(request_id: str, user: CurrentUser, coordinator: Coordinat
 
 
 @router.post("/api/requests/{request_id}/withdraw", responses=responses(401, 403, 404, 409, 422))
-def withdraw_request(
+async def withdraw_request(
     request_id: str,
     body: WithdrawIn,
     user: CurrentUser,
@@ -63,5 +72,7 @@ def withdraw_request(
     key: IdempotencyKey = None,
 ) -> RequestView:
     """Withdraw a request (a member of the organization that filed it); it stays withdrawn."""
-    state = coordinator.withdraw(user, request_id, reason=body.reason, idempotency_key=key)
+    state = await run_in_threadpool(
+        partial(coordinator.withdraw, user, request_id, reason=body.reason, idempotency_key=key)
+    )
     return RequestView.of(release_one(user, state, "request", request_id))

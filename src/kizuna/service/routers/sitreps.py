@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 
 from kizuna.coordination import SitrepState
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
@@ -27,18 +29,21 @@ async def list_sitreps(
 
 
 @router.post("/api/crises/{crisis_id}/sitreps", status_code=201, responses=responses(401, 403, 404, 409, 422))
-def file_sitrep(
+async def file_sitrep(
     crisis_id: str, body: SitrepIn, user: CurrentUser, coordinator: CoordinatorDep, key: IdempotencyKey = None
 ) -> SitrepState:
     """File a situation report; its marking covers the crisis and everything it refers to."""
-    state = coordinator.file_sitrep(
-        user,
-        crisis_id,
-        title=body.title,
-        text=body.text,
-        marking=body.marking,
-        refs=body.refs,
-        idempotency_key=key,
+    state = await run_in_threadpool(
+        partial(
+            coordinator.file_sitrep,
+            user,
+            crisis_id,
+            title=body.title,
+            text=body.text,
+            marking=body.marking,
+            refs=body.refs,
+            idempotency_key=key,
+        )
     )
     return release_one(user, state, "situation report", state.id)
 

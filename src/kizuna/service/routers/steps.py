@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release_one
@@ -20,7 +23,7 @@ async def list_steps(request_id: str, user: CurrentUser, coordinator: Coordinato
 
 
 @router.post("/{step_id}/actions", responses=responses(401, 403, 404, 409, 422))
-def act(
+async def act(
     *,
     request_id: str,
     step_id: str,
@@ -30,5 +33,9 @@ def act(
     key: IdempotencyKey = None,
 ) -> RequestView:
     """Act on a step as a member of its organization; a lost race answers 409 with the current state."""
-    state = coordinator.act(user, request_id, step_id, body.action, reason=body.reason, idempotency_key=key)
+    state = await run_in_threadpool(
+        partial(
+            coordinator.act, user, request_id, step_id, body.action, reason=body.reason, idempotency_key=key
+        )
+    )
     return RequestView.of(release_one(user, state, "request", request_id))

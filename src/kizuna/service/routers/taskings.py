@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 
 from kizuna.coordination import TaskingState
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
@@ -29,7 +31,7 @@ async def list_taskings(
 @router.post(
     "/api/crises/{crisis_id}/taskings", status_code=201, responses=responses(401, 403, 404, 409, 422)
 )
-def issue_tasking(
+async def issue_tasking(
     crisis_id: str,
     body: TaskingIn,
     user: CurrentUser,
@@ -37,14 +39,17 @@ def issue_tasking(
     key: IdempotencyKey = None,
 ) -> TaskingState:
     """Task a unit the user's organization commands (under a decided request, if given)."""
-    state = coordinator.issue_tasking(
-        user,
-        crisis_id,
-        unit=body.unit,
-        task=body.task,
-        marking=body.marking,
-        request_id=body.request,
-        idempotency_key=key,
+    state = await run_in_threadpool(
+        partial(
+            coordinator.issue_tasking,
+            user,
+            crisis_id,
+            unit=body.unit,
+            task=body.task,
+            marking=body.marking,
+            request_id=body.request,
+            idempotency_key=key,
+        )
     )
     return release_one(user, state, "tasking", state.id)
 
@@ -56,7 +61,7 @@ async def get_tasking(tasking_id: str, user: CurrentUser, coordinator: Coordinat
 
 
 @router.post("/api/taskings/{tasking_id}/status", responses=responses(401, 403, 404, 409, 422))
-def move_tasking(
+async def move_tasking(
     tasking_id: str,
     body: TaskingMoveIn,
     user: CurrentUser,
@@ -64,5 +69,9 @@ def move_tasking(
     key: IdempotencyKey = None,
 ) -> TaskingState:
     """Acknowledge or complete a tasking (its unit), or cancel it (its issuer)."""
-    state = coordinator.update_tasking(user, tasking_id, body.status, note=body.note, idempotency_key=key)
+    state = await run_in_threadpool(
+        partial(
+            coordinator.update_tasking, user, tasking_id, body.status, note=body.note, idempotency_key=key
+        )
+    )
     return release_one(user, state, "tasking", tasking_id)
