@@ -218,7 +218,11 @@ def compile_request(structure: Structure, frameworks: FrameworkSet, request: Req
     pos, last = _endorse(b, requester, last)
     pos, last = _approvals(b, frameworks, ruling.missing, pos, last, requester=requester)
     decision = last
-    pos, last = _order(b, pos, last, executor=executor, requester=requester)
+    decided = bool(ruling.missing)
+    pos, last = _order(b, pos, last, executor=executor, requester=requester, decided=decided)
+    if not decided:
+        # nothing to approve: the decision is the executor's command taking the request on
+        decision = next((s.id for s in b.steps if s.id.startswith("receive-")), decision)
     effect = b.add(
         executor,
         StepKind.EXECUTE,
@@ -528,9 +532,16 @@ def _approvals(
     return pos, last
 
 
-def _order(b: _Builder, pos: str, last: str, *, executor: str, requester: str) -> tuple[str, str]:
-    """Carry the decision down the executor's chain of command; return the executor's superior and step."""
+def _order(
+    b: _Builder, pos: str, last: str, *, executor: str, requester: str, decided: bool = True
+) -> tuple[str, str]:
+    """Carry the decision down the executor's chain of command; return the executor's superior and step.
+
+    With `decided` False (the act needed no approval), what travels is the request itself, and the
+    executor's commander that receives it decides.
+    """
     structure = b.structure
+    what = "decision" if decided else "request"
     chain = [executor, *(link.superior for link in chain_of_command(structure, executor))]
     if pos not in chain:
         target = requester if requester in chain else chain[min(1, len(chain) - 1)]
@@ -547,18 +558,18 @@ def _order(b: _Builder, pos: str, last: str, *, executor: str, requester: str) -
                         verb="answer",
                     )
                     pos = waypoint
-            last = b.travel(pos, target, last, purpose="decision")
+            last = b.travel(pos, target, last, purpose=what)
             last = b.add(
                 target,
                 StepKind.COORDINATE,
-                f"{b.name(target)} receives the decision",
+                f"{b.name(target)} receives the {what}" + ("" if decided else " and decides"),
                 [last],
                 verb="receive",
             )
             pos = target
         if pos not in chain:  # the executor's commander is elsewhere: reach the nearest chain member
             nearest = chain[min(1, len(chain) - 1)]
-            last = b.travel(pos, nearest, last, purpose="decision")
+            last = b.travel(pos, nearest, last, purpose=what)
             pos = nearest
     index = chain.index(pos)
     links = chain_of_command(structure, executor)
