@@ -275,3 +275,22 @@ def test_compiled_paths_are_sound(request: RequestSpec, sid: str) -> None:
     assert path.decision_step == path.effect_step or path.decision_step in effect_waits_on
     assert not any(path.by_id[a].after_effect for a in effect_waits_on)
     assert path.by_id[path.effect_step].organization == request.executor
+
+
+def test_support_that_needs_no_approval_is_decided_by_the_executors_commander() -> None:
+    request = RequestSpec(
+        id="airlift",
+        requester="jp-mod",
+        executor="iii-mef",
+        situation="large-scale-disaster",
+        actor="us-forces",
+        activity="disaster-relief",
+        supported="japan",
+    )
+    assert not rule(frameworks(), _query(request)).missing
+    for sid in STRUCTURES:
+        s = structure(sid)
+        path = compile_request(s, frameworks(), request)
+        decider = path.by_id[path.decision_step].organization
+        assert decider in [link.superior for link in chain_of_command(s, "iii-mef")]
+        assert s.org(decider).nation == "us"
