@@ -81,7 +81,11 @@ def simulate_inputs(
         # starts its server process, which the workers inherit the environment from).
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
-        ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else None
+        ctx = None
+        if "forkserver" in mp.get_all_start_methods():
+            # Workers fork from a server that has imported the engine once (not each worker again).
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["kizuna.sim.runner"])
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
             futures = {pool.submit(_work, args): (sid, args) for sid, args in tasks}
             for future in as_completed(futures):
