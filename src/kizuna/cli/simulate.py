@@ -270,16 +270,10 @@ def _print_ranking(result: SweepResult) -> None:
     )
     table = Table("#")
     table.add_column("parameter", overflow="fold")
-    for name in ("range", "at low (h)", "at high (h)", "swing (h)", "Spearman ρ"):
+    for name in ("range", "swing (h)", "Spearman ρ"):
         table.add_column(name, justify="right", no_wrap=True)
     for rank, e in enumerate(result.effects, start=1):
         table.add_row(
-            str(rank),
-            e.parameter,
-            f"{e.low:g} – {e.high:g}",
-            f"{e.at_low:.2f}",
-            f"{e.at_high:.2f}",
-            f"{e.swing:+.2f}",
-            f"{e.spearman:+.2f}",
+            str(rank), e.parameter, f"{e.low:g} – {e.high:g}", f"{e.swing:+.2f}", f"{e.spearman:+.2f}"
         )
     out.print(table)
