@@ -173,6 +173,7 @@ class Compiled:
     rework_cols: IntArray
     rework_p: FloatArray
     rework_service: ColumnSampler
+    rework_groups: tuple[tuple[float, IntArray], ...]  # (p, indices into rework_cols) per distinct p
     call_in_col: IntArray  # per visit: column in call_in sampler, or -1
     call_in: ColumnSampler
     groups: tuple[tuple[tuple[int, ...], bool], ...]  # (stations, cyclic) in processing order
@@ -257,6 +258,10 @@ class Compiled:
             rework_cols=np.array([r[0] for r in reworks], dtype=np.int64),
             rework_p=np.array([r[1] for r in reworks]),
             rework_service=ColumnSampler.of([r[2] for r in reworks]),
+            rework_groups=tuple(
+                (p, np.array([k for k, r in enumerate(reworks) if r[1] == p], dtype=np.int64))
+                for p in sorted({r[1] for r in reworks})
+            ),
             call_in_col=call_cols,
             call_in=ColumnSampler.of(call_dists),
             groups=tuple(groups),
@@ -488,19 +493,40 @@ def _releases(inp: EngineInput, rng: np.random.Generator, n: int) -> FloatArray:
 
 
 def _add_rework(comp: Compiled, rng: np.random.Generator, service: FloatArray, n: int) -> None:
-    """Add a geometric number of repeated service draws to steps that can be sent back."""
-    p = comp.rework_p[:, None]
-    u = rng.random((p.shape[0], n))
-    rows, lanes = np.nonzero(u < p)
-    if rows.size == 0:
+    """Add a geometric number of repeated service draws to steps that can be sent back.
+
+    Each (step, lane) cell repeats R times with P(R >= k) = p^k. Rather than a uniform per cell, the cells
+    with R >= 1 of the steps sharing one p are found as a Bernoulli(p) process over the flattened cells
+    (geometric gaps between successes), which draws about p times as many numbers; R given R >= 1 is
+    geometric on 1, 2, ... with success probability 1 - p.
+    """
+    rows_parts: list[IntArray] = []
+    lanes_parts: list[IntArray] = []
+    for p, members in comp.rework_groups:
+        size = members.size * n
+        expected = size * p
+        positions: list[IntArray] = []
+        last = -1
+        while True:
+            gaps = rng.geometric(p, size=int(expected + 6.0 * math.sqrt(expected) + 16.0))
+            pos = last + np.cumsum(gaps)
+            positions.append(pos)
+            last = int(pos[-1])
+            if last >= size:
+                break
+        flat = np.concatenate(positions)
+        flat = flat[flat < size]
+        if flat.size == 0:
+            continue
+        repeats = rng.geometric(1.0 - p, size=flat.size)
+        rows_parts.append(np.repeat(members[flat // n], repeats))
+        lanes_parts.append(np.repeat(flat % n, repeats))
+    if not rows_parts:
         return
-    # Repeats R are geometric: P(R >= k) = p^k, so R = floor(log U / log p) for a uniform U.
-    counts = np.floor(np.log(u[rows, lanes]) / np.log(comp.rework_p[rows])).astype(np.int64)
-    # One extra draw per repeat: entry e is drawn counts[e] times.
-    rows_rep = np.repeat(rows, counts)
-    lanes_rep = np.repeat(lanes, counts)
-    extra = comp.rework_service.draw_at(rng, rows_rep.astype(np.int64))
-    np.add.at(service, (comp.rework_cols[rows_rep], lanes_rep), extra)
+    rows = np.concatenate(rows_parts)
+    lanes = np.concatenate(lanes_parts)
+    extra = comp.rework_service.draw_at(rng, rows)
+    np.add.at(service, (comp.rework_cols[rows], lanes), extra)
 
 
 @dataclass
