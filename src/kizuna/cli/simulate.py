@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -85,34 +86,25 @@ def finite(data: Any) -> Any:
     return data
 
 
-class _progress:  # noqa: N801 - used like a function in a `with` statement
-    """A Rich progress bar on stderr (nothing when quiet); yields a function that advances it."""
+@contextmanager
+def _progress(label: str, total: int | None, *, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """Show a Rich progress bar on stderr (nothing when quiet); yield a function that advances it."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    def __init__(self, label: str, total: int | None, *, quiet: bool) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from kizuna.cli.console import err
 
-        from kizuna.cli.console import err
-
-        self.quiet = quiet
-        self.total = total
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,}" if total else ""),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        )
-        self.task = self.bar.add_task(label, total=total)
-
-    def __enter__(self) -> Callable[[int], None]:
-        if not self.quiet:
-            self.bar.start()
-        return lambda n: self.bar.advance(self.task, n)
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.quiet:
-            self.bar.stop()
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}" if total else ""),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet,
+    )
+    task = bar.add_task(label, total=total)
+    with bar:
+        yield lambda n: bar.advance(task, n)
 
 
 def _print_summary(scenario: Scenario, result: SimResult) -> None:
