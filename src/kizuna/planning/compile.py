@@ -115,10 +115,11 @@ class _Builder:
         return last
 
 
-#: Extra cost of passing a request *through* an organization of these kinds: a council, cabinet or
-#: legislature meets to decide, and a unit acts; neither relays staff traffic between other bodies.
+#: Extra cost of passing a request *through* an organization of these kinds: a council or legislature
+#: meets to decide and a unit acts, so neither relays staff traffic between other bodies; a head of
+#: government (kind `government`) does pass matters to the cabinet, at a smaller cost.
 RELAY_PENALTY: dict[OrgKind, float] = {
-    OrgKind.GOVERNMENT: 3.0,
+    OrgKind.GOVERNMENT: 2.0,
     OrgKind.COUNCIL: 3.0,
     OrgKind.LEGISLATURE: 3.0,
     OrgKind.UNIT: 3.0,
@@ -126,7 +127,7 @@ RELAY_PENALTY: dict[OrgKind, float] = {
 
 #: Extra cost of leaving national channels on a route between two organizations of one nation: a
 #: national matter passes through a bilateral body only when the national route is much longer.
-NATIONAL_DETOUR = 4.5
+NATIONAL_DETOUR = 4.0
 
 
 def relay_route(structure: Structure, a: str, b: str) -> list[tuple[str, Relation | None]] | None:
