@@ -246,3 +246,22 @@ def test_a_derived_object_never_has_a_wider_marking_than_its_parts(
             return
         assert made.marking.at_least_as_restrictive_as(crisis)
         assert made.marking.at_least_as_restrictive_as(tasking)
+
+
+def test_two_processes_on_one_store_see_each_others_writes(coordinator: Coordinator) -> None:
+    """A second coordinator on its own connection to the database (another worker, not notified)
+    acts on what the first made, and a stale decision loses at the store and is made again."""
+    url = coordinator.store.engine.url.render_as_string(hide_password=False)
+    with open_store(url, listen=False, sqlite_synchronous="NORMAL") as store:
+        other = Coordinator(store, LAW, clock=Clock())
+        open_crisis(coordinator)
+        spec = {"executor": "msdf", "actor": "msdf", "activity": "asset-protection", "supported": "us-forces"}
+        filed = coordinator.file_request(STAFF["usfj"], CRISIS, spec=spec, marking=SHARED)
+        first, second = (s.id for s in filed.path.order()[:2])
+        assert filed.id not in other.view.requests
+        done = other.act(STAFF["usfj"], filed.id, first, Action.COORDINATE)
+        assert done.step_status(first).value == "done"
+        with pytest.raises(ConflictError, match="already"):
+            coordinator.act(STAFF["usfj"], filed.id, first, Action.COORDINATE)
+        coordinator.act(STAFF["acm-acg"], filed.id, second, Action.COORDINATE)
+        assert coordinator.view.requests[filed.id].done.keys() == {first, second}

@@ -132,14 +132,21 @@ class Coordinator:
         """
         key = f"{user.id}:{idempotency_key}" if idempotency_key else None
         for attempt in range(ATTEMPTS):
-            if attempt or self.store.notifier.head > self.view.last_seq:
+            caught_up = bool(attempt) or self.store.notifier.head > self.view.last_seq
+            if caught_up:
                 self.catch_up()
             with self._lock:
                 if key is not None and key in self._idempotency:
                     return self._idempotency[key][0]
             # Decided outside the lock, on frozen states: commands on one object race, and the store's
             # expected-version check picks the winner, in one process as across workers.
-            decision = decide()
+            try:
+                decision = decide()
+            except NotFound:
+                if caught_up:
+                    raise
+                continue  # perhaps another process made it: catch up and decide again
+
             payloads = [event_to_data(e) for e in decision.events]
             try:
                 stored = self.store.append(
