@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -740,32 +740,11 @@ def critical_mask(comp: Compiled, out: BlockOutcome) -> npt.NDArray[np.bool_]:
     return on
 
 
-def run_blocks(
-    inp: EngineInput,
-    structure_index: int,
-    seed: int,
-    blocks: Sequence[tuple[int, int]],
-    on_block: Callable[[int], None] | None = None,
-) -> object:
-    """Simulate the given (block index, size) pairs and return their statistics (an Accumulator)."""
-    from kizuna.sim.result import Accumulator
-
-    comp = inp.compiled
-    acc = Accumulator.empty(inp)
-    for block, size in blocks:
-        work = _workspace(comp, size)
-        out = simulate_block(comp, block_rng(seed, structure_index, block), size, work)
-        acc.add(block, comp, out)
-        if on_block is not None:
-            on_block(size)
-    return acc
-
-
 #: One workspace per thread: a Dask worker may run several tasks at once in threads of one process.
 _WORKSPACE = threading.local()
 
 
-def _workspace(comp: Compiled, n: int) -> Workspace:
+def workspace(comp: Compiled, n: int) -> Workspace:
     """Return this thread's workspace for arrays of this shape (kept across tasks of a worker)."""
     key = (comp.visits, comp.service.width, comp.link.width, n)
     cached: tuple[tuple[int, int, int, int], Workspace] | None = getattr(_WORKSPACE, "entry", None)

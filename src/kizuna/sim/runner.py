@@ -15,18 +15,41 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from kizuna.model.scenario import Scenario
-from kizuna.sim.engine import EngineInput, block_sizes, chunks, default_workers, plan_chunks, run_blocks
+from kizuna.sim.engine import (
+    EngineInput,
+    block_rng,
+    block_sizes,
+    chunks,
+    default_workers,
+    plan_chunks,
+    simulate_block,
+    workspace,
+)
 from kizuna.sim.result import Accumulator, SimResult, merge_all, results_of
 
 #: Called with the number of replications just finished (for progress bars).
 Progress = Callable[[int], None]
 
 
+def run_blocks(
+    inp: EngineInput,
+    structure_index: int,
+    seed: int,
+    blocks: Sequence[tuple[int, int]],
+) -> Accumulator:
+    """Simulate the given (block index, size) pairs of one input and return their statistics."""
+    comp = inp.compiled
+    acc = Accumulator.empty(inp)
+    for block, size in blocks:
+        out = simulate_block(comp, block_rng(seed, structure_index, block), size, workspace(comp, size))
+        acc.add(block, comp, out)
+    return acc
+
+
 def _work(args: tuple[EngineInput, int, int, list[tuple[int, int]]]) -> Accumulator:
     inp, index, seed, blocks = args
     began = time.process_time()
     acc = run_blocks(inp, index, seed, blocks)
-    assert isinstance(acc, Accumulator)
     acc.cpu_s += time.process_time() - began
     acc.peak_rss_kib = max(acc.peak_rss_kib, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return acc
