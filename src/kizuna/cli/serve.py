@@ -52,7 +52,7 @@ def serve(
         for line in login_lines(info, base_url):
             out.print(line, markup=False, highlight=False)
     err.print(f"Serving on {base_url} (database: {_safe(settings.resolved_database_url())})")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
 
 
 def _safe(url: str) -> str:
