@@ -165,7 +165,8 @@ class Compiled:
     visit_instance: IntArray
     visit_step: IntArray
     visit_station: IntArray
-    instance_offset: IntArray
+    instance_rows: tuple[IntArray, ...]  # per instance: the rows of its steps, in template order
+    station_bounds: IntArray  # station s owns rows station_bounds[s]:station_bounds[s + 1]
     edges_in: tuple[tuple[tuple[int, int], ...], ...]  # per visit: (pred visit, edge column or -1)
     after_in: tuple[tuple[int, ...], ...]  # per visit: prerequisite decision visits
     service: ColumnSampler
@@ -186,75 +187,30 @@ class Compiled:
     @classmethod
     def of(cls, inp: EngineInput) -> Compiled:
         """Flatten an input and plan the order in which stations are processed."""
-        v_inst: list[int] = []
-        v_step: list[int] = []
-        v_station: list[int] = []
-        offsets: list[int] = []
-        services: list[Distribution | None] = []
-        reworks: list[tuple[int, float, Distribution]] = []
-        edges_in: list[tuple[tuple[int, int], ...]] = []
-        links: list[Distribution | None] = []
-        for i, inst in enumerate(inp.instances):
-            template = inp.templates[inst.template]
-            base = len(v_inst)
-            offsets.append(base)
-            for j, step in enumerate(template.steps):
-                v = base + j
-                v_inst.append(i)
-                v_step.append(j)
-                v_station.append(step.station)
-                services.append(step.service)
-                if step.rework > 0:
-                    reworks.append((v, step.rework, step.service))
-                incoming_list: list[tuple[int, int]] = []
-                for p, delay in step.preds:
-                    if template.steps[p].after_effect and not step.after_effect:
-                        continue  # an after-effect step never holds up what comes before the effect
-                    col = -1
-                    if delay is not None:
-                        col = len(links)
-                        links.append(delay)
-                    incoming_list.append((base + p, col))
-                edges_in.append(tuple(incoming_list))
-        offs = np.array(offsets, dtype=np.int64)
-        decision = np.array(
-            [offs[i] + inp.templates[inst.template].decision for i, inst in enumerate(inp.instances)],
-            dtype=np.int64,
-        )
-        effect = np.array(
-            [offs[i] + inp.templates[inst.template].effect for i, inst in enumerate(inp.instances)],
-            dtype=np.int64,
-        )
-        after_in: list[tuple[int, ...]] = [() for _ in v_inst]
-        for i, inst in enumerate(inp.instances):
-            if not inst.after:
-                continue
-            template = inp.templates[inst.template]
-            for j, step in enumerate(template.steps):
-                if not step.preds:
-                    after_in[int(offs[i]) + j] = tuple(int(decision[k]) for k in inst.after)
-
-        groups = _processing_groups(len(inp.stations), v_station, edges_in, after_in)
-        groups = _flow_order(groups, v_station, edges_in, after_in)
+        flat = _Flat.of(inp).station_major()
+        v_station = flat.station
+        groups = _processing_groups(len(inp.stations), v_station, flat.edges_in, flat.after_in)
+        groups = _flow_order(groups, v_station, flat.edges_in, flat.after_in)
         stations = np.array(v_station, dtype=np.int64)
-        station_visits = tuple(np.flatnonzero(stations == s) for s in range(len(inp.stations)))
+        counts = np.bincount(stations, minlength=len(inp.stations))
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        station_visits = tuple(np.arange(bounds[s], bounds[s + 1]) for s in range(len(inp.stations)))
         cyclic = [station_visits[s] for members, cyc in groups if cyc for s in members]
-        cyclic_visits = np.concatenate(cyclic) if cyclic else np.zeros(0, dtype=np.int64)
         depth = max((len(t.steps) for t in inp.templates), default=1)
         chained = max(1, sum(1 for i in inp.instances if i.after) + 1)
-        passes = 4 * depth * chained + 10
-
         call_cols, call_dists = _call_in_columns(inp, v_station)
+        reworks = flat.reworks
         return cls(
             inp=inp,
-            visit_instance=np.array(v_inst, dtype=np.int64),
-            visit_step=np.array(v_step, dtype=np.int64),
+            visit_instance=np.array(flat.instance, dtype=np.int64),
+            visit_step=np.array(flat.step, dtype=np.int64),
             visit_station=stations,
-            instance_offset=offs,
-            edges_in=tuple(edges_in),
-            after_in=tuple(after_in),
-            service=ColumnSampler.of(services),
-            link=ColumnSampler.of(links),
+            instance_rows=flat.instance_rows,
+            station_bounds=bounds,
+            edges_in=tuple(flat.edges_in),
+            after_in=tuple(flat.after_in),
+            service=ColumnSampler.of(flat.services),
+            link=ColumnSampler.of(flat.links),
             rework_cols=np.array([r[0] for r in reworks], dtype=np.int64),
             rework_p=np.array([r[1] for r in reworks]),
             rework_service=ColumnSampler.of([r[2] for r in reworks]),
@@ -266,10 +222,10 @@ class Compiled:
             call_in=ColumnSampler.of(call_dists),
             groups=tuple(groups),
             station_visits=station_visits,
-            cyclic_visits=cyclic_visits,
-            passes=passes,
-            decision_visit=decision,
-            effect_visit=effect,
+            cyclic_visits=np.concatenate(cyclic) if cyclic else np.zeros(0, dtype=np.int64),
+            passes=4 * depth * chained + 10,
+            decision_visit=flat.decision,
+            effect_visit=flat.effect,
         )
 
     @property
@@ -277,20 +233,112 @@ class Compiled:
         """Number of visits (steps of all instances)."""
         return int(self.visit_station.size)
 
-    @cached_property
-    def station_matrix(self) -> FloatArray:
-        """Indicator (stations x visits): row s has ones at the visits of station s."""
-        m = np.zeros((len(self.inp.stations), self.visits))
-        m[self.visit_station, np.arange(self.visits)] = 1.0
-        return m
+    def station_rows(self, s: int) -> slice:
+        """The rows of station `s`'s visits."""
+        return slice(int(self.station_bounds[s]), int(self.station_bounds[s + 1]))
+
+    def per_station(self, x: FloatArray) -> FloatArray:
+        """Sum the rows of (visits x lanes) per station: (stations x lanes)."""
+        starts = self.station_bounds[:-1]
+        nonempty = starts < self.station_bounds[1:]
+        out = np.zeros((starts.size, x.shape[1]))
+        if nonempty.any():
+            out[nonempty] = np.add.reduceat(x, starts[nonempty], axis=0)
+        return out
 
     @cached_property
-    def template_matrix(self) -> FloatArray:
-        """Indicator (templates x instances): row t has ones at the instances of template t."""
+    def _template_order(self) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
         tmpl = np.array([x.template for x in self.inp.instances], dtype=np.int64)
-        m = np.zeros((len(self.inp.templates), tmpl.size))
-        m[tmpl, np.arange(tmpl.size)] = 1.0
-        return m
+        order = np.argsort(tmpl, kind="stable")
+        counts = np.bincount(tmpl, minlength=len(self.inp.templates))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        return order, starts, counts > 0
+
+    def per_template(self, x: FloatArray) -> FloatArray:
+        """Sum the rows of (instances x lanes) per template (request type): (templates x lanes)."""
+        order, starts, nonempty = self._template_order
+        out = np.zeros((nonempty.size, x.shape[1]))
+        if nonempty.any():
+            out[nonempty] = np.add.reduceat(x[order], starts[nonempty], axis=0)
+        return out
+
+
+@dataclass
+class _Flat:
+    """Visits (a step of one filing) as parallel lists, while an input is being compiled."""
+
+    instance: list[int]
+    step: list[int]
+    station: list[int]
+    services: list[Distribution | None]
+    reworks: list[tuple[int, float, Distribution]]  # (visit, p, service)
+    edges_in: list[tuple[tuple[int, int], ...]]  # per visit: (pred visit, link column or -1)
+    after_in: list[tuple[int, ...]]  # per visit: prerequisite decision visits
+    links: list[Distribution | None]
+    decision: IntArray
+    effect: IntArray
+    instance_rows: tuple[IntArray, ...]
+
+    @classmethod
+    def of(cls, inp: EngineInput) -> _Flat:
+        """Number visits filing by filing, step by step."""
+        flat = cls([], [], [], [], [], [], [], [], np.zeros(0, np.int64), np.zeros(0, np.int64), ())
+        offsets: list[int] = []
+        for i, inst in enumerate(inp.instances):
+            template = inp.templates[inst.template]
+            base = len(flat.instance)
+            offsets.append(base)
+            for j, step in enumerate(template.steps):
+                flat.instance.append(i)
+                flat.step.append(j)
+                flat.station.append(step.station)
+                flat.services.append(step.service)
+                if step.rework > 0:
+                    flat.reworks.append((base + j, step.rework, step.service))
+                incoming: list[tuple[int, int]] = []
+                for p, delay in step.preds:
+                    if template.steps[p].after_effect and not step.after_effect:
+                        continue  # an after-effect step never holds up what comes before the effect
+                    col = -1
+                    if delay is not None:
+                        col = len(flat.links)
+                        flat.links.append(delay)
+                    incoming.append((base + p, col))
+                flat.edges_in.append(tuple(incoming))
+        offs = np.array(offsets, dtype=np.int64)
+        templates = [inp.templates[inst.template] for inst in inp.instances]
+        flat.decision = np.array([offs[i] + t.decision for i, t in enumerate(templates)], dtype=np.int64)
+        flat.effect = np.array([offs[i] + t.effect for i, t in enumerate(templates)], dtype=np.int64)
+        flat.instance_rows = tuple(offs[i] + np.arange(len(t.steps)) for i, t in enumerate(templates))
+        flat.after_in = [() for _ in flat.instance]
+        for i, inst in enumerate(inp.instances):
+            for j, step in enumerate(templates[i].steps):
+                if inst.after and not step.preds:
+                    flat.after_in[int(offs[i]) + j] = tuple(int(flat.decision[k]) for k in inst.after)
+        return flat
+
+    def station_major(self) -> _Flat:
+        """Renumber visits station by station (filing order within a station).
+
+        The visits of a station become contiguous rows: the engine takes slices rather than gathers, and
+        sums per station with `np.add.reduceat`.
+        """
+        perm = np.argsort(np.array(self.station, dtype=np.int64), kind="stable")
+        new_of = np.empty(perm.size, dtype=np.int64)
+        new_of[perm] = np.arange(perm.size)
+        return _Flat(
+            instance=[self.instance[o] for o in perm],
+            step=[self.step[o] for o in perm],
+            station=[self.station[o] for o in perm],
+            services=[self.services[o] for o in perm],
+            reworks=[(int(new_of[v]), p, d) for v, p, d in self.reworks],
+            edges_in=[tuple((int(new_of[p]), col) for p, col in self.edges_in[o]) for o in perm],
+            after_in=[tuple(int(new_of[p]) for p in self.after_in[o]) for o in perm],
+            links=self.links,
+            decision=new_of[self.decision],
+            effect=new_of[self.effect],
+            instance_rows=tuple(new_of[r] for r in self.instance_rows),
+        )
 
 
 def _call_in_columns(
@@ -599,31 +647,30 @@ class _State:
         idx = comp.station_visits[s]
         if idx.size == 0:
             return False
-        previous = self.arrive[idx] if only_if_changed else None
-        for v in idx:
-            self.arrival(int(v))
+        rows = comp.station_rows(s)  # the station's visits are contiguous rows: views, not copies
+        previous = self.arrive[rows].copy() if only_if_changed else None
+        for v in range(rows.start, rows.stop):
+            self.arrival(v)
         st = comp.inp.stations[s]
-        a = self.arrive[idx]
+        a = self.arrive[rows]
         if previous is not None and np.array_equal(previous, a):
             return False
-        svc = self.service[idx]
+        svc = self.service[rows]
         n = a.shape[1]
         cal = st.calendar
         ci_cols = comp.call_in_col[idx]
         call = self.call_in[ci_cols] if cal is not None and st.call_in is not None else None
         if st.servers >= idx.size:
             # No queue can form: every visit has a server of its own.
-            ready = a
-            begin = self._duty(cal, ready, call)
-            self.ready[idx] = ready
-            self.begin[idx] = begin
-            self.end[idx] = begin + svc
+            begin = self._duty(cal, a, call)
+            self.ready[rows] = a
+            self.begin[rows] = begin
+            np.add(begin, svc, out=self.end[rows])
             return True
         order, a_sorted = fifo_order(a)
         # Flat indices (row * lanes + lane) gather and scatter faster than take/put_along_axis.
         lanes = np.arange(n)
-        rows = idx[order]
-        glob = rows * n + lanes
+        glob = (order + rows.start) * n + lanes
         s_sorted = self.service.reshape(-1).take(glob)
         c_sorted = None
         if call is not None:

@@ -156,8 +156,8 @@ class Accumulator:
     def _add_types(self, block: int, comp: Compiled, eff0: FloatArray, done: BoolArray) -> None:
         """Lane means per request type (for standard errors that respect correlation within a lane)."""
         ints = self.ints
-        lane_sum = comp.template_matrix @ eff0
-        lane_cnt = comp.template_matrix @ done.astype(np.float64)
+        lane_sum = comp.per_template(eff0)
+        lane_cnt = comp.per_template(done.astype(np.float64))
         has = lane_cnt > 0
         lane_mean = np.where(has, lane_sum / np.maximum(lane_cnt, 1), 0.0)
         ints["type_lanes"] += has.sum(axis=1)
@@ -240,13 +240,13 @@ class Accumulator:
 
         `vis_ok` marks the visits counted; None means all of them.
         """
-        m = comp.station_matrix
         if vis_ok is None:
-            lane_vis = np.repeat(m.sum(axis=1)[:, None], queue.shape[1], axis=1)
+            counts = np.diff(comp.station_bounds).astype(np.float64)
+            lane_vis = np.repeat(counts[:, None], queue.shape[1], axis=1)
         else:
-            lane_vis = m @ vis_ok.astype(np.float64)
-        lane_wait = m @ queue
-        lane_waited = m @ waited.astype(np.float64)
+            lane_vis = comp.per_station(vis_ok.astype(np.float64))
+        lane_wait = comp.per_station(queue)
+        lane_waited = comp.per_station(waited.astype(np.float64))
         seen = lane_vis > 0
         mw = np.where(seen, lane_wait / np.maximum(lane_vis, 1), 0.0)
         pw = np.where(seen, lane_waited / np.maximum(lane_vis, 1), 0.0)
