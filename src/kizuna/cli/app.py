@@ -59,8 +59,10 @@ for _name, _module, _attr in _COMMANDS:
 
 def main() -> None:
     """Run the CLI; turn Kizuna's own errors into a clear message and exit code, never a traceback."""
+    from kizuna.cli.console import fit_to_terminal
     from kizuna.errors import DataError, KizunaError
 
+    fit_to_terminal()
     try:
         app()
     except DataError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable
 from typing import NoReturn
 
@@ -16,6 +17,17 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 #: Exit codes shared by every command.
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def fit_to_terminal() -> None:
+    """Size both consoles to this invocation's terminal (or COLUMNS), not to the first import's.
+
+    Rich fixes a console's width at construction when COLUMNS is set then; a long-lived process (tests,
+    the service) that runs several commands must see each command's own width.
+    """
+    columns = shutil.get_terminal_size().columns
+    for console in (out, err):
+        console.width = columns
 
 
 def print_problems(problems: Iterable[Problem]) -> int:
