@@ -237,30 +237,22 @@ class Compiled:
         """The rows of station `s`'s visits."""
         return slice(int(self.station_bounds[s]), int(self.station_bounds[s + 1]))
 
-    def per_station(self, x: FloatArray) -> FloatArray:
-        """Sum the rows of (visits x lanes) per station: (stations x lanes)."""
-        starts = self.station_bounds[:-1]
-        nonempty = starts < self.station_bounds[1:]
-        out = np.zeros((starts.size, x.shape[1]))
-        if nonempty.any():
-            out[nonempty] = np.add.reduceat(x, starts[nonempty], axis=0)
+    def per_station(self, x: npt.NDArray[np.generic]) -> FloatArray:
+        """Sum the rows of (visits x lanes) per station: (stations x lanes), as floats."""
+        bounds = self.station_bounds
+        out = np.zeros((bounds.size - 1, x.shape[1]))
+        for s in range(bounds.size - 1):
+            if bounds[s + 1] > bounds[s]:
+                np.sum(x[bounds[s] : bounds[s + 1]], axis=0, dtype=np.float64, out=out[s])
         return out
-
-    @cached_property
-    def _template_order(self) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
-        tmpl = np.array([x.template for x in self.inp.instances], dtype=np.int64)
-        order = np.argsort(tmpl, kind="stable")
-        counts = np.bincount(tmpl, minlength=len(self.inp.templates))
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        return order, starts, counts > 0
 
     def per_template(self, x: FloatArray) -> FloatArray:
         """Sum the rows of (instances x lanes) per template (request type): (templates x lanes)."""
-        order, starts, nonempty = self._template_order
-        out = np.zeros((nonempty.size, x.shape[1]))
-        if nonempty.any():
-            out[nonempty] = np.add.reduceat(x[order], starts[nonempty], axis=0)
-        return out
+        n = x.shape[1]
+        tmpl = np.array([i.template for i in self.inp.instances], dtype=np.int64)
+        cells = (tmpl[:, None] * n + np.arange(n)).ravel()
+        total = np.bincount(cells, weights=x.ravel(), minlength=len(self.inp.templates) * n)
+        return np.asarray(total, dtype=np.float64).reshape(len(self.inp.templates), n)
 
 
 @dataclass

@@ -244,9 +244,9 @@ class Accumulator:
             counts = np.diff(comp.station_bounds).astype(np.float64)
             lane_vis = np.repeat(counts[:, None], queue.shape[1], axis=1)
         else:
-            lane_vis = comp.per_station(vis_ok.astype(np.float64))
+            lane_vis = comp.per_station(vis_ok)
         lane_wait = comp.per_station(queue)
-        lane_waited = comp.per_station(waited.astype(np.float64))
+        lane_waited = comp.per_station(waited)
         seen = lane_vis > 0
         mw = np.where(seen, lane_wait / np.maximum(lane_vis, 1), 0.0)
         pw = np.where(seen, lane_waited / np.maximum(lane_vis, 1), 0.0)
