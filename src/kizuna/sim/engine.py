@@ -46,6 +46,7 @@ from kizuna.sim.distributions import ColumnSampler
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
 
 #: Replications per random stream. Results depend on the seed and on this constant, not on chunking.
 BLOCK = 4096
@@ -425,7 +426,7 @@ class BlockOutcome:
     ready: FloatArray
     begin: FloatArray
     end: FloatArray
-    crit_pred: IntArray
+    crit_pred: Int32Array
     crit_link: FloatArray
     unsettled: int = 0
     n: int = field(init=False)
@@ -446,7 +447,7 @@ class Workspace:
     ready: FloatArray
     begin: FloatArray
     end: FloatArray
-    crit_pred: IntArray
+    crit_pred: Int32Array
     crit_link: FloatArray
     service: FloatArray
     link: FloatArray
@@ -461,7 +462,7 @@ class Workspace:
             np.empty((v, n)),
             np.empty((v, n)),
             np.empty((v, n)),
-            np.empty((v, n), dtype=np.int64),
+            np.empty((v, n), dtype=np.int32),
             np.empty((v, n)),
             np.empty((comp.service.width, n)),
             np.empty((comp.link.width, n)),
@@ -580,7 +581,7 @@ class _State:
     ready: FloatArray
     begin: FloatArray
     end: FloatArray
-    crit_pred: IntArray
+    crit_pred: Int32Array
     crit_link: FloatArray
 
     def arrival(self, v: int) -> None:
@@ -607,10 +608,10 @@ class _State:
             p, col = incoming[0]
             link = self.link[col].copy() if col >= 0 else np.zeros(self.end.shape[1])
             best = self.end[p] + link
-            crit = np.full(best.shape, p, dtype=np.int64)
+            crit = np.full(best.shape, p, dtype=np.int32)
         else:
             best = self.release[comp.visit_instance[v]].copy()
-            crit = np.full(best.shape, -1, dtype=np.int64)
+            crit = np.full(best.shape, -1, dtype=np.int32)
             link = np.zeros(best.shape)
         for p, col in incoming[1:]:
             d = self.link[col] if col >= 0 else 0.0
@@ -775,7 +776,7 @@ def critical_mask(comp: Compiled, out: BlockOutcome) -> npt.NDArray[np.bool_]:
         cur, lanes = cur[keep], lanes[keep]
         pos = cur * width + lanes
         flat_on[pos] = True
-        cur = flat_pred[pos]
+        cur = flat_pred[pos].astype(np.int64)
     return on
 
 
