@@ -8,8 +8,7 @@ engine rules on an act under the designation in force with the approvals held so
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from functools import cached_property
+from collections.abc import Iterable, Mapping
 
 from kizuna.authority import FrameworkSet, Query, load_frameworks, rule
 from kizuna.coordination.events import Verdict
@@ -34,19 +33,32 @@ class Law:
         self._structures: dict[str, Structure] = dict(structures or {})
         self._paths: dict[tuple[str, str], DecisionPath] = {}
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
 
-    @cached_property
+    @property
     def frameworks(self) -> FrameworkSet:
-        """The frameworks rulings are made under."""
-        if self._frameworks is not None:
-            return self._frameworks
-        return load_frameworks()
+        """The frameworks rulings are made under (loaded once, by the first thread that asks)."""
+        if self._frameworks is None:
+            with self._loading:
+                if self._frameworks is None:
+                    self._frameworks = load_frameworks()
+        return self._frameworks
 
     def structure(self, structure_id: str) -> Structure:
-        """Return a structure by id (bundled, or one given to the constructor)."""
-        if structure_id not in self._structures:
-            self._structures[structure_id] = load_structure(structure_id)
-        return self._structures[structure_id]
+        """Return a structure by id (bundled, or one given to the constructor), loaded once."""
+        found = self._structures.get(structure_id)
+        if found is None:
+            with self._loading:
+                if structure_id not in self._structures:
+                    self._structures[structure_id] = load_structure(structure_id)
+                found = self._structures[structure_id]
+        return found
+
+    def warm(self, structure_ids: Iterable[str] = ()) -> None:
+        """Load the frameworks and these structures now, rather than in the first commands that need them."""
+        _ = self.frameworks
+        for structure_id in structure_ids:
+            self.structure(structure_id)
 
     def check_situation(self, situation: str) -> None:
         """Raise UnknownId unless the frameworks know the situation."""

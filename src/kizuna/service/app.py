@@ -57,6 +57,8 @@ def open_runtime(
             session_ttl=timedelta(minutes=settings.session_ttl_minutes),
         )
         coordinator = Coordinator(store, law or Law(), clock=clock)
+        # Load the law before the first request, not in the first burst of them, all at once.
+        coordinator.law.warm({c.structure for c in coordinator.view.crises.values()})
     except BaseException:
         store.close()
         raise
