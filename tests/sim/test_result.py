@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from kizuna.model.scenario import Arrival, Exponential
 from kizuna.sim.engine import EngineInput, Instance, PathTemplate, Station, StepSpec, Stream
-from kizuna.sim.result import BINS, GROWTH, bin_edges, bin_index, cliffs_delta, hist_quantile
+from kizuna.sim.result import (
+    BINS,
+    GROWTH,
+    INSTANCE_HISTOGRAMS,
+    bin_edges,
+    bin_index,
+    cliffs_delta,
+    hist_quantile,
+)
 from kizuna.sim.runner import simulate_inputs
 
 
@@ -80,3 +88,18 @@ def test_structures_are_compared_with_a_difference_in_means_and_cliffs_delta() -
     org = data["structures"]["fast"]["organizations"]["desk"]
     assert set(org) >= {"utilization", "delay_share"}
     assert org["utilization"] == pytest.approx(1.8 / 4, rel=0.15)
+
+
+def test_many_filings_keep_exact_means_and_request_quantiles() -> None:
+    count = INSTANCE_HISTOGRAMS + 10
+    stream = Stream(Arrival(process="deterministic", interval_h=1.0, count=count))
+    template = PathTemplate("r", (StepSpec("a", 0, Exponential(dist="exponential", mean=0.5)),), 0, 0)
+    instances = tuple(Instance(0, k + 1, None, 0, k) for k in range(count))
+    inp = EngineInput("t", "s", (Station("desk", 1),), (template,), instances, (stream,))
+    s = simulate_inputs([inp], scenario="t", replications=50, seed=4, workers=1).structures["s"]
+    first, last = s.instances["r#1"], s.instances[f"r#{count}"]
+    assert first.effect.p50_h > 0
+    assert last.effect.mean_h > 0
+    assert np.isnan(last.effect.p50_h)  # past the cap: no histogram of its own
+    assert s.requests["r"].effect.n == 50 * count
+    assert s.requests["r"].effect.p50_h > 0

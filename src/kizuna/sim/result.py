@@ -5,7 +5,8 @@ return that, never raw arrays; accumulators merge exactly (integer counts add, f
 block and added with `math.fsum`), so results do not depend on how blocks were shared out.
 
 Quantiles come from histograms with bins 1% wide on a log scale (from 0.36 s to 11 years), so a
-reported p50/p90/p99 is within about 0.5% of the sample quantile; means are exact.
+reported p50/p90/p99 is within about 0.5% of the sample quantile; means are exact. Every request type
+keeps its histogram; single filings do for the first `INSTANCE_HISTOGRAMS` filings only.
 
 Vocabulary of the output:
 
@@ -43,6 +44,9 @@ GROWTH = 1.01
 BINS = math.ceil(math.log(1e5 / T0) / math.log(GROWTH)) + 2
 _LOG_G = math.log(GROWTH)
 _WAIT_EPS = 1e-9
+#: Filings beyond this many (e.g. the 2,000 customers of a queueing check) keep exact means but no
+#: histogram of their own (their quantiles are None); request types always keep theirs.
+INSTANCE_HISTOGRAMS = 256
 
 
 def bin_index(t: FloatArray) -> IntArray:
@@ -103,8 +107,10 @@ class Accumulator:
         ints = {
             "inst_n": np.zeros(i, np.int64),
             "inst_never": np.zeros(i, np.int64),
-            "inst_hist_dec": np.zeros((i, BINS), np.int64),
-            "inst_hist_eff": np.zeros((i, BINS), np.int64),
+            "inst_hist_dec": np.zeros((min(i, INSTANCE_HISTOGRAMS), BINS), np.int64),
+            "inst_hist_eff": np.zeros((min(i, INSTANCE_HISTOGRAMS), BINS), np.int64),
+            "type_hist_dec": np.zeros((t, BINS), np.int64),
+            "type_hist_eff": np.zeros((t, BINS), np.int64),
             "type_lanes": np.zeros(t, np.int64),
             "deadline_met": np.zeros(n_dead, np.int64),
             "deadline_n": np.zeros(n_dead, np.int64),
@@ -135,12 +141,18 @@ class Accumulator:
         ints["inst_never"] += (released & ~done).sum(axis=1)
         dec0 = np.where(done, dec, 0.0)
         eff0 = np.where(done, eff, 0.0)
-        # One bincount for all instances: bin k of instance i is counted at i * BINS + k.
-        offset = (np.arange(self.n_instances, dtype=np.int64) * BINS)[:, None]
-        size = self.n_instances * BINS
-        for name, times in (("inst_hist_dec", dec0), ("inst_hist_eff", eff0)):
-            flat = (bin_index(times) + offset)[done]
-            ints[name] += np.bincount(flat, minlength=size).reshape(self.n_instances, BINS)
+        # One bincount for all rows: bin k of row r is counted at r * BINS + k.
+        tmpl = np.array([x.template for x in inp.instances], dtype=np.int64)
+        h = ints["inst_hist_dec"].shape[0]
+        for kind, times in (("dec", dec0), ("eff", eff0)):
+            bins = bin_index(times)
+            flat = (bins + (tmpl * BINS)[:, None])[done]
+            ints[f"type_hist_{kind}"] += np.bincount(flat, minlength=self.n_templates * BINS).reshape(
+                self.n_templates, BINS
+            )
+            if h:
+                flat = (bins[:h] + (np.arange(h, dtype=np.int64) * BINS)[:, None])[done[:h]]
+                ints[f"inst_hist_{kind}"] += np.bincount(flat, minlength=h * BINS).reshape(h, BINS)
         self._add_float(block, "inst_dec_sum", dec0.sum(axis=1))
         self._add_float(block, "inst_dec_sq", (dec0 * dec0).sum(axis=1))
         self._add_float(block, "inst_eff_sum", eff0.sum(axis=1))
@@ -502,12 +514,15 @@ class StructureResult:
             dead_p.append(ps)
             n = int(ints["inst_n"][i])
             never = int(ints["inst_never"][i])
+            kept = i < ints["inst_hist_dec"].shape[0]
+            hd = ints["inst_hist_dec"][i] if kept else np.zeros(BINS, np.int64)
+            he = ints["inst_hist_eff"][i] if kept else np.zeros(BINS, np.int64)
             instances[inp.label(i)] = RequestStats(
                 request=inp.label(i),
-                decision=Summary.of(n, dec_sum[i], dec_sq[i], ints["inst_hist_dec"][i], never=never),
-                effect=Summary.of(n, eff_sum[i], eff_sq[i], ints["inst_hist_eff"][i], never=never),
-                hist_decision=ints["inst_hist_dec"][i],
-                hist_effect=ints["inst_hist_eff"][i],
+                decision=Summary.of(n, dec_sum[i], dec_sq[i], hd, never=never),
+                effect=Summary.of(n, eff_sum[i], eff_sq[i], he, never=never),
+                hist_decision=hd,
+                hist_effect=he,
                 deadlines=ps,
             )
         requests = _request_stats(inp, acc)
@@ -539,8 +554,8 @@ def _request_stats(inp: EngineInput, acc: Accumulator) -> dict[str, RequestStats
         members = [i for i, x in enumerate(inp.instances) if x.template == t]
         n = int(sum(ints["inst_n"][i] for i in members))
         never = int(sum(ints["inst_never"][i] for i in members))
-        hd = ints["inst_hist_dec"][members].sum(axis=0)
-        he = ints["inst_hist_eff"][members].sum(axis=0)
+        hd = ints["type_hist_dec"][t]
+        he = ints["type_hist_eff"][t]
         ln = int(lane_n[t])
         se = None
         if ln > 1:
