@@ -182,6 +182,8 @@ class Coordinator:
         view catches up from the log.
         """
         with self._lock:
+            if stored[-1].seq <= self.view.last_seq:
+                return  # already applied from the log (a catch-up got there first)
             fresh = stored[0].seq == self.view.last_seq + 1 and all(
                 dict(s.payload) == p for s, p in zip(stored, payloads, strict=True)
             )

@@ -2,8 +2,9 @@
 
 The app reads only from the coordinator's live view and writes only through the coordinator; routes are
 thin (parse, call one function, release through the egress). The view follows the log: after each
-command, on PostgreSQL NOTIFY from other workers, and by a poll every `POLL_S` seconds for writers the
-notifications do not reach (another process on the same SQLite file).
+command, and in a background task woken by PostgreSQL NOTIFY from other workers (wake-ups coalesce, so
+a burst costs one read) or every `POLL_S` seconds for writers no notification reaches (another process
+on the same SQLite file).
 """
 
 from __future__ import annotations
@@ -73,13 +74,6 @@ def open_runtime(
         credentials=CredentialCache(directory),
     )
     runtime.closers.append(coordinator.add_listener(hub.publish))
-    if store.backend == "postgresql":
-
-        def wake(seq: int) -> None:
-            if seq > coordinator.view.last_seq:
-                coordinator.catch_up()
-
-        runtime.closers.append(store.notifier.subscribe(wake))
     return runtime
 
 
@@ -102,13 +96,22 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        poller = asyncio.create_task(_poll(runtime))
+        woken = asyncio.Event()
+        if runtime.store.backend == "postgresql":  # other workers' appends arrive as NOTIFY
+            loop = asyncio.get_running_loop()
+
+            def wake(seq: int) -> None:
+                if seq > runtime.coordinator.view.last_seq:
+                    loop.call_soon_threadsafe(woken.set)
+
+            runtime.closers.append(runtime.store.notifier.subscribe(wake))
+        follower = asyncio.create_task(_follow(runtime, woken))
         try:
             yield
         finally:
-            poller.cancel()
+            follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await poller
+                await follower
             runtime.close()
 
     app = FastAPI(
@@ -124,7 +127,11 @@ def create_app(
     return app
 
 
-async def _poll(runtime: Runtime) -> None:
+async def _follow(runtime: Runtime, woken: asyncio.Event) -> None:
+    """Catch the view up when woken (a notification), or every POLL_S seconds; wake-ups coalesce."""
     while True:
-        await asyncio.sleep(POLL_S)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(POLL_S):
+                await woken.wait()
+        woken.clear()
         await run_in_threadpool(runtime.coordinator.catch_up)
