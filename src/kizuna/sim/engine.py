@@ -8,7 +8,8 @@ release time or the k-th arrival of a random arrival stream, deadlines, and prer
 How a block of replications is simulated (docs/simulation.md has the full account):
 
 * Arrays are laid out one row per visit (a step of one instance) and one lane per replication, so every
-  operation acts on all replications of the block at once.
+  operation acts on all replications of the block at once. Visits are numbered station by station, so
+  an organization's visits are contiguous rows.
 * Stations are processed in a topological order of the station graph (an edge from the station of a
   step to the station of each successor). At a station, the arrivals of all its visits are sorted within
   each lane and the Kiefer–Wolfowitz recursion for c FIFO servers runs down the sorted positions: the
@@ -22,7 +23,7 @@ How a block of replications is simulated (docs/simulation.md has the full accoun
 * Feedback: when paths revisit an organization (the station graph has a cycle, e.g. MOFA drafts and
   later transmits), the stations of that strongly connected component are processed by repeated passes
   until the schedule stops changing (a fixed point, which is the FIFO schedule); lanes that do not settle
-  within the pass limit are counted and reported (`SimResult` field `unconverged`).
+  within the pass limit are counted and reported (`StructureResult.unconverged`).
 
 Replications are split in fixed blocks of `BLOCK` lanes, each with its own random stream spawned from
 `np.random.SeedSequence(seed)`, so a seed gives identical results whatever the chunking or the number of
