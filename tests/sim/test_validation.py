@@ -224,3 +224,26 @@ def test_duty_hours_rework_and_revisits_match_the_simpy_reference() -> None:
         assert abs(stats.decision.mean_h - dec.mean()) <= Z * se_d
     # Office hours matter here: some of the delay is waiting for duty hours.
     assert ours.organizations["cabinet"].duty_share > 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sid", ["taiwan-contingency", "senkaku-gray-zone"])
+def test_a_bundled_scenario_matches_the_simpy_reference(sid: str) -> None:
+    """Real compiled paths (revisits, office hours, prerequisites) against discrete-event simulation."""
+    from kizuna.sim.build import build_inputs
+
+    inp = build_inputs(load_scenario(sid), ["us-japan-2025"])["us-japan-2025"]
+    result = simulate_inputs([inp], scenario=sid, replications=8_000, seed=21, workers=1)
+    ours = result.structures["us-japan-2025"]
+    assert ours.unconverged == 0
+    ref = simulate_reference(inp, 600, seed=22)
+    for i in range(len(inp.instances)):
+        label = inp.label(i)
+        stats = ours.instances[label]
+        col = ref.effect[:, i]
+        se = math.hypot(stats.effect.se_h, col.std(ddof=1) / math.sqrt(col.size))
+        assert abs(stats.effect.mean_h - col.mean()) <= Z * se + 1e-9, (
+            label,
+            stats.effect.mean_h,
+            col.mean(),
+        )
