@@ -197,9 +197,9 @@ class Accumulator:
         """Queueing, duty waits and work of every counted visit, by station; critical steps."""
         inp = comp.inp
         ints = self.ints
-        finite = np.isfinite(out.end)
-        vis_ok = released[comp.visit_instance] & finite
-        everything = bool(vis_ok.all())
+        everything = bool(released.all()) and bool(np.isfinite(out.end).all())
+        finite = np.isfinite(out.end) if not everything else None
+        vis_ok = released[comp.visit_instance] & finite if finite is not None else None
         queue = out.ready - out.arrive
         duty = out.begin - out.ready
         work = out.end - out.begin
@@ -207,13 +207,15 @@ class Accumulator:
             makespan = out.end.max(axis=0) if out.end.size else np.zeros(out.n)
             all_work = work
         else:
+            assert vis_ok is not None
+            assert finite is not None
             queue = np.where(vis_ok, queue, 0.0)
             duty = np.where(vis_ok, duty, 0.0)
             all_work = np.where(finite, work, 0.0)
             work = np.where(vis_ok, work, 0.0)
             makespan = np.where(finite, out.end, 0.0).max(axis=0) if out.end.size else np.zeros(out.n)
         on = critical_mask(comp, out)
-        if not everything:
+        if vis_ok is not None:
             on &= vis_ok
         st = comp.visit_station
         s_n = self.n_stations
@@ -222,10 +224,11 @@ class Accumulator:
             return np.asarray(np.bincount(st, weights=per_visit, minlength=s_n), dtype=np.float64)
 
         waited = queue > _WAIT_EPS
-        counted = np.full(st.size, float(out.n)) if everything else vis_ok.sum(axis=1).astype(np.float64)
+        counted = np.full(st.size, float(out.n)) if vis_ok is None else vis_ok.sum(axis=1).astype(np.float64)
         ints["st_visits"] += per_station(counted).astype(np.int64)
-        ints["st_waited"] += per_station(waited.sum(axis=1)).astype(np.int64)
-        self._add_float(block, "st_queue", per_station(queue.sum(axis=1)))
+        lane_wait, lane_waited = self._add_station_lanes(block, comp, vis_ok, queue, waited)
+        ints["st_waited"] += np.rint(lane_waited.sum(axis=1)).astype(np.int64)
+        self._add_float(block, "st_queue", lane_wait.sum(axis=1))
         self._add_float(block, "st_duty", per_station(duty.sum(axis=1)))
         work_sum = per_station(work.sum(axis=1))
         self._add_float(block, "st_work", work_sum)
@@ -236,7 +239,6 @@ class Accumulator:
         self._add_float(block, "crit_duty", per_station(np.sum(duty, axis=1, where=on)))
         self._add_float(block, "crit_work", per_station(np.sum(work, axis=1, where=on)))
         self._add_float(block, "crit_link", float(np.sum(out.crit_link, where=on)))
-        self._add_station_lanes(block, comp, None if everything else vis_ok, queue, waited)
 
         # Critical steps: own steps of each instance on its critical path.
         tmpl = np.array([x.template for x in inp.instances], dtype=np.int64)
@@ -247,10 +249,11 @@ class Accumulator:
 
     def _add_station_lanes(
         self, block: int, comp: Compiled, vis_ok: BoolArray | None, queue: FloatArray, waited: BoolArray
-    ) -> None:
+    ) -> tuple[FloatArray, FloatArray]:
         """Per-lane mean wait and share of visits that waited, per station (for standard errors).
 
-        `vis_ok` marks the visits counted; None means all of them.
+        `vis_ok` marks the visits counted; None means all of them. Returns the per-station lane sums of
+        the waits and of the visits that waited.
         """
         if vis_ok is None:
             counts = np.diff(comp.station_bounds).astype(np.float64)
@@ -267,6 +270,7 @@ class Accumulator:
         self._add_float(block, "st_lane_wait_sq", (mw * mw).sum(axis=1))
         self._add_float(block, "st_lane_pwait", pw.sum(axis=1))
         self._add_float(block, "st_lane_pwait_sq", (pw * pw).sum(axis=1))
+        return lane_wait, lane_waited
 
     def merge(self, other: Accumulator) -> None:
         """Add another accumulator's statistics (of other blocks) to this one."""
