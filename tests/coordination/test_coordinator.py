@@ -290,3 +290,38 @@ def test_projections_match_the_log_after_concurrent_commands(sqlite_url: str) ->
             thread.join()
         assert store.verify().ok
         assert all(store.check_projections().values()), store.check_projections()
+
+
+def test_concurrent_commands_leave_the_view_equal_to_the_log(coordinator: Coordinator) -> None:
+    """Appends of many threads return in any order; the view applies them in log order all the same."""
+    open_crisis(coordinator)
+    spec = {
+        "executor": "msdf",
+        "actor": "msdf",
+        "activity": "asset-protection",
+        "supported": "us-forces",
+        "location": "high-seas-near-japan",
+    }
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(3):
+                filed = coordinator.file_request(STAFF["usfj"], CRISIS, spec=spec, marking=SHARED)
+                carry(coordinator, filed.id)
+        except BaseException as error:  # reported below, with the thread's error
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    rebuilt = LiveView.rebuild(
+        Recorded(seq=e.seq, event=event_from_data(dict(e.payload))) for e in coordinator.store.iter_all()
+    )
+    live = coordinator.snapshot()
+    assert live.last_seq == coordinator.store.head().seq
+    assert rebuilt.requests == live.requests
+    assert all(r.status is RequestStatus.EXECUTED for r in live.requests.values())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -46,6 +47,8 @@ from kizuna.store import Clock, EventStore, NewEvent, StoredEvent
 
 #: How often a command is decided again after losing a race on its stream.
 ATTEMPTS = 5
+#: Longest a command waits for this process's other appends to fill a gap before it reads the log.
+GAP_WAIT_S = 0.05
 
 #: Receives newly applied events, in log order, on the thread that applied them.
 ViewListener = Callable[[Sequence[Recorded]], None]
@@ -91,6 +94,9 @@ class Coordinator:
         self.view = LiveView()
         self._idempotency: dict[str, tuple[str, str]] = {}
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._inflight = 0  # appends of this process not yet in `_pending` or the view
+        self._pending: dict[int, tuple[StoredEvent, EventBase]] = {}
         self._listeners: list[ViewListener] = []
         self.catch_up()
 
@@ -113,15 +119,34 @@ class Coordinator:
         with self._lock:
             new: list[Recorded] = []
             for stored in self.store.iter_all(self.view.last_seq):
-                recorded = Recorded(seq=stored.seq, event=event_from_data(dict(stored.payload)))
-                self.view.apply(recorded)
-                if stored.idempotency_key is not None:
-                    self._idempotency[stored.idempotency_key] = (stored.stream, _object_id(stored.stream))
-                new.append(recorded)
+                own = self._pending.pop(stored.seq, None)
+                event = own[1] if own is not None else event_from_data(dict(stored.payload))
+                new.append(self._apply(stored, event))
             if new:
                 for listener in list(self._listeners):
                     listener(new)
+            self._apply_pending()
+            self._changed.notify_all()
             return tuple(new)
+
+    def _apply(self, stored: StoredEvent, event: EventBase) -> Recorded:
+        """Fold one event into the view (under the lock)."""
+        recorded = Recorded(seq=stored.seq, event=event)  # type: ignore[arg-type]
+        self.view.apply(recorded)
+        if stored.idempotency_key is not None:
+            self._idempotency[stored.idempotency_key] = (stored.stream, _object_id(stored.stream))
+        return recorded
+
+    def _apply_pending(self) -> None:
+        """Apply this process's appended events that are next in the log (under the lock)."""
+        batch: list[Recorded] = []
+        while (own := self._pending.pop(self.view.last_seq + 1, None)) is not None:
+            batch.append(self._apply(*own))
+        for seq in [seq for seq in self._pending if seq <= self.view.last_seq]:
+            del self._pending[seq]
+        if batch:
+            for listener in list(self._listeners):
+                listener(batch)
 
     def _run(self, decide: Callable[[], _Decision], *, user: User, idempotency_key: str | None) -> str:
         """Decide and append, deciding again after a lost race; return the stream written (or replayed).
@@ -132,7 +157,12 @@ class Coordinator:
         """
         key = f"{user.id}:{idempotency_key}" if idempotency_key else None
         for attempt in range(ATTEMPTS):
-            caught_up = bool(attempt) or self.store.notifier.head > self.view.last_seq
+            # The log grew past the view: by this process's appends in flight (applied as they return)
+            # or by another process's (read now; and a decision on a view that misses them loses at
+            # the store's version check and is made again).
+            caught_up = bool(attempt) or (
+                self.store.notifier.head > self.view.last_seq and not self._inflight and not self._pending
+            )
             if caught_up:
                 self.catch_up()
             with self._lock:
@@ -148,6 +178,8 @@ class Coordinator:
                 continue  # perhaps another process made it: catch up and decide again
 
             payloads = [event_to_data(e) for e in decision.events]
+            with self._lock:
+                self._inflight += 1
             try:
                 stored = self.store.append(
                     decision.stream,
@@ -160,7 +192,12 @@ class Coordinator:
                     actor=user.id,
                     marking=decision.events[0].marking.to_json(),
                 )
-            except ConflictError as error:
+            except BaseException as error:
+                with self._lock:
+                    self._inflight -= 1
+                    self._changed.notify_all()
+                if not isinstance(error, ConflictError):
+                    raise
                 if not isinstance(error.current, int):  # the key was used for another stream
                     self.catch_up()
                     with self._lock:
@@ -175,28 +212,36 @@ class Coordinator:
     def _apply_own(
         self, stored: Sequence[StoredEvent], payloads: Sequence[dict[str, Any]], events: Sequence[EventBase]
     ) -> None:
-        """Apply just-appended events without reading them back, when they are next in the log.
+        """Apply just-appended events as decided, without reading them back, in log order.
 
-        They are applied as decided only if the store recorded exactly these payloads (not the replay of
-        an earlier write with the same idempotency key) right after what the view holds; otherwise the
-        view catches up from the log.
+        Several threads' appends commit together and return in any order, so each thread's events wait
+        in `_pending` until the events before them are applied; while other appends of this process are
+        still in flight, a thread waits (briefly) for them to fill the gap, and reads the log only when
+        the gap is another process's. Events are applied as decided only if the store recorded exactly
+        these payloads (not the replay of an earlier write with the same idempotency key).
         """
         with self._lock:
-            if stored[-1].seq <= self.view.last_seq:
-                return  # already applied from the log (a catch-up got there first)
-            fresh = stored[0].seq == self.view.last_seq + 1 and all(
-                dict(s.payload) == p for s, p in zip(stored, payloads, strict=True)
-            )
-            if not fresh:
-                self.catch_up()
-                return
-            batch = [Recorded(seq=s.seq, event=e) for s, e in zip(stored, events, strict=True)]  # type: ignore[arg-type]
-            for recorded, record in zip(batch, stored, strict=True):
-                self.view.apply(recorded)
-                if record.idempotency_key is not None:
-                    self._idempotency[record.idempotency_key] = (record.stream, _object_id(record.stream))
-            for listener in list(self._listeners):
-                listener(batch)
+            self._inflight -= 1
+            try:
+                if stored[-1].seq <= self.view.last_seq:
+                    return  # already applied from the log (a catch-up got there first)
+                if any(dict(s.payload) != p for s, p in zip(stored, payloads, strict=True)):
+                    self.catch_up()  # a replay of an earlier write: the log says what it was
+                    return
+                for record, event in zip(stored, events, strict=True):
+                    self._pending[record.seq] = (record, event)
+                deadline = time.monotonic() + GAP_WAIT_S
+                while True:
+                    self._apply_pending()
+                    if self.view.last_seq >= stored[-1].seq:
+                        return
+                    remaining = deadline - time.monotonic()
+                    if not self._inflight or remaining <= 0:
+                        self.catch_up()
+                        return
+                    self._changed.wait(remaining)
+            finally:
+                self._changed.notify_all()
 
     # -- reading (what a user may see) ----------------------------------------------------------------
 
