@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from kizuna.access import Classification, Marking, User
 from kizuna.coordination import Action, Coordinator, Law, LiveView, Recorded, RequestStatus, event_from_data
-from kizuna.errors import ConflictError, NotFound, PermissionDenied
+from kizuna.errors import ConflictError, InvalidQuery, NotFound, PermissionDenied
 from kizuna.planning import StepKind
 from kizuna.store import open_store
 
@@ -325,3 +325,42 @@ def test_concurrent_commands_leave_the_view_equal_to_the_log(coordinator: Coordi
     assert live.last_seq == coordinator.store.head().seq
     assert rebuilt.requests == live.requests
     assert all(r.status is RequestStatus.EXECUTED for r in live.requests.values())
+
+
+def test_nobody_grants_an_approval_by_claiming_it(coordinator: Coordinator) -> None:
+    """Approvals listed as already granted must be the crisis's own, obtained on a designation's path."""
+    open_crisis(coordinator)
+    spec = {
+        "executor": "msdf",
+        "actor": "msdf",
+        "activity": "asset-protection",
+        "supported": "us-forces",
+        "location": "high-seas-near-japan",
+        "flags": ["in-response-plan"],
+    }
+    with pytest.raises(PermissionDenied, match="defense-minister-order not granted"):
+        coordinator.file_request(
+            STAFF["usfj"], CRISIS, spec=spec | {"granted": ["defense-minister-order"]}, marking=SHARED
+        )
+    designation = coordinator.file_request(
+        STAFF["jp-cabinet-secretariat"], CRISIS, spec={"designates": "important-influence"}, marking=SHARED
+    )
+    carry(coordinator, designation.id)
+    held = coordinator.view.crises[CRISIS].approvals
+    assert {"nsc-deliberation", "basic-plan"} <= set(held)
+    filed = coordinator.file_request(
+        STAFF["usfj"], CRISIS, spec=spec | {"granted": ["nsc-deliberation", "basic-plan"]}, marking=SHARED
+    )
+    assert not {"basic-plan-jp-cabinet", "nsc-deliberation-jp-nsc"} & set(filed.path.by_id)
+
+
+def test_a_designation_is_marked_as_its_crisis(coordinator: Coordinator) -> None:
+    open_crisis(coordinator)
+    secret_jp = Marking.national(Classification.SECRET, "JPN")
+    with pytest.raises(InvalidQuery, match="designation"):
+        coordinator.file_request(
+            STAFF["jp-cabinet-secretariat"],
+            CRISIS,
+            spec={"designates": "important-influence"},
+            marking=secret_jp,
+        )

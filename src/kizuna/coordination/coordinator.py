@@ -335,7 +335,12 @@ class Coordinator:
 
         `spec` holds the fields of a RequestSpec except `id`, `requester` and `situation`, which the
         coordinator sets: a new id, the user's organization and the designation in force (for a
-        designation request, the situation sought is `designates`).
+        designation request, the situation sought is `designates`). Approvals listed as already
+        `granted` must be ones the crisis holds (obtained on its designations' paths): nobody grants an
+        approval by claiming it.
+
+        A designation changes the crisis for everyone who sees it, so its request may not be marked more
+        restrictively than the crisis.
         """
         actor = actor_of(user)
         forbidden = {"id", "requester", "situation"} & set(spec)
@@ -349,6 +354,16 @@ class Coordinator:
                 raise PermissionDenied(f"{actor.user} is {actor.role!r}; filing needs operator or approver")
             combined = combine(crisis.marking, marking)
             _check_marking(user, combined)
+            unheld = sorted(set(spec.get("granted", ())) - set(crisis.approvals))
+            if unheld:
+                raise PermissionDenied(
+                    f"{', '.join(unheld)} not granted in crisis {crisis_id!r} (it holds: "
+                    f"{', '.join(crisis.approvals) or 'none'}); approvals are obtained along a path"
+                )
+            if spec.get("designates") and not crisis.marking.at_least_as_restrictive_as(combined):
+                raise InvalidQuery(
+                    "a designation changes the crisis for everyone who sees it: mark it as the crisis"
+                )
             try:
                 full = RequestSpec.model_validate(
                     {**spec, "id": request_id, "requester": actor.organization, "situation": crisis.situation}

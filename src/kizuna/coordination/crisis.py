@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from kizuna.access import Marking
 from kizuna.coordination.events import Actor, CrisisOpened, StepActed
@@ -48,6 +48,11 @@ class CrisisState(BaseModel):
     opened_at: datetime
     opened_by: Actor
     timeline: tuple[Designation, ...]
+    approvals: tuple[str, ...] = Field(
+        default=(),
+        description="Approvals obtained on the paths of the crisis's designations (a basic plan, an NSC "
+        "deliberation); later requests may cite them as already granted.",
+    )
     version: int = 1
 
     @property
@@ -87,8 +92,14 @@ def start(event: CrisisOpened) -> CrisisState:
     )
 
 
-def designate(state: CrisisState, event: StepActed, *, situation: str, organization: str) -> CrisisState:
-    """Add a designation to the crisis's timeline: the executed effect step of a designation request."""
+def designate(
+    state: CrisisState, event: StepActed, *, situation: str, organization: str, approvals: tuple[str, ...]
+) -> CrisisState:
+    """Add a designation to the crisis's timeline: the executed effect step of a designation request.
+
+    The approvals obtained on the designation's path join the crisis's approvals.
+    """
+    held = (*state.approvals, *(a for a in approvals if a not in state.approvals))
     entry = Designation(
         situation=situation,
         since=event.at,
@@ -96,4 +107,6 @@ def designate(state: CrisisState, event: StepActed, *, situation: str, organizat
         request=event.request,
         actor=event.actor,
     )
-    return state.model_copy(update={"timeline": (*state.timeline, entry), "version": state.version + 1})
+    return state.model_copy(
+        update={"timeline": (*state.timeline, entry), "approvals": held, "version": state.version + 1}
+    )

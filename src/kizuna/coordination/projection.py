@@ -80,6 +80,7 @@ class LiveView:
                         event,
                         situation=state.spec.designates,
                         organization=state.path.by_id[state.path.decision_step].organization,
+                        approvals=state.granted,
                     )
             case RequestWithdrawn():
                 self.requests[event.request] = request_machine.apply(self._request(event.request), event)
