@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kizuna.cli.console import err, out
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def serve(
@@ -24,13 +27,25 @@ def serve(
     url: Annotated[
         str | None, typer.Option("--url", help="Database URL (default: KIZUNA_DATABASE_URL or SQLite).")
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes. Several workers follow each other's writes through PostgreSQL "
+            "NOTIFY at once; on SQLite within a second.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API: crises, requests, steps, taskings, reports, and a stream of events."""
+    import os
+
     import uvicorn
 
-    from kizuna.service import create_app
+    from kizuna.service import create_app, open_runtime
     from kizuna.service.demo import login_lines, seed_demo
     from kizuna.settings import get_settings
+    from kizuna.store import system_clock
 
     settings = get_settings()
     updates: dict[str, object] = {}
@@ -43,17 +58,47 @@ def serve(
     elif demo and settings.database_url is None:
         updates["database_url"] = f"sqlite:///{settings.data_dir / 'demo.db'}"
     settings = settings.model_copy(update=updates)
-    app = create_app(settings)
     display_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host  # noqa: S104
     base_url = f"http://{display_host}:{settings.port}"
-    if demo:
-        with err.status("Seeding the demo (users, crisis, designation, requests)..."):
-            info = seed_demo(app.state.runtime)
-        for line in login_lines(info, base_url):
-            out.print(line, markup=False, highlight=False)
-    err.print(f"Serving on {base_url} (database: {_safe(settings.resolved_database_url())})")
+    database = settings.resolved_database_url()
+    if workers == 1:
+        app = create_app(settings)
+        runtime = app.state.runtime
+    else:  # seed here, then let each worker open its own runtime from the environment
+        runtime = open_runtime(settings, system_clock)
+    try:
+        if demo:
+            with err.status("Seeding the demo (users, crisis, designation, requests)..."):
+                info = seed_demo(runtime)
+            for line in login_lines(info, base_url):
+                out.print(line, markup=False, highlight=False)
+    finally:
+        if workers > 1:
+            runtime.close()
+    err.print(f"Serving on {base_url} with {workers} worker(s) (database: {_safe(database)})")
+    if workers == 1:
+        _tune_gc()
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+        return
+    os.environ["KIZUNA_DATABASE_URL"] = database
+    uvicorn.run(
+        "kizuna.cli.serve:worker_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def worker_app() -> FastAPI:
+    """Build one worker's app from the environment (`kizuna serve --workers N` starts N of them)."""
+    from kizuna.service import create_app
+
+    app = create_app()
     _tune_gc()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    return app
 
 
 def _safe(url: str) -> str:

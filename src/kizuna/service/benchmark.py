@@ -97,11 +97,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_subprocess(url: str, data_dir: Path, *, demo: bool = True, timeout_s: float = 90) -> Iterator[str]:
+def serve_subprocess(
+    url: str, data_dir: Path, *, demo: bool = True, workers: int = 1, timeout_s: float = 90
+) -> Iterator[str]:
     """Run `kizuna serve` on `url` in a subprocess on a free loopback port; yield its base URL."""
     port = _free_port()
     kizuna = str(Path(sys.executable).parent / "kizuna")
-    args = [kizuna, "serve", "--url", url, "--port", str(port), *(["--demo"] if demo else [])]
+    args = [kizuna, "serve", "--url", url, "--port", str(port), "--workers", str(workers)]
+    args += ["--demo"] if demo else []
     env = {**os.environ, "KIZUNA_DATA_DIR": str(data_dir)}
     log = data_dir / f"serve-{port}.log"
     with log.open("wb") as sink:

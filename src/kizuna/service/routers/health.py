@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kizuna.service.dependencies import RuntimeDep
 
@@ -11,12 +13,13 @@ router = APIRouter(prefix="/api/health", tags=["health"])
 
 
 class Health(BaseModel):
-    """The service is up; its view reaches `last_seq` of the `backend` log."""
+    """The service is up; the answering worker's view reaches `last_seq` of the `backend` log."""
 
     status: str
     backend: str
     last_seq: int
     subscribers: int
+    worker: int = Field(description="The answering worker's process id (several with --workers).")
 
 
 @router.get("")
@@ -27,4 +30,5 @@ async def health(runtime: RuntimeDep) -> Health:
         backend=runtime.store.backend,
         last_seq=runtime.coordinator.view.last_seq,
         subscribers=runtime.hub.count,
+        worker=os.getpid(),
     )
