@@ -268,12 +268,6 @@ def test_two_processes_on_one_store_see_each_others_writes(coordinator: Coordina
         assert coordinator.view.requests[filed.id].done.keys() == {first, second}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kizuna.store: after concurrent appends (group commit, several appends in savepoints of one "
-    "transaction) the stream-catalog projection differs from a replay, so `kizuna db verify` exits 1. "
-    "Remove this mark when the store is fixed.",
-)
 def test_projections_match_the_log_after_concurrent_commands(sqlite_url: str) -> None:
     with open_store(sqlite_url, sqlite_synchronous="NORMAL") as store:
         coordinator = Coordinator(store, LAW, clock=Clock())

@@ -83,6 +83,9 @@ def test_waiting_appends_commit_together_and_succeed_or_fail_alone(store: EventS
     assert store.head().seq == 1 + 1 + 1 + 5 * 2
     assert [e.seq for e in store.read_all()] == list(range(1, store.head().seq + 1))
     assert store.verify().ok
+    # Projection writes made inside each append's savepoint survive the group's commit.
+    assert all(store.check_projections().values()), store.check_projections()
+    assert store.stream_version("crisis:p4") == 2
 
 
 def _wait_until(condition: object, timeout: float = 30.0) -> None:

@@ -199,6 +199,16 @@ def _check_name(what: str, value: str, longest: int = MAX_KEY) -> None:
         raise InvalidQuery(f"{what} must be 1 to {longest} characters, got {value!r}")
 
 
+def _joined_session(connection: Connection) -> Session:
+    """Return a Session that writes inside the caller's transaction, savepoint or not.
+
+    SQLAlchemy's default (`conditional_savepoint`) gives a Session bound to a connection that is inside a
+    SAVEPOINT a savepoint of its own, rolled back when the Session closes: in a group commit every
+    projection write would vanish while the events stayed. `rollback_only` leaves commit to the caller.
+    """
+    return Session(bind=connection, join_transaction_mode="rollback_only")
+
+
 class EventStore:
     """An open event store. Build it with `open_store()`; close it with `close()` or a `with` block.
 
@@ -676,7 +686,7 @@ class EventStore:
     ) -> int:
         """Apply the log to projections inside the caller's write transaction; return events replayed."""
         state = {r.name: r.last_seq for r in connection.execute(select(schema.projection_state))}
-        with Session(bind=connection) as session:
+        with _joined_session(connection) as session:
             for projection in projections:
                 if reset:
                     tables = list(projection.tables)
@@ -739,7 +749,7 @@ class EventStore:
             )
             (current if advanced.rowcount == 1 else lagging).append(projection)
         if current:
-            with Session(bind=connection) as session:
+            with _joined_session(connection) as session:
                 for event in stored:
                     for projection in current:
                         projection.apply(event, session)
