@@ -171,7 +171,7 @@ def test_schema_structure_prints_the_schema() -> None:
 
 
 def test_demo_prints_the_comparison_and_writes_the_charts(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["demo", "--no-serve", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "us-japan-2015 → us-japan-2025" in out
@@ -181,6 +181,9 @@ def test_demo_prints_the_comparison_and_writes_the_charts(tmp_path: Path) -> Non
     assert "us-japan-2015: U.S. operational authority over forces in Japan: indopacom" in out
     assert "us-japan-2025: U.S. operational authority over forces in Japan: usfj" in out
     assert "Pacific/Honolulu, UTC-10:00" in out
+    # In 2015 the SDF's joint operations ran through the Joint Staff, met at the BOCC.
+    assert "operational control of the SDF: jsdf-joint-staff" in out
+    assert "--member-of--> acm-bocc" in out
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(
         [

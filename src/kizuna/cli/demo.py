@@ -107,9 +107,27 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
 
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the charts and reports.")] = Path("out"),
+    serve_live: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="End by serving the live coordination service with demo users and a running exercise "
+            "(Ctrl-C stops it).",
+        ),
+    ] = True,
+    port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port of the live service.")] = None,
 ) -> None:
-    """Run the main job: compare the 2015 and 2025 U.S.-Japan structures and write org charts to out/."""
+    """Run the main job: structures compared, org charts, the simulated Taiwan contingency, the live service.
+
+    Writes the charts and the simulation report to `--out`, then (unless --no-serve) serves the live
+    coordination service on 127.0.0.1 with demo users of both nations, as `kizuna serve --demo` does.
+    """
     ctx = DemoContext(out_dir)
     for title, step in STEPS:
         out.rule(f"[bold]{title}[/bold]")
         step(ctx)
+    if serve_live:
+        from kizuna.cli.serve import serve
+
+        out.rule("[bold]Live coordination service (Ctrl-C stops it)[/bold]")
+        serve(port=port, demo=True)
