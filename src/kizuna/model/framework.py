@@ -16,7 +16,6 @@ file; evaluating rules is `kizuna.authority`'s job.
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kizuna.errors import DataError, Problem
 from kizuna.model.ids import Ident
+from kizuna.model.loading import bundled_dir, bundled_ids, load_checked, resolve
 from kizuna.model.provenance import Provenanced, is_url, source_key
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
@@ -288,14 +288,12 @@ class Framework(BaseModel):
 
 def bundled_frameworks_dir() -> Path:
     """Return the folder of the bundled framework files."""
-    from importlib import resources
-
-    return Path(str(resources.files("kizuna") / "data" / "frameworks"))
+    return bundled_dir("frameworks")
 
 
 def bundled_framework_ids() -> list[str]:
     """Return the ids of the bundled frameworks, sorted."""
-    return sorted(p.stem for p in bundled_frameworks_dir().glob("*.yaml"))
+    return bundled_ids("frameworks")
 
 
 def resolve_framework(ref: str | Path) -> Path:
@@ -304,15 +302,7 @@ def resolve_framework(ref: str | Path) -> Path:
     Raises:
         UnknownId: `ref` is neither an existing file nor a bundled framework id.
     """
-    from kizuna.errors import UnknownId
-
-    text = str(ref)
-    if text.endswith((".yaml", ".yml")) or "/" in text or Path(text).is_file():
-        return Path(text)
-    path = bundled_frameworks_dir() / f"{text}.yaml"
-    if not path.is_file():
-        raise UnknownId("framework", text, bundled_framework_ids())
-    return path
+    return resolve(ref, kind="frameworks")
 
 
 def load_framework(ref: str | Path) -> Framework:
@@ -322,22 +312,7 @@ def load_framework(ref: str | Path) -> Framework:
         DataError: the file is invalid; every problem is listed with file, line, field and value.
         UnknownId: `ref` is not a file and not a bundled framework id.
     """
-    path = resolve_framework(ref)
-    if path.parent == bundled_frameworks_dir():
-        return _load_bundled(path.stem)
-    return _load(path)
-
-
-@lru_cache(maxsize=16)
-def _load_bundled(framework_id: str) -> Framework:
-    return _load(bundled_frameworks_dir() / f"{framework_id}.yaml")
-
-
-def _load(path: Path) -> Framework:
-    framework, problems = check_framework_file(path)
-    if problems or framework is None:
-        raise DataError(problems)
-    return framework
+    return load_checked(ref, kind="frameworks", check=check_framework_file)
 
 
 def check_framework_file(path: str | Path) -> tuple[Framework | None, list[Problem]]:

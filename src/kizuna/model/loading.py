@@ -9,12 +9,12 @@ DataError; nothing here prints or exits.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -23,6 +23,8 @@ from kizuna.model.ids import BILATERAL
 from kizuna.model.provenance import Provenanced, is_url, source_key
 from kizuna.model.structure import Era, Nation, Organization, Relation, RelationKind, Site, Structure
 from kizuna.model.yamlfile import line_of, plain, read_yaml
+
+T = TypeVar("T")
 
 #: The entity sections of a structure file, in file order, with the model of each.
 SECTIONS: dict[str, type[Provenanced]] = {
@@ -106,6 +108,33 @@ def resolve(ref: str | Path, *, kind: str = "structures", relative_to: Path | No
     return path
 
 
+def load_checked(ref: str | Path, *, kind: str, check: Callable[[Path], tuple[T | None, list[Problem]]]) -> T:
+    """Load a data file of one kind by bundled id or path with its `check_*_file` function.
+
+    Bundled files are read once per process (their objects are frozen); a user's file is read each time.
+
+    Raises:
+        DataError: the file is invalid; every problem is listed.
+        UnknownId: `ref` is not a file and not a bundled id of that kind.
+    """
+    path = resolve(ref, kind=kind)
+    if path.parent == bundled_dir(kind):
+        return cast("T", _load_bundled(kind, path.stem, check))
+    return _raise_on_problems(check(path))
+
+
+@lru_cache(maxsize=64)
+def _load_bundled(kind: str, data_id: str, check: Callable[[Path], tuple[Any, list[Problem]]]) -> Any:
+    return _raise_on_problems(check(bundled_dir(kind) / f"{data_id}.yaml"))
+
+
+def _raise_on_problems(checked: tuple[T | None, list[Problem]]) -> T:
+    loaded, problems = checked
+    if problems or loaded is None:
+        raise DataError(problems)
+    return loaded
+
+
 def load_structure(ref: str | Path) -> Structure:
     """Load and validate a structure by bundled id or file path.
 
@@ -113,22 +142,7 @@ def load_structure(ref: str | Path) -> Structure:
         DataError: the file (or a file it extends) is invalid; every problem is listed.
         UnknownId: `ref` is not a file and not a bundled structure id.
     """
-    path = resolve(ref)
-    if path.parent == bundled_dir():
-        return _load_bundled(path.stem)
-    return _load(path)
-
-
-@lru_cache(maxsize=32)
-def _load_bundled(structure_id: str) -> Structure:
-    return _load(bundled_dir() / f"{structure_id}.yaml")
-
-
-def _load(path: Path) -> Structure:
-    structure, problems = check_structure_file(path)
-    if problems or structure is None:
-        raise DataError(problems)
-    return structure
+    return load_checked(ref, kind="structures", check=check_structure_file)
 
 
 def check_structure_file(path: str | Path) -> tuple[Structure | None, list[Problem]]:

@@ -720,12 +720,9 @@ def load_scenario(ref: str | Path) -> Scenario:
         DataError: the file is invalid; every problem is listed with its line.
         UnknownId: `ref` is not a file and not a bundled scenario id.
     """
-    from kizuna.model.loading import resolve
+    from kizuna.model.loading import load_checked
 
-    scenario, problems = check_scenario_file(resolve(ref, kind="scenarios"))
-    if problems or scenario is None:
-        raise DataError(problems)
-    return scenario
+    return load_checked(ref, kind="scenarios", check=check_scenario_file)
 
 
 def check_scenario_file(path: str | Path) -> tuple[Scenario | None, list[Problem]]:
