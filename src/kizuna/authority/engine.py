@@ -15,8 +15,9 @@ from itertools import product
 from typing import TYPE_CHECKING
 
 from kizuna.authority.query import Query
+from kizuna.authority.rules import build_ruling
 from kizuna.authority.ruling import Outcome, Ruling
-from kizuna.model.framework import Citation, Effect, Rule
+from kizuna.model.framework import Effect, Rule
 
 if TYPE_CHECKING:
     from kizuna.authority.frameworks import FrameworkSet
@@ -172,7 +173,7 @@ class CompiledEngine:
     def _ruling(self, decision: _Decision, done: int) -> Ruling:
         after = decision.required & decision.deferrable & ~done
         missing = decision.required & ~decision.deferrable & ~done
-        return _build(
+        return build_ruling(
             outcome=Outcome.REQUIRES_APPROVAL if missing else Outcome.PERMITTED,
             required=self._names(decision.required),
             missing=self._names(missing),
@@ -202,7 +203,7 @@ class CompiledEngine:
             lawful: list[str] = []
             for r in prohibits:
                 lawful += [s for s in r.lawful_under if s not in lawful]
-            ruling = _build(
+            ruling = build_ruling(
                 outcome=Outcome.PROHIBITED,
                 required=(),
                 missing=(),
@@ -228,31 +229,3 @@ class CompiledEngine:
             else:
                 shown.append(r)
         return _Decision(None, required, deferrable, fresh, tuple(shown))
-
-
-def _build(
-    *,
-    outcome: Outcome,
-    required: tuple[str, ...],
-    missing: tuple[str, ...],
-    after: tuple[str, ...],
-    rules: tuple[Rule, ...],
-    lawful_under: tuple[str, ...],
-) -> Ruling:
-    from kizuna.authority.rules import reason_text
-
-    citations: dict[Citation, None] = {}
-    for r in rules:
-        for c in r.citations:
-            citations.setdefault(c, None)
-    return Ruling(
-        outcome=outcome,
-        required=required,
-        missing=missing,
-        after=after,
-        reasons=tuple(reason_text(r) for r in rules),
-        rule_ids=tuple(r.id for r in rules),
-        citations=tuple(citations),
-        lawful_under=lawful_under,
-        assumptions=tuple(r.assumption for r in rules if r.assumption),
-    )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from kizuna.authority.query import Query
 from kizuna.authority.ruling import Outcome, Ruling
 from kizuna.errors import Problem
-from kizuna.model.framework import SINGLE_FIELDS, Citation, Effect, Rule
+from kizuna.model.framework import SINGLE_FIELDS, Effect, Rule
 
 if TYPE_CHECKING:
     from kizuna.authority.frameworks import FrameworkSet
@@ -90,7 +90,7 @@ def combine(frameworks: FrameworkSet, fired: Sequence[Rule], granted: Iterable[s
         lawful: list[str] = []
         for r in prohibits:
             lawful += [s for s in r.lawful_under if s not in lawful]
-        return _ruling(
+        return build_ruling(
             outcome=Outcome.PROHIBITED,
             required=(),
             missing=(),
@@ -111,12 +111,12 @@ def combine(frameworks: FrameworkSet, fired: Sequence[Rule], granted: Iterable[s
     missing = tuple(a for a in required if a not in deferrable and a not in done)
     shown = [r for r in fired if r.effect is not Effect.DEFER or r in defers]
     outcome = Outcome.REQUIRES_APPROVAL if missing else Outcome.PERMITTED
-    return _ruling(
+    return build_ruling(
         outcome=outcome, required=tuple(required), missing=missing, after=after, rules=shown, lawful_under=()
     )
 
 
-def _ruling(
+def build_ruling(
     *,
     outcome: Outcome,
     required: tuple[str, ...],
@@ -125,9 +125,8 @@ def _ruling(
     rules: Sequence[Rule],
     lawful_under: tuple[str, ...],
 ) -> Ruling:
-    citations: list[Citation] = []
-    for r in rules:
-        citations += [c for c in r.citations if c not in citations]
+    """Assemble a ruling from the rules that fired: reasons and citations in firing order, deduplicated."""
+    citations = dict.fromkeys(c for r in rules for c in r.citations)
     return Ruling(
         outcome=outcome,
         required=required,
