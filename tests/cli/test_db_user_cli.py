@@ -64,10 +64,23 @@ def test_info_describes_events_streams_and_projections(
 def test_info_on_an_empty_database_asks_for_an_upgrade(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
+    Path(url.removeprefix("sqlite:///")).touch()  # an empty SQLite file: a database without the schema
     code, out, err = kizuna(capsys, monkeypatch, "db", "info", "--url", url)
     assert code == 1
     assert "revision   (empty) (newest is 0002)" in out
     assert "run `kizuna db upgrade`" in err
+
+
+@pytest.mark.parametrize("command", ["info", "verify", "rebuild"])
+def test_inspecting_a_missing_database_is_an_error_and_creates_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str
+) -> None:
+    missing = tmp_path / "typo" / "kizuna.db"
+    code, _out, err = kizuna(capsys, monkeypatch, "db", command, "--url", f"sqlite:///{missing}")
+    assert code == 2
+    assert "no event store at" in err
+    assert str(missing) in err
+    assert not missing.parent.exists()
 
 
 def test_verify_passes_an_intact_chain_and_names_the_tampered_seq(

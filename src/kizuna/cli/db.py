@@ -41,7 +41,7 @@ def _shown(url: str) -> str:
 def _open(url: str | None) -> EventStore:
     from kizuna.store import open_store
 
-    return open_store(database_url(url), listen=False)
+    return open_store(database_url(url), listen=False, create=False)
 
 
 def _progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -88,7 +88,7 @@ def info(url: UrlOption = None) -> None:
     from kizuna.store.engine import make_engine
 
     target = database_url(url)
-    engine = make_engine(target)
+    engine = make_engine(target, create=False)
     try:
         revision = current_revision(engine)
     finally:

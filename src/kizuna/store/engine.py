@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
-from kizuna.errors import InvalidQuery
+from kizuna.errors import InvalidQuery, NotFound
 from kizuna.store.chain import canonical_json
 
 #: How long a SQLite writer waits for the lock before giving up, in milliseconds.
@@ -48,10 +48,19 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL, *, sqlite_synchronous: str = "FULL") -> Engine:
-    """Create an engine for the store at `url`, creating the SQLite file's directory when needed."""
+def make_engine(url: str | URL, *, sqlite_synchronous: str = "FULL", create: bool = True) -> Engine:
+    """Create an engine for the store at `url`, creating the SQLite file's directory when needed.
+
+    Raises:
+        NotFound: `create` is false and the SQLite file does not exist (a check must not make what it
+            checks: a mistyped path would otherwise "verify" as an empty store).
+    """
     parsed = parse_url(url) if isinstance(url, str) else url
     if parsed.get_backend_name() == "sqlite":
+        if not create and not (parsed.database and Path(parsed.database).expanduser().is_file()):
+            raise NotFound(
+                f"no event store at {parsed.database!r}; `kizuna db upgrade` (or `kizuna serve`) creates one"
+            )
         return _sqlite_engine(parsed, sqlite_synchronous)
     return create_engine(
         parsed,

@@ -811,6 +811,7 @@ def open_store(
     migrate: bool = True,
     listen: bool = True,
     sqlite_synchronous: str | None = None,
+    create: bool = True,
 ) -> EventStore:
     """Open (and migrate) the event store at `url`.
 
@@ -824,9 +825,11 @@ def open_store(
         migrate: Run the Alembic migrations first (on by default; the schema must be current).
         listen: On PostgreSQL, listen for other workers' appends (`subscribe`, `wait_for`).
         sqlite_synchronous: SQLite `PRAGMA synchronous` (`FULL` or `NORMAL`); by default the settings'.
+        create: Create a missing SQLite file (off for commands that inspect an existing store).
 
     Raises:
         InvalidQuery: The URL is not a SQLite file or PostgreSQL URL.
+        NotFound: `create` is false and the SQLite file does not exist.
     """
     registered = check_projections((CATALOG, *projections))
     if url is None or sqlite_synchronous is None:
@@ -835,7 +838,7 @@ def open_store(
         settings = get_settings()
         url = url or settings.resolved_database_url()
         sqlite_synchronous = sqlite_synchronous or settings.sqlite_synchronous
-    engine = make_engine(parse_url(url), sqlite_synchronous=sqlite_synchronous)
+    engine = make_engine(parse_url(url), sqlite_synchronous=sqlite_synchronous, create=create)
     if migrate:
         upgrade(engine)
     return EventStore(
