@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kizuna.errors import DataError, Problem
 from kizuna.model.ids import Ident
-from kizuna.model.loading import bundled_dir, bundled_ids, load_checked, resolve
+from kizuna.model.loading import bundled_dir, bundled_ids, load_checked, read_sources, resolve
 from kizuna.model.provenance import Provenanced, is_url, source_key
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
@@ -341,7 +341,7 @@ def check_framework_file(path: str | Path) -> tuple[Framework | None, list[Probl
     for key in ("id", "name"):
         if key not in root:
             problems.append(Problem(file, 1, key, "missing required key"))
-    sources = _read_sources(file, root, problems)
+    sources = read_sources(file, root, problems)
 
     vocab: dict[str, list[Term]] = {}
     for section in VOCABULARIES:
@@ -374,33 +374,6 @@ def check_framework_file(path: str | Path) -> tuple[Framework | None, list[Probl
             problems.append(Problem(file, line_of(root, key), key, e["msg"], e.get("input")))
         return None, problems
     return framework, []
-
-
-def _read_sources(file: str, root: Any, problems: list[Problem]) -> dict[str, str]:
-    node = root.get("sources")
-    if node is None:
-        return {}
-    if not isinstance(node, dict):
-        problems.append(
-            Problem(file, line_of(root, "sources"), "sources", "must be a mapping", expected="KEY: document")
-        )
-        return {}
-    out: dict[str, str] = {}
-    for key, value in node.items():
-        if not isinstance(value, str) or not value.strip():
-            problems.append(
-                Problem(
-                    file,
-                    line_of(node, key),
-                    f"sources.{key}",
-                    "must name a document",
-                    value,
-                    "a title or URL",
-                )
-            )
-            continue
-        out[str(key)] = value
-    return out
 
 
 def _entries(

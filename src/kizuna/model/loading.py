@@ -227,7 +227,7 @@ def _read_document(path: Path, chain: tuple[Path, ...]) -> _Document:
             s: {k: _Entry(e.section, dict(e.data), list(e.origins)) for k, e in es.items()}
             for s, es in parent.entries.items()
         }
-    sources.update(_read_sources(file, root, problems))
+    sources.update(read_sources(file, root, problems))
 
     if derived:
         _apply_changes(file, root, entries, removed, problems)
@@ -264,7 +264,8 @@ def _noun(section: str) -> str:
     return section[:-1] if section != "relations" else "relation"
 
 
-def _read_sources(file: str, root: Any, problems: list[Problem]) -> dict[str, str]:
+def read_sources(file: str, root: Any, problems: list[Problem]) -> dict[str, str]:
+    """Read a file's `sources:` table (KEY: document), adding a Problem for each malformed entry."""
     node = root.get("sources")
     if node is None:
         return {}
