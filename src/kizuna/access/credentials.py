@@ -120,5 +120,7 @@ def check_password(password: str, user_id: str | None = None) -> None:
     folded = password.strip().lower()
     if folded in common_passwords():
         raise InvalidQuery("that password is among the most common ones in public leaks; choose another")
-    if user_id is not None and user_id.lower() in folded:
+    if user_id is not None and (
+        folded == user_id.lower() or (len(user_id) >= 4 and user_id.lower() in folded)
+    ):
         raise InvalidQuery("a password may not contain the user's id")

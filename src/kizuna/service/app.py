@@ -153,10 +153,9 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,  # 413 before parsing: Content-Length, then bytes read
     )
     app.state.runtime = runtime
-    errors.install(app)
+    errors.install(app, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -18,6 +18,7 @@ refusing logins beyond a short queue, so a flood of logins cannot take the servi
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import time
@@ -31,6 +32,8 @@ from fastapi.concurrency import run_in_threadpool
 from kizuna.access import BrowserSession, LoginThrottle, User, UserDirectory, digest
 from kizuna.errors import PermissionDenied, Throttled
 from kizuna.store import Clock
+
+log = logging.getLogger("kizuna.service.login")
 
 #: How long a checked credential is trusted before it is checked again, in seconds (a safety net:
 #: the epoch empties the cache whenever something was revoked).
@@ -230,7 +233,11 @@ class LoginGate:
             Throttled: The account or the address is closed for now, or too many logins are waiting.
             PermissionDenied: Wrong user or password (the same message either way); counted.
         """
-        self.throttle.check(username, address)
+        try:
+            self.throttle.check(username, address)
+        except Throttled:
+            log.warning("login for %r from %s refused: throttled", username, address)
+            raise
         if self._waiting >= self.queue:
             raise Throttled("too many logins at once; try again in a moment", retry_after_s=1.0)
         gate = self._gate()
@@ -249,10 +256,12 @@ class LoginGate:
                 self.checking -= 1
         except PermissionDenied:
             self.throttle.failed(username, address)
+            log.warning("failed login for %r from %s", username, address)
             raise
         finally:
             gate.release()
         self.throttle.succeeded(username)
+        log.info("login of %r from %s", username, address)
         return user
 
 

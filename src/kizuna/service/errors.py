@@ -40,6 +40,7 @@ from kizuna.errors import (
     KizunaError,
     NotFound,
     PermissionDenied,
+    Throttled,
     UnknownId,
 )
 
@@ -51,6 +52,7 @@ STATUS: tuple[tuple[type[KizunaError], int], ...] = (
     (UnknownId, 422),
     (InvalidQuery, 422),
     (DataError, 422),
+    (Throttled, 429),
     (IntegrityError, 500),
 )
 
@@ -75,14 +77,6 @@ class Unauthenticated(Exception):
 
 class MalformedRequest(Exception):
     """A header or parameter could not be parsed (HTTP 400)."""
-
-
-class Throttled(Exception):
-    """Too many attempts: try again after `retry_after_s` seconds (HTTP 429)."""
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        self.retry_after_s = retry_after_s
-        super().__init__(message)
 
 
 #: The `error` name of HTTP errors raised by the framework (unknown routes, wrong methods, ...).
@@ -156,29 +150,48 @@ async def _http(request: Request, error: Exception) -> JSONResponse:
         allowed = (error.headers or {}).get("Allow") or (error.headers or {}).get("allow") or ""
         detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed or 'none'}"
     elif status == 413:
-        limit = request.app.state.runtime.settings.max_body_bytes
-        detail = f"the request body is larger than {limit} bytes (KIZUNA_MAX_BODY_BYTES)"
+        detail = _too_large(request.app.state.runtime.settings.max_body_bytes)
     else:
         detail = str(error.detail)
     body = ErrorBody(error=_HTTP_NAMES.get(status, "HTTPError"), detail=detail)
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=error.headers)
 
 
-class ErrorBoundary:
-    """ASGI middleware: any exception no handler took is logged with its traceback and an incident id,
-    and answered 500 with the documented body naming only that id (never the failure itself).
+class Boundary:
+    """ASGI middleware at the edge of the app: the body limit and the catch-all for failures.
+
+    A body larger than `max_body_bytes` answers 413 before anything parses it: at once when its
+    `Content-Length` says so, otherwise as soon as the bytes read pass the limit (a chunked body).
+    Any exception no handler took is logged with its traceback and an incident id, and answered 500
+    with the documented body naming only that id (never the failure itself).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        """Wrap `app`."""
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        """Wrap `app`, limiting bodies to `max_body_bytes`."""
         self.app = app
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the app; turn an escaped exception into a logged, generic 500."""
+        """Check the declared length, count the bytes read, turn an escaped exception into a 500."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = False
+        limit = self.max_body_bytes
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _answer(scope, receive, send, status=413, error="ContentTooLarge", detail=_too_large(limit))
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413)  # FastAPI passes it on to the handler, which answers
+            return message
 
         async def tracked(message: Message) -> None:
             nonlocal started
@@ -187,29 +200,44 @@ class ErrorBoundary:
             await send(message)
 
         try:
-            await self.app(scope, receive, tracked)
+            await self.app(scope, counted, tracked)
         except Exception:
             incident = secrets.token_hex(6)
             log.exception("incident %s: %s %s failed", incident, scope.get("method"), scope.get("path"))
             if started:
                 return  # the answer is on its way; the client sees it cut short
-            body = ErrorBody(
-                error="InternalError",
-                detail=f"the service failed to handle the request; it was logged as incident {incident}",
-            )
-            await JSONResponse(body.model_dump(mode="json"), status_code=500)(scope, receive, send)
+            detail = f"the service failed to handle the request; it was logged as incident {incident}"
+            await _answer(scope, receive, send, status=500, error="InternalError", detail=detail)
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers: Kizuna's errors, credentials, throttling, invalid requests, HTTP errors
-    and the catch-all for everything else."""
+def _too_large(limit: int) -> str:
+    return f"the request body is larger than {limit} bytes (KIZUNA_MAX_BODY_BYTES)"
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None  # the server refuses a malformed one
+    return None
+
+
+async def _answer(
+    scope: Scope, receive: Receive, send: Send, *, status: int, error: str, detail: str
+) -> None:
+    body = ErrorBody(error=error, detail=detail)
+    await JSONResponse(body.model_dump(mode="json"), status_code=status)(scope, receive, send)
+
+
+def install(app: FastAPI, *, max_body_bytes: int) -> None:
+    """Register the handlers: Kizuna's errors, credentials, throttling, invalid requests, HTTP errors,
+    and the boundary (body limit, catch-all for everything else)."""
     app.add_exception_handler(KizunaError, _handle)
     app.add_exception_handler(Unauthenticated, _unauthenticated)
     app.add_exception_handler(MalformedRequest, _malformed)
     app.add_exception_handler(Throttled, _throttled)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)
-    app.add_middleware(ErrorBoundary)
+    app.add_middleware(Boundary, max_body_bytes=max_body_bytes)
 
 
 #: OpenAPI `responses=` entries for routes, so the spec documents the errors they can give.
