@@ -1,8 +1,8 @@
 """Login throttling: exponential backoff per account and per client address.
 
-Each account and each address may fail a few logins freely; after that, every further failure closes
-it to logins for a delay that doubles with each failure (`backoff_s`, `2 × backoff_s`, ... up to
-`max_backoff_s`). While closed, a login is refused before its password is checked, so the right
+Each account and each address may fail a few logins freely; the last free failure and every one
+after it close it to logins for a delay that doubles with each failure (`backoff_s`, `2 × backoff_s`,
+... up to `max_backoff_s`). While closed, a login is refused before its password is checked, so the right
 password after many wrong ones is refused too, and a flood of guesses costs no password hashing. A
 success opens the account again; an address is forgiven only by time (otherwise one valid account
 would let an address reset its own count between guesses). Counts are forgotten after
@@ -103,7 +103,7 @@ class LoginThrottle:
             entry = _Failures()
         entry.count += 1
         entry.last = now
-        beyond = entry.count - free
+        beyond = entry.count - free + 1  # the free-th failure closes it for `backoff_s`
         if beyond > 0:
             delay = min(self.max_backoff_s, self.backoff_s * 2 ** min(beyond - 1, 62))
             entry.closed_until = now + delay
