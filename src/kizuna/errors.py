@@ -9,6 +9,7 @@ Each error also subclasses the matching built-in, so callers may catch either::
     ├── ConflictError (RuntimeError)      a concurrent action lost; carries the current state
     ├── PermissionDenied (PermissionError) the user may not see or do this
     ├── NotFound (LookupError)            an object does not exist (or is not visible)
+    ├── Throttled (PermissionError)       too many attempts; carries when to try again
     └── IntegrityError (RuntimeError)     the event chain does not verify
 """
 
@@ -101,6 +102,14 @@ class PermissionDenied(KizunaError, PermissionError):
 
 class NotFound(KizunaError, LookupError):
     """The object does not exist, or is not visible to the user."""
+
+
+class Throttled(KizunaError, PermissionError):
+    """Too many attempts (failed logins, or logins at once); try again after `retry_after_s` seconds."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
 
 
 class IntegrityError(KizunaError, RuntimeError):

@@ -54,6 +54,36 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="Mark session cookies Secure (set when served behind HTTPS)."
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the service reads; larger ones answer 413 before parsing.",
+    )
+    token_ttl_days: int = Field(
+        default=90, ge=1, le=3650, description="Lifetime of an API token unless it is issued with its own."
+    )
+    filer_excluded_steps: frozenset[str] = Field(
+        default=frozenset({"approve"}),
+        description="Kinds of step (approve, consult, ...) the user who filed a request may not act on "
+        '(separation of duties); a JSON list, e.g. \'["approve", "consult"]\'.',
+    )
+    login_account_failures: int = Field(
+        default=5, ge=1, description="Failed logins per account before each further one is delayed."
+    )
+    login_address_failures: int = Field(
+        default=20, ge=1, description="Failed logins per client address before each further is delayed."
+    )
+    login_backoff_s: float = Field(
+        default=1.0, gt=0, description="The first delay after the free failures; it doubles per failure."
+    )
+    login_backoff_max_s: float = Field(
+        default=900.0, gt=0, description="The longest delay between logins after failures."
+    )
+    login_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="Password checks (argon2) run at once; default the number of cores.",
+    )
 
     def resolved_database_url(self) -> str:
         """Return the database URL to use: `database_url`, or the default SQLite file in `data_dir`."""

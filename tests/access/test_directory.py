@@ -52,7 +52,7 @@ def directory(store_url: str, clock: FakeClock) -> Iterator[UserDirectory]:
         directory = UserDirectory(
             store.engine, passwords=Passwords.fast(), clock=clock, session_ttl=timedelta(hours=1)
         )
-        directory.add(TANAKA, "tanaka-password")
+        directory.add(TANAKA, "jjoc-desk-7431")
         directory.add(SMITH, None)
         yield directory
 
@@ -78,11 +78,11 @@ def test_short_passwords_are_refused(directory: UserDirectory) -> None:
 
 
 def test_login_needs_the_right_password_of_an_active_user(directory: UserDirectory) -> None:
-    assert directory.authenticate("tanaka", "tanaka-password") == TANAKA
+    assert directory.authenticate("tanaka", "jjoc-desk-7431") == TANAKA
     failures = []
     for user_id, password in [
         ("tanaka", "wrong-password"),
-        ("nobody", "tanaka-password"),
+        ("nobody", "jjoc-desk-7431"),
         ("smith", "x" * 10),
     ]:
         with pytest.raises(PermissionDenied) as raised:
@@ -91,7 +91,7 @@ def test_login_needs_the_right_password_of_an_active_user(directory: UserDirecto
     assert set(failures) == {"invalid credentials"}  # the answer does not tell which user ids exist
     directory.update(TANAKA.model_copy(update={"active": False}))
     with pytest.raises(PermissionDenied):
-        directory.authenticate("tanaka", "tanaka-password")
+        directory.authenticate("tanaka", "jjoc-desk-7431")
 
 
 def test_a_password_hashed_at_an_old_cost_is_rehashed_at_login(
@@ -101,7 +101,7 @@ def test_a_password_hashed_at_an_old_cost_is_rehashed_at_login(
         directory.engine,
         passwords=Passwords(PasswordHasher(time_cost=2, memory_cost=8 * 1024, parallelism=1)),
     )
-    stronger.authenticate("tanaka", "tanaka-password")
+    stronger.authenticate("tanaka", "jjoc-desk-7431")
     from sqlalchemy import select
 
     from kizuna.access.directory import users_table
@@ -111,7 +111,7 @@ def test_a_password_hashed_at_an_old_cost_is_rehashed_at_login(
             select(users_table.c.password_hash).where(users_table.c.id == "tanaka")
         ).scalar_one()
     assert not stronger.passwords.needs_rehash(stored)
-    assert stronger.authenticate("tanaka", "tanaka-password") == TANAKA
+    assert stronger.authenticate("tanaka", "jjoc-desk-7431") == TANAKA
 
 
 def test_api_tokens_act_as_their_user_until_revoked_or_expired(

@@ -40,10 +40,10 @@ def test_upgrade_creates_the_default_database_in_the_data_directory(
 ) -> None:
     code, out, _ = kizuna(capsys, monkeypatch, "db", "upgrade")
     assert code == 0
-    assert "migrated from revision (empty) to 0002" in out
+    assert "migrated from revision (empty) to 0003" in out
     assert "kizuna-data/kizuna.db" in out
     code, out, _ = kizuna(capsys, monkeypatch, "db", "upgrade")
-    assert "is at the newest revision 0002" in out
+    assert "is at the newest revision 0003" in out
 
 
 def test_info_describes_events_streams_and_projections(
@@ -67,7 +67,7 @@ def test_info_on_an_empty_database_asks_for_an_upgrade(
     Path(url.removeprefix("sqlite:///")).touch()  # an empty SQLite file: a database without the schema
     code, out, err = kizuna(capsys, monkeypatch, "db", "info", "--url", url)
     assert code == 1
-    assert "revision   (empty) (newest is 0002)" in out
+    assert "revision   (empty) (newest is 0003)" in out
     assert "run `kizuna db upgrade`" in err
 
 
@@ -158,15 +158,39 @@ def test_user_add_list_and_token(
     code, out, _ = kizuna(capsys, monkeypatch, "user", "list", "--url", url)
     assert "tanaka" in out
     assert "approver" in out
-    code, out, _ = kizuna(capsys, monkeypatch, "user", "token", "tanaka", "--name", "ci", "--url", url)
+    code, out, err = kizuna(
+        capsys, monkeypatch, "user", "token", "create", "tanaka", "--name", "ci", "--days", "7", "--url", url
+    )
     assert code == 0
     token = out.strip()
+    assert "expires in 7 days" in err
     from kizuna.access import UserDirectory
+    from kizuna.errors import PermissionDenied
 
     with open_store(url) as store:
         directory = UserDirectory(store.engine)
         assert directory.user_for_token(token).id == "tanaka"
         assert directory.authenticate("tanaka", "a-good-password").nation == "JPN"
+        epoch = directory.epoch()
+    token_id = UserDirectory.token_id(token)
+    code, out, _ = kizuna(capsys, monkeypatch, "user", "token", "list", "tanaka", "--url", url)
+    assert code == 0
+    assert token_id in out
+    assert "valid" in out
+    assert token not in out, "a listing never shows the token itself"
+    code, out, _ = kizuna(capsys, monkeypatch, "user", "token", "revoke", token_id, "--url", url)
+    assert code == 0
+    assert f"revoked token {token_id} (tanaka, ci)" in out
+    code, out, _ = kizuna(capsys, monkeypatch, "user", "token", "list", "--url", url)
+    assert "revoked" in out
+    with open_store(url) as store:
+        directory = UserDirectory(store.engine)
+        with pytest.raises(PermissionDenied):
+            directory.user_for_token(token)
+        assert directory.epoch() > epoch, "running services learn of the revocation"
+    code, _, err = kizuna(capsys, monkeypatch, "user", "token", "revoke", "0123456789abcdef", "--url", url)
+    assert code == 2
+    assert "no token '0123456789abcdef'" in err
 
 
 def test_user_add_refuses_bad_values_and_duplicates(
@@ -182,13 +206,16 @@ def test_user_add_refuses_bad_values_and_duplicates(
     code, _, err = kizuna(capsys, monkeypatch, *good, "--url", url)
     assert code == 2
     assert "user 'smith' already exists" in err
-    code, _, err = kizuna(capsys, monkeypatch, "user", "token", "nobody", "--url", url)
+    code, _, err = kizuna(capsys, monkeypatch, "user", "token", "create", "nobody", "--url", url)
     assert code == 2
     assert "unknown user 'nobody'; known: smith" in err
     short = ["user", "add", "lee", "--name", "Lee", "--nation", "USA", "--org", "usfj", "--password-stdin"]
     code, _, err = kizuna(capsys, monkeypatch, *short, "--url", url, stdin="short\n")
     assert code == 2
     assert "at least 8 characters" in err
+    code, _, err = kizuna(capsys, monkeypatch, *short, "--url", url, stdin="password1\n")
+    assert code == 2
+    assert "most common ones" in err
 
 
 def test_user_update_and_password(

@@ -181,8 +181,16 @@ class RequestMachine(RuleBasedStateMachine):
         step = data.draw(st.sampled_from(self.path.steps))
         self._try(step, org, role, action, reason)
 
-    def _try(self, step: Step, org: str, role: str, action: Action, reason: str | None) -> None:
-        actor = Actor(user=f"{org}-{role}", organization=org, nation="USA", role=role)
+    @rule(data=st.data(), action=st.sampled_from(list(Action)))
+    def filer_acts(self, data: st.DataObject, action: Action) -> None:
+        """The user who filed the request, an approver of org-a, acts on one of its steps."""
+        step = data.draw(st.sampled_from(self.path.steps))
+        self._try(step, "org-a", "approver", action, "not lawful here", user="filer")
+
+    def _try(
+        self, step: Step, org: str, role: str, action: Action, reason: str | None, *, user: str | None = None
+    ) -> None:
+        actor = Actor(user=user or f"{org}-{role}", organization=org, nation="USA", role=role)
         before = self.state
         allowed = self._allowed(step, actor, action, reason)
         try:
@@ -221,6 +229,8 @@ class RequestMachine(RuleBasedStateMachine):
         if action is Action.DENY and not reason:
             return False
         if actor.organization != step.organization:
+            return False
+        if actor.user == "filer" and step.kind is StepKind.APPROVE:  # separation of duties
             return False
         if action in {Action.APPROVE, Action.DENY}:
             if actor.role != "approver":

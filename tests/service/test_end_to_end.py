@@ -16,18 +16,27 @@ CRISIS = "taiwan-contingency"
 
 
 def open_crisis(service: Service, situation: str = "gray-zone") -> None:
-    response = service.client("excon").post(
-        "/api/crises",
-        {
-            "id": CRISIS,
-            "name": "Taiwan contingency (exercise)",
-            "structure": "us-japan-2025",
-            "situation": situation,
-            "exercise": True,
-            "marking": UNCLASS_BOTH.to_json(),
-        },
+    """Open the exercise crisis CRISIS under a fixed id, as the demo's seed does (the API chooses ids)."""
+    service.runtime.coordinator.open_crisis(
+        service.runtime.directory.get("excon"),
+        crisis_id=CRISIS,
+        name="Taiwan contingency (exercise)",
+        structure="us-japan-2025",
+        situation=situation,
+        exercise=True,
+        marking=UNCLASS_BOTH,
     )
-    assert response.status_code == 201, response.text
+
+
+def us_isr(marking: dict[str, Any]) -> dict[str, Any]:
+    """A U.S. request whose decision path stays within U.S. organizations (it may be NOFORN)."""
+    return {
+        "name": "III MEF ISR",
+        "executor": "iii-mef",
+        "actor": "us-forces",
+        "activity": "isr",
+        "marking": marking,
+    }
 
 
 def asset_protection(marking: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +149,7 @@ def test_the_law_under_the_designation_in_force_is_enforced(service: Service) ->
 def test_a_japanese_user_never_sees_a_us_noforn_object(service: Service) -> None:
     open_crisis(service)
     us = service.client("usfj-op")
-    filed = us.post(f"/api/crises/{CRISIS}/requests", asset_protection(US_NOFORN.to_json()))
+    filed = us.post(f"/api/crises/{CRISIS}/requests", us_isr(US_NOFORN.to_json()))
     assert filed.status_code == 201
     hidden = filed.json()["request"]["id"]
     report = us.post(

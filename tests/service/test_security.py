@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from tests.service.conftest import SECRET_BOTH, UNCLASS_BOTH, US_NOFORN, Client, Service
-from tests.service.test_end_to_end import CRISIS, act, asset_protection, open_crisis
+from tests.service.test_end_to_end import CRISIS, act, asset_protection, open_crisis, us_isr
 
 PHRASE = "EYES-ONLY-7731"
 
@@ -28,11 +28,9 @@ def _seed(service: Service) -> dict[str, Any]:
     open_crisis(service)
     us = service.client("usfj-op")
     excon = service.client("excon")
-    hidden_crisis = "us-only-crisis"
     made = excon.post(
         "/api/crises",
         {
-            "id": hidden_crisis,
             "name": f"U.S. planning {PHRASE}",
             "structure": "us-japan-2025",
             "situation": "gray-zone",
@@ -40,11 +38,12 @@ def _seed(service: Service) -> dict[str, Any]:
         },
     )
     assert made.status_code == 201, made.text
+    hidden_crisis = made.json()["id"]
     shared = us.post(f"/api/crises/{CRISIS}/requests", asset_protection(SECRET_BOTH.to_json())).json()[
         "request"
     ]
     hidden_request = us.post(
-        f"/api/crises/{CRISIS}/requests", asset_protection(US_NOFORN.to_json()) | {"note": PHRASE}
+        f"/api/crises/{CRISIS}/requests", us_isr(US_NOFORN.to_json()) | {"note": PHRASE}
     ).json()["request"]
     tasking = us.post(
         f"/api/crises/{CRISIS}/taskings",

@@ -13,15 +13,21 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from kizuna.errors import InvalidQuery
+
 #: API tokens start with this, so they are recognizable in logs and secret scanners.
 TOKEN_PREFIX = "kzn_"  # noqa: S105 - a public prefix, not a secret
 
-#: Shortest password `kizuna user add` accepts.
+#: Shortest password accepted (NIST SP 800-63B §5.1.1.2: at least 8, checked against a blocklist).
 MIN_PASSWORD_LENGTH = 8
+#: Longest password accepted (the login form's limit too): argon2 hashes any length, but there is no
+#: reason to make it hash megabytes.
+MAX_PASSWORD_LENGTH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +89,38 @@ def digest(secret: str) -> str:
 def csrf_matches(expected: str, given: str | None) -> bool:
     """Tell, in constant time, whether a request's CSRF token is the session's."""
     return given is not None and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """Return the blocklist: the 30,000 most common passwords of public leaks, lower-cased.
+
+    The list ships with the `zxcvbn` package (Dropbox's password strength estimator, MIT licence), the
+    `passwords` frequency list it builds from leaked password corpora; it is loaded on first use.
+    """
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    words: list[str] | str = FREQUENCY_LISTS["passwords"]
+    listed = words.split(",") if isinstance(words, str) else words
+    return frozenset(w.lower() for w in listed)
+
+
+def check_password(password: str, user_id: str | None = None) -> None:
+    """Refuse a password that is too short, too long, common, or the user's own id.
+
+    The message says which rule failed and never repeats the password.
+
+    Raises:
+        InvalidQuery: The password breaks the policy.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidQuery(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidQuery(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+    folded = password.strip().lower()
+    if folded in common_passwords():
+        raise InvalidQuery("that password is among the most common ones in public leaks; choose another")
+    if user_id is not None and (
+        folded == user_id.lower() or (len(user_id) >= 4 and user_id.lower() in folded)
+    ):
+        raise InvalidQuery("a password may not contain the user's id")

@@ -6,22 +6,29 @@ below the store in the layers. Give it the store's engine: `UserDirectory(store.
 
 Failures to authenticate all raise the same `PermissionDenied` message, and an unknown user costs the
 same password check as a known one, so the answers do not tell which user ids exist.
+
+Every change that takes access away (a user changed or deactivated, a password set, a token revoked, a
+session ended) raises the credential epoch in the same transaction (table `credential_epoch`) and, on
+PostgreSQL, announces it on the store's signal channel (`credentials:<epoch>`), so every service
+process learns at once that open streams must check their credentials again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     Engine,
     ForeignKey,
+    Integer,
     MetaData,
     Row,
     String,
@@ -30,13 +37,15 @@ from sqlalchemy import (
     delete,
     insert,
     select,
+    text,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from kizuna.access.credentials import (
-    MIN_PASSWORD_LENGTH,
     Passwords,
+    check_password,
     csrf_matches,
     digest,
     new_api_token,
@@ -45,7 +54,7 @@ from kizuna.access.credentials import (
 )
 from kizuna.access.marking import Classification
 from kizuna.access.users import Role, User
-from kizuna.errors import ConflictError, InvalidQuery, PermissionDenied, UnknownId
+from kizuna.errors import ConflictError, NotFound, PermissionDenied, UnknownId
 
 #: The tables as the store's migration 0002 creates them.
 metadata = MetaData()
@@ -82,8 +91,21 @@ sessions_table = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
+credential_epoch_table = Table(
+    "credential_epoch",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", BigInteger, nullable=False),
+)
+
 #: The one message for every failed authentication.
 DENIED = "invalid credentials"
+#: The store's channel for signals between processes (`kizuna.store.notify.SIGNALS`).
+SIGNALS_CHANNEL = "kizuna_signals"
+#: How many hex digits of a token's SHA-256 name it in listings (its public id).
+TOKEN_ID_LENGTH = 16
+#: Lifetime of an API token issued without one of its own.
+DEFAULT_TOKEN_TTL = timedelta(days=90)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -119,8 +141,9 @@ class BrowserSession:
 
 @dataclass(frozen=True, slots=True)
 class TokenInfo:
-    """An API token as listed (never the token itself)."""
+    """An API token as listed (never the token itself): `id` is the start of its SHA-256."""
 
+    id: str
     user_id: str
     name: str
     created_at: datetime
@@ -138,19 +161,44 @@ class UserDirectory:
         passwords: Passwords | None = None,
         clock: Callable[[], datetime] = _now,
         session_ttl: timedelta = timedelta(hours=8),
+        token_ttl: timedelta = DEFAULT_TOKEN_TTL,
     ) -> None:
         """Use the accounts tables of the database behind `engine` (the store's engine).
 
         Args:
-            engine: An engine on a database migrated by `kizuna.store` (revision 0002 or later).
+            engine: An engine on a database migrated by `kizuna.store` (revision 0003 or later).
             passwords: The password hasher; argon2id at the default cost unless given.
             clock: The current time (for token and session expiry).
             session_ttl: How long a browser session lasts.
+            token_ttl: How long an API token lasts unless issued with its own lifetime.
         """
         self.engine = engine
         self.passwords = passwords or Passwords.default()
         self._clock = clock
         self._session_ttl = session_ttl
+        self.token_ttl = token_ttl
+        self._postgresql = engine.dialect.name == "postgresql"
+
+    # -- the credential epoch -----------------------------------------------------------------------
+
+    def epoch(self) -> int:
+        """Return the credential epoch: it grows whenever access was taken away from anyone."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(credential_epoch_table.c.epoch)).scalar_one())
+
+    def _raise_epoch(self, connection: Connection) -> None:
+        """Raise the epoch inside the caller's transaction; on PostgreSQL announce it at commit."""
+        connection.execute(
+            update(credential_epoch_table)
+            .where(credential_epoch_table.c.id == 1)
+            .values(epoch=credential_epoch_table.c.epoch + 1)
+        )
+        if self._postgresql:
+            epoch = connection.execute(select(credential_epoch_table.c.epoch)).scalar_one()
+            connection.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": SIGNALS_CHANNEL, "payload": f"credentials:{epoch}"},
+            )
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -166,7 +214,7 @@ class UserDirectory:
             ConflictError: A user with this id exists.
             InvalidQuery: The password is shorter than MIN_PASSWORD_LENGTH.
         """
-        password_hash = self._hash_new(password) if password is not None else None
+        password_hash = self._hash_new(password, user.id) if password is not None else None
         try:
             with self.engine.begin() as connection:
                 connection.execute(
@@ -207,28 +255,31 @@ class UserDirectory:
             result = connection.execute(
                 update(users_table).where(users_table.c.id == user.id).values(**_user_row(user))
             )
+            self._raise_epoch(connection)
         if result.rowcount == 0:
             self.get(user.id)  # raises UnknownId naming the known users
         return user
 
     def set_password(self, user_id: str, password: str) -> None:
-        """Set a user's password.
+        """Set a user's password and end the user's browser sessions (API tokens stay valid).
 
         Raises:
             UnknownId: No user has this id.
-            InvalidQuery: The password is too short.
+            InvalidQuery: The password breaks the policy (`check_password`).
         """
-        password_hash = self._hash_new(password)
+        password_hash = self._hash_new(password, user_id)
         with self.engine.begin() as connection:
             result = connection.execute(
                 update(users_table).where(users_table.c.id == user_id).values(password_hash=password_hash)
             )
+            if result.rowcount:
+                connection.execute(delete(sessions_table).where(sessions_table.c.user_id == user_id))
+                self._raise_epoch(connection)
         if result.rowcount == 0:
             self.get(user_id)
 
-    def _hash_new(self, password: str) -> str:
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidQuery(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    def _hash_new(self, password: str, user_id: str) -> str:
+        check_password(password, user_id)
         return self.passwords.hash(password)
 
     # -- passwords ----------------------------------------------------------------------------------
@@ -260,6 +311,8 @@ class UserDirectory:
     def issue_token(self, user_id: str, name: str, *, ttl: timedelta | None = None) -> str:
         """Create an API token for a user and return it; it cannot be shown again.
 
+        Every token expires: after `ttl`, or the directory's `token_ttl` when not given.
+
         Raises:
             UnknownId: No user has this id.
         """
@@ -273,14 +326,27 @@ class UserDirectory:
                     user_id=user_id,
                     name=name,
                     created_at=now,
-                    expires_at=now + ttl if ttl is not None else None,
+                    expires_at=now + (ttl if ttl is not None else self.token_ttl),
                     revoked=False,
                 )
             )
         return token
 
+    @staticmethod
+    def token_id(token: str) -> str:
+        """Return the public id of a token (the start of its SHA-256), as listings show it."""
+        return digest(token)[:TOKEN_ID_LENGTH]
+
     def user_for_token(self, token: str) -> User:
         """Return the active user an unrevoked, unexpired API token belongs to.
+
+        Raises:
+            PermissionDenied: The token is unknown, revoked or expired, or the user is inactive.
+        """
+        return self.check_token(token)[0]
+
+    def check_token(self, token: str) -> tuple[User, datetime | None]:
+        """Return the active user of an unrevoked, unexpired API token, and when the token expires.
 
         Raises:
             PermissionDenied: The token is unknown, revoked or expired, or the user is inactive.
@@ -293,9 +359,10 @@ class UserDirectory:
             ).first()
         if row is None or row.revoked or not row.active:
             raise PermissionDenied(DENIED)
-        if row.expires_at is not None and _utc(row.expires_at) <= _utc(self._clock()):
+        expires = _utc(row.expires_at) if row.expires_at is not None else None
+        if expires is not None and expires <= _utc(self._clock()):
             raise PermissionDenied(DENIED)
-        return _user(row)
+        return _user(row), expires
 
     def revoke_token(self, token: str) -> bool:
         """Revoke an API token; return whether it existed."""
@@ -303,7 +370,27 @@ class UserDirectory:
             result = connection.execute(
                 update(tokens_table).where(tokens_table.c.token_hash == digest(token)).values(revoked=True)
             )
+            if result.rowcount:
+                self._raise_epoch(connection)
         return bool(result.rowcount)
+
+    def revoke_token_id(self, token_id: str, *, user_id: str | None = None) -> TokenInfo:
+        """Revoke an API token by its public id (of `user_id` only, if given); return it as listed.
+
+        Raises:
+            NotFound: No token has this id (or none of `user_id`'s): the same answer either way.
+        """
+        found = [t for t in self.tokens(user_id) if t.id == token_id.lower()] if token_id else []
+        if len(found) != 1:
+            raise NotFound(f"no token {token_id!r}")
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(tokens_table)
+                .where(tokens_table.c.token_hash.startswith(found[0].id, autoescape=True))
+                .values(revoked=True)
+            )
+            self._raise_epoch(connection)
+        return replace(found[0], revoked=True)
 
     def tokens(self, user_id: str | None = None) -> list[TokenInfo]:
         """List API tokens (all, or one user's), oldest first."""
@@ -314,6 +401,7 @@ class UserDirectory:
             rows = connection.execute(query).all()
         return [
             TokenInfo(
+                id=r.token_hash[:TOKEN_ID_LENGTH],
                 user_id=r.user_id,
                 name=r.name,
                 created_at=_utc(r.created_at),
@@ -369,6 +457,7 @@ class UserDirectory:
             connection.execute(
                 delete(sessions_table).where(sessions_table.c.expires_at <= _utc(self._clock()))
             )
+            self._raise_epoch(connection)
 
 
 def _user_row(user: User) -> dict[str, Any]:

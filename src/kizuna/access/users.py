@@ -62,9 +62,16 @@ def can_see(user: User, marking: Marking) -> bool:
     """Tell whether `user` may see an object marked `marking`.
 
     The user must be active, cleared to the marking's level, and of a nation the object is released to
-    (its owner, a REL TO nation; for NOFORN, the owner only).
+    (its owner, a REL TO nation; for NOFORN, the owner only). Exercise control runs exercises and has
+    no business with the real world: it sees exercise traffic only, so a real crisis and everything in
+    it does not exist for it (docs/service.md, 'Exercise control').
     """
-    return user.active and user.clearance >= marking.level and user.nation in marking.rel_to
+    return (
+        user.active
+        and user.clearance >= marking.level
+        and user.nation in marking.rel_to
+        and (marking.exercise or user.role is not Role.EXERCISE_CONTROL)
+    )
 
 
 def visible(user: User, items: Iterable[T], marking_of: Callable[[T], Marking]) -> list[T]:

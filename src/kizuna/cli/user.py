@@ -1,4 +1,4 @@
-"""Manage local user accounts (for administrators): add, list, update, set passwords, issue API tokens."""
+"""Manage local user accounts (for administrators): add, list, update, set passwords, API tokens."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kizuna.cli.console import fail, out
+from kizuna.cli.console import err, fail, out
 from kizuna.cli.db import UrlOption, database_url
 
 if TYPE_CHECKING:
@@ -98,22 +98,74 @@ def list_users(url: UrlOption = None) -> None:
     out.print(table)
 
 
-@app.command()
-def token(
+token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
     user_id: Annotated[str, typer.Argument(help="The user the token acts as.")],
     name: Annotated[str, typer.Option(help="What the token is for (shown in listings).")] = "cli",
     days: Annotated[
-        int | None, typer.Option(min=1, help="Expire after this many days; default never.")
+        int | None,
+        typer.Option(min=1, max=3650, help="Expire after this many days (default KIZUNA_TOKEN_TTL_DAYS)."),
     ] = None,
     url: UrlOption = None,
 ) -> None:
     """Issue an API token for a user and print it once (it is stored only as a hash)."""
     from datetime import timedelta
 
+    from kizuna.settings import get_settings
+
     store, directory = _directory(url)
     with store:
-        issued = directory.issue_token(user_id, name, ttl=timedelta(days=days) if days else None)
-    out.print(issued)
+        lifetime = days if days is not None else get_settings().token_ttl_days
+        issued = directory.issue_token(user_id, name, ttl=timedelta(days=lifetime))
+    out.print(issued, markup=False, highlight=False, soft_wrap=True)
+    err.print(f"token {directory.token_id(issued)} for {user_id}, expires in {lifetime} days")
+
+
+@token_app.command("list")
+def token_list(
+    user_id: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None,
+    url: UrlOption = None,
+) -> None:
+    """List API tokens (never the tokens themselves): id, user, name, created, expires, state."""
+    from datetime import UTC, datetime
+
+    from rich.table import Table
+
+    store, directory = _directory(url)
+    with store:
+        if user_id is not None:
+            directory.get(user_id)  # UnknownId names the known users
+        tokens = directory.tokens(user_id)
+    now = datetime.now(UTC)
+    table = Table("id", "user", "name", "created", "expires", "state")
+    for info in tokens:
+        expired = info.expires_at is not None and info.expires_at <= now
+        state = "revoked" if info.revoked else "expired" if expired else "valid"
+        table.add_row(
+            info.id,
+            info.user_id,
+            info.name,
+            f"{info.created_at:%Y-%m-%d}",
+            f"{info.expires_at:%Y-%m-%d}" if info.expires_at else "never",
+            state,
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id, as `kizuna user token list` shows it.")],
+    url: UrlOption = None,
+) -> None:
+    """Revoke an API token at once: running services stop accepting it and end its open streams."""
+    store, directory = _directory(url)
+    with store:
+        info = directory.revoke_token_id(token_id)
+    out.print(f"revoked token {info.id} ({info.user_id}, {info.name})")
 
 
 @app.command()

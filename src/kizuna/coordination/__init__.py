@@ -6,7 +6,7 @@ situation reports) folded from the log; the state machines in `request`, `crisis
 functions the coordinator and the tests share.
 """
 
-from kizuna.coordination.coordinator import Coordinator, actor_of, stream_of
+from kizuna.coordination.coordinator import Coordinator, Kind, actor_of, stream_of
 from kizuna.coordination.crisis import CrisisState, Designation
 from kizuna.coordination.events import (
     Action,
@@ -47,6 +47,7 @@ __all__ = [
     "Designation",
     "Event",
     "EventBase",
+    "Kind",
     "Law",
     "LiveView",
     "Recorded",

@@ -62,11 +62,21 @@ class CrisisState(BaseModel):
 
 
 def check_open(actor: Actor, *, exercise: bool) -> None:
-    """Check that the actor may open a crisis: admins, and exercise control for exercises only."""
+    """Check that the actor may open a crisis: admins, and exercise control for exercises only.
+
+    Exercise control never touches the real world: it may not open a real crisis, and (by `can_see`)
+    does not see one.
+    """
     if actor.role == "admin" or (actor.role == "exercise-control" and exercise):
         return
+    if actor.role == "exercise-control":
+        raise PermissionDenied(
+            f"{actor.user} is exercise control, which runs exercises only; "
+            "a real crisis is opened by an admin"
+        )
+    needed = "admin or exercise-control" if exercise else "admin"
     what = "an exercise crisis" if exercise else "a real crisis"
-    raise PermissionDenied(f"{actor.user} is {actor.role!r}; opening {what} needs admin or exercise-control")
+    raise PermissionDenied(f"{actor.user} is {actor.role!r}; opening {what} needs {needed}")
 
 
 def start(event: CrisisOpened) -> CrisisState:

@@ -90,6 +90,11 @@ class EventBase(BaseModel):
     marking: Marking = Field(description="The marking of the object the event concerns.")
     exercise: bool = Field(description="True for exercise traffic.")
     crisis: str
+    command_digest: str | None = Field(
+        default=None,
+        description="For a write made with an idempotency key: a digest of the user, the key, the "
+        "command and its arguments, so a retry is told apart from another write reusing the key.",
+    )
 
 
 class CrisisOpened(EventBase):

@@ -109,3 +109,39 @@ class LiveView:
             return self.taskings[tasking_id]
         except KeyError:
             raise IntegrityError(f"an event refers to tasking {tasking_id!r} before it was issued") from None
+
+
+#: The state of one object: what a command answers with.
+ObjectState = CrisisState | RequestState | TaskingState | SitrepState
+
+
+def object_as_of(events: Iterable[Event]) -> ObjectState:
+    """Fold the first events of one object's stream into its state at that point.
+
+    This is what a command answered when it wrote the last of these events, so a retry of that
+    command (the same idempotency key) answers the same again, however the object moved on since.
+    A crisis's own stream holds only its opening; designations are folded by the live view.
+
+    Raises:
+        IntegrityError: The events do not start an object's stream.
+    """
+    state: ObjectState | None = None
+    for event in events:
+        match event:
+            case CrisisOpened():
+                state = crisis_machine.start(event)
+            case RequestFiled():
+                state = request_machine.start(event)
+            case StepActed() | RequestWithdrawn() if isinstance(state, RequestState):
+                state = request_machine.apply(state, event)
+            case TaskingIssued():
+                state = tasking_machine.start(event)
+            case TaskingUpdated() if isinstance(state, TaskingState):
+                state = tasking_machine.apply(state, event)
+            case SitrepFiled():
+                state = sitrep_machine.start(event)
+            case _:
+                raise IntegrityError(f"a {event.type} event does not belong where it was found")
+    if state is None:
+        raise IntegrityError("an empty stream has no object")
+    return state

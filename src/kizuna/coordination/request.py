@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kizuna.access import Marking
+from kizuna.access import Marking, Separation
 from kizuna.coordination.events import (
     Action,
     Actor,
@@ -33,6 +33,10 @@ RULE_MEMBER = "coordination.member-of-step-organization"
 RULE_GRANTER = "coordination.member-of-granting-organization"
 RULE_REQUESTER = "coordination.member-of-requesting-organization"
 RULE_READY = "coordination.predecessors-done"
+RULE_SEPARATION = "coordination.filer-does-not-decide"
+
+#: Separation of duties unless configured otherwise: the filer does not act on approval steps.
+DEFAULT_SEPARATION = Separation()
 
 #: Roles that may act on steps; approving and denying needs an approver.
 ACTING_ROLES = frozenset({"operator", "approver"})
@@ -188,14 +192,19 @@ def decide_step(
     judge: Judge,
     at: datetime,
     reason: str | None = None,
+    separation: Separation = DEFAULT_SEPARATION,
 ) -> StepActed:
     """Check one action on one step and return the event that records it.
+
+    `separation` says which kinds of step the user who filed the request may not act on (by default
+    its approval steps: nobody approves or denies their own request).
 
     Raises:
         UnknownId: the step is not on the request's path.
         InvalidQuery: the action does not fit the step's kind, or a denial gives no reason.
         PermissionDenied: the actor is not a member of the step's (granting) organization, lacks the
-            role, or the law under the designation in force does not allow the act.
+            role, filed the request and the step's kind is closed to the filer, or the law under the
+            designation in force does not allow the act.
         ConflictError: the request is closed, the step is already done or is not ready yet; carries the
             current state.
     """
@@ -225,6 +234,13 @@ def decide_step(
             f"{actor.user} is {actor.role!r}; {action.value} needs the role {' or '.join(sorted(needed))}"
         )
     rules = [RULE_MEMBER, RULE_READY]
+    if separation.forbids(filer=state.filed_by.user, actor=actor.user, step_kind=step.kind.value):
+        raise PermissionDenied(
+            f"{actor.user} filed request {state.id!r}; separation of duties: the filer does not act on "
+            f"its {step.kind.value} steps (another member of {step.organization!r} does)"
+        )
+    if step.kind.value in separation.filer_excluded:
+        rules.append(RULE_SEPARATION)
     if step.approval and action is not Action.DENY:
         granters = {o.id for o in structure.granters(step.approval)}
         if step.organization not in granters:

@@ -19,10 +19,10 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from kizuna import __version__
-from kizuna.access import Passwords, UserDirectory
+from kizuna.access import LoginThrottle, Passwords, Separation, UserDirectory
 from kizuna.coordination import Coordinator, Law
 from kizuna.service import errors
-from kizuna.service.credentials import CredentialCache
+from kizuna.service.credentials import CredentialCache, LoginGate
 from kizuna.service.hub import Hub
 from kizuna.service.routers import ROUTERS
 from kizuna.service.runtime import Runtime
@@ -44,7 +44,12 @@ session cookie and send the returned CSRF token as `X-CSRF-Token` on every write
 
 
 def open_runtime(
-    settings: Settings, clock: Clock, *, law: Law | None = None, passwords: Passwords | None = None
+    settings: Settings,
+    clock: Clock,
+    *,
+    law: Law | None = None,
+    passwords: Passwords | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> Runtime:
     """Open the store, the user directory and the coordinator described by `settings`."""
     store = open_store(
@@ -56,14 +61,31 @@ def open_runtime(
             passwords=passwords,
             clock=clock,
             session_ttl=timedelta(minutes=settings.session_ttl_minutes),
+            token_ttl=timedelta(days=settings.token_ttl_days),
         )
-        coordinator = Coordinator(store, law or Law(), clock=clock)
+        coordinator = Coordinator(
+            store,
+            law or Law(),
+            clock=clock,
+            separation=Separation(frozenset(settings.filer_excluded_steps)),
+        )
         # Load the law before the first request, not in the first burst of them, all at once.
         coordinator.law.warm({c.structure for c in coordinator.view.crises.values()})
+        credentials = CredentialCache(directory, now=clock)
     except BaseException:
         store.close()
         raise
     hub = Hub()
+    gate = LoginGate(
+        throttle
+        or LoginThrottle(
+            account_failures=settings.login_account_failures,
+            address_failures=settings.login_address_failures,
+            backoff_s=settings.login_backoff_s,
+            max_backoff_s=settings.login_backoff_max_s,
+        ),
+        concurrency=settings.login_concurrency,
+    )
     runtime = Runtime(
         settings=settings,
         clock=clock,
@@ -71,9 +93,17 @@ def open_runtime(
         directory=directory,
         coordinator=coordinator,
         hub=hub,
-        credentials=CredentialCache(directory),
+        credentials=credentials,
+        login=gate,
     )
     runtime.closers.append(coordinator.add_listener(hub.publish))
+    runtime.closers.append(credentials.on_change(hub.check_all))
+
+    def signal(name: str, value: str) -> None:  # another process revoked something (PostgreSQL)
+        if name == "credentials" and value.isascii() and value.isdigit():
+            credentials.changed(int(value))
+
+    runtime.closers.append(store.notifier.subscribe_signals(signal))
     return runtime
 
 
@@ -83,6 +113,7 @@ def create_app(
     *,
     law: Law | None = None,
     passwords: Passwords | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> FastAPI:
     """Build the service: open the store named by `settings` and serve the API over it.
 
@@ -91,8 +122,11 @@ def create_app(
         clock: The service's clock (UTC); the wall clock by default. Tests and exercises drive it.
         law: The structures and frameworks; the bundled ones by default.
         passwords: The password hasher; argon2id at the default cost by default.
+        throttle: The failed-login throttle (tests give one with their own clock); built from
+            `settings` by default.
     """
-    runtime = open_runtime(settings or get_settings(), clock or system_clock, law=law, passwords=passwords)
+    settings = settings or get_settings()
+    runtime = open_runtime(settings, clock or system_clock, law=law, passwords=passwords, throttle=throttle)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -121,17 +155,26 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    errors.install(app)
+    errors.install(app, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     return app
 
 
 async def _follow(runtime: Runtime, woken: asyncio.Event) -> None:
-    """Catch the view up when woken (a notification), or every POLL_S seconds; wake-ups coalesce."""
+    """Catch the view up when woken (a notification), or every POLL_S seconds; wake-ups coalesce.
+
+    Every POLL_S seconds the credential epoch is read too, for revocations made by processes no
+    notification reaches (the `kizuna user` commands on a SQLite database).
+    """
+    loop = asyncio.get_running_loop()
+    polled = loop.time()
     while True:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(POLL_S):
                 await woken.wait()
         woken.clear()
         await run_in_threadpool(runtime.coordinator.catch_up)
+        if loop.time() - polled >= POLL_S:
+            polled = loop.time()
+            await run_in_threadpool(runtime.credentials.poll)

@@ -167,11 +167,26 @@ def _add(runtime: Runtime, user_id: str, *, name: str, nation: str, org: str, ro
 
 
 def _carry(runtime: Runtime, request_id: str, member: Callable[[str], User]) -> None:
-    """Walk a request through its path, each step by a member of its organization."""
+    """Walk a request through its path, each step by a member of its organization.
+
+    Separation of duties holds in the demo too: a step closed to the filer is taken by a second
+    member of the organization (added on first use).
+    """
     coordinator = runtime.coordinator
+    filer = coordinator.view.requests[request_id].filed_by.user
     while ready := coordinator.view.requests[request_id].ready_steps():
         step = ready[0]  # each action completes a step (or raises), so the walk ends
-        coordinator.act(member(step.organization), request_id, step.id, _ACTION[step.kind])
+        actor = member(step.organization)
+        if coordinator.separation.forbids(filer=filer, actor=actor.id, step_kind=step.kind.value):
+            actor = _add(
+                runtime,
+                f"{actor.id}-2",
+                name=f"{actor.name} (second)",
+                nation=actor.nation,
+                org=actor.organization,
+                role="approver",
+            )
+        coordinator.act(actor, request_id, step.id, _ACTION[step.kind])
 
 
 _ACTION = {

@@ -5,12 +5,14 @@ them; the hub encodes each event once as a Server-Sent Events frame, hands the b
 subscriber's event loop once, and there every subscriber keeps only the frames whose marking
 `egress.releasable` lets its user see. A subscriber that falls `QUEUE_SIZE` events
 behind is cut off (its stream ends, and the client resumes with `Last-Event-ID`) rather than letting
-one slow reader hold memory for everyone.
+one slow reader hold memory for everyone. When credentials change anywhere, `check_all` puts `CHECK`
+in every queue, so each stream checks its credential at once rather than at its next event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +25,10 @@ from kizuna.service.schemas import EventOut
 
 #: Events a subscriber may have waiting before it is cut off.
 QUEUE_SIZE = 10_000
+
+
+#: What a subscriber's queue receives when credentials changed somewhere: check yours before going on.
+CHECK = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,7 @@ class Subscriber:
 
     user: User
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[Message] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    queue: asyncio.Queue[Message | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     lagging: bool = False
 
 
@@ -77,6 +83,16 @@ class Hub:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(_deliver, subscribers, messages)
 
+    def check_all(self) -> None:
+        """Tell every subscriber to check its credential before its next message (thread-safe)."""
+        with self._lock:
+            loops: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
+            for subscriber in self._subscribers:
+                loops.setdefault(subscriber.loop, []).append(subscriber)
+        for loop, subscribers in loops.items():
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_poke, subscribers)
+
     @asynccontextmanager
     async def subscribe(self, user: User) -> AsyncIterator[Subscriber]:
         """Open a subscription for `user` on the running loop; close it on exit."""
@@ -102,3 +118,9 @@ def _deliver(subscribers: Sequence[Subscriber], messages: Sequence[Message]) -> 
             except asyncio.QueueFull:
                 subscriber.lagging = True
                 break
+
+
+def _poke(subscribers: Sequence[Subscriber]) -> None:
+    for subscriber in subscribers:
+        with contextlib.suppress(asyncio.QueueFull):
+            subscriber.queue.put_nowait(CHECK)

@@ -1,4 +1,5 @@
-"""What a running service holds: settings, clock, store, user directory, coordinator and stream hub."""
+"""What a running service holds: settings, clock, store, user directory, coordinator, stream hub,
+credentials and the login gate."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 
 from kizuna.access import UserDirectory
 from kizuna.coordination import Coordinator
-from kizuna.service.credentials import CredentialCache
+from kizuna.service.credentials import CredentialCache, LoginGate
 from kizuna.service.hub import Hub
 from kizuna.settings import Settings
 from kizuna.store import Clock, EventStore
@@ -24,6 +25,7 @@ class Runtime:
     coordinator: Coordinator
     hub: Hub
     credentials: CredentialCache
+    login: LoginGate
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kizuna.access import Marking, User
+from kizuna.access import Marking, TokenInfo, User
 from kizuna.coordination import Action, RequestState, StepRecord, TaskingStatus
 from kizuna.model.ids import Ident
 from kizuna.planning import StepKind
@@ -33,27 +33,65 @@ class LoginOut(BaseModel):
 
 
 class TokenIn(_Body):
-    """A name for a new API token (what it is for)."""
+    """A name for a new API token (what it is for) and, optionally, its lifetime in days."""
 
     name: str = Field(min_length=1, max_length=200)
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Expire after this many days (default KIZUNA_TOKEN_TTL_DAYS).",
+    )
 
 
-class TokenOut(BaseModel):
+class TokenView(BaseModel):
+    """An API token as listed: its public id (start of its SHA-256), never the token itself."""
+
+    id: str
+    user_id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+
+    @classmethod
+    def of(cls, info: TokenInfo) -> TokenView:
+        """Build the view of a listed token."""
+        return cls(
+            id=info.id,
+            user_id=info.user_id,
+            name=info.name,
+            created_at=info.created_at,
+            expires_at=info.expires_at,
+            revoked=info.revoked,
+        )
+
+
+class TokenOut(TokenView):
     """A new API token: shown once, send it as `Authorization: Bearer <token>`."""
 
     token: str
 
 
 class CrisisIn(_Body):
-    """A crisis to open (admins; exercise control for exercises)."""
+    """A crisis to open (admins; exercise control for exercises). The service chooses its id."""
 
-    id: Ident
     name: str = Field(min_length=1, max_length=200)
     structure: Ident = Field(description="The structure the crisis runs in (e.g. us-japan-2025).")
     situation: Ident = Field(default="peacetime", description="The situation in force at the start.")
     exercise: bool = Field(default=True, description="Exercise traffic (marked so on every object).")
     marking: Marking
     description: str = Field(default="", max_length=4000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "id" in data:
+            raise ValueError(
+                "the service chooses crisis ids (so that opening one never tells whether an id is "
+                "taken); leave `id` out, and send an Idempotency-Key to open a crisis exactly once"
+            )
+        return data
 
 
 class RequestIn(_Body):

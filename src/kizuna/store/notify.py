@@ -15,11 +15,16 @@ from collections.abc import Callable
 
 #: The PostgreSQL channel appends NOTIFY on, with the new head sequence number as payload.
 CHANNEL = "kizuna_events"
+#: A channel for other signals between processes, each payload `name:value` (for example the user
+#: directory's `credentials:<epoch>` when a credential is revoked); relayed to `subscribe_signals`.
+SIGNALS = "kizuna_signals"
 
 log = logging.getLogger(__name__)
 
 #: Receives the newest sequence number known.
 Listener = Callable[[int], None]
+#: Receives a signal's name and value.
+SignalListener = Callable[[str, str], None]
 
 
 class Notifier:
@@ -27,6 +32,7 @@ class Notifier:
 
     def __init__(self) -> None:
         self._listeners: dict[int, Listener] = {}
+        self._signal_listeners: dict[int, SignalListener] = {}
         self._next_id = 0
         self._head = 0
         self._condition = threading.Condition()
@@ -48,6 +54,32 @@ class Notifier:
                 self._listeners.pop(key, None)
 
         return unsubscribe
+
+    def subscribe_signals(self, listener: SignalListener) -> Callable[[], None]:
+        """Register `listener` for signals from other processes; return a function that unregisters it."""
+        with self._condition:
+            key = self._next_id
+            self._next_id += 1
+            self._signal_listeners[key] = listener
+
+        def unsubscribe() -> None:
+            with self._condition:
+                self._signal_listeners.pop(key, None)
+
+        return unsubscribe
+
+    def signal(self, payload: str) -> None:
+        """Hand a `name:value` signal to every signal listener (malformed payloads are ignored)."""
+        name, sep, value = payload.partition(":")
+        if not sep:
+            return
+        with self._condition:
+            listeners = list(self._signal_listeners.values())
+        for listener in listeners:
+            try:
+                listener(name, value)
+            except Exception:  # a faulty subscriber must not break the listener thread
+                log.exception("signal listener failed")
 
     def publish(self, seq: int) -> None:
         """Announce that the log reaches `seq`; older or repeated announcements are ignored."""
@@ -71,7 +103,8 @@ class Notifier:
 
 
 class PostgresListener:
-    """A thread that LISTENs on `CHANNEL` with its own connection and publishes to a Notifier.
+    """A thread that LISTENs on `CHANNEL` (and `SIGNALS`) with its own connection and publishes to a
+    Notifier.
 
     Each append NOTIFYs inside its transaction, so PostgreSQL delivers the signal on commit to every
     worker listening; this is how several service processes wake each other's stream subscribers.
@@ -102,9 +135,13 @@ class PostgresListener:
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
+                    connection.execute(f"LISTEN {SIGNALS}")
                     self._ready.set()
                     while not self._stop.is_set():
                         for notify in connection.notifies(timeout=0.2):
+                            if notify.channel == SIGNALS:
+                                self._notifier.signal(notify.payload)
+                                continue
                             with contextlib.suppress(ValueError):
                                 self._notifier.publish(int(notify.payload))
             except psycopg.Error:

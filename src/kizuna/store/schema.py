@@ -109,3 +109,12 @@ sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+#: One row: a counter the user directory raises whenever a credential is revoked or a user changed,
+#: so every service process can tell cheaply that open streams must check their credentials again.
+credential_epoch = Table(
+    "credential_epoch",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", BigInteger, nullable=False),
+)

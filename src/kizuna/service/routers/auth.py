@@ -1,25 +1,45 @@
-"""Authentication: log in for a session cookie and CSRF token, log out, issue API tokens."""
+"""Authentication: log in for a session cookie and CSRF token, log out, and the user's API tokens.
+
+Logging in goes through `credentials.log_in`, the one login path (throttled per account and address,
+a bounded number of password checks at once). Logging out ends the browser session at once, open
+streams included; API tokens are separate credentials and outlive a logout: list them and revoke
+them here (or with `kizuna user token`).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from kizuna.access import Role, TokenInfo
 from kizuna.errors import PermissionDenied
+from kizuna.service.credentials import log_in
 from kizuna.service.dependencies import SESSION_COOKIE, CurrentUser, RuntimeDep, current_user
 from kizuna.service.errors import Unauthenticated, responses
-from kizuna.service.schemas import LoginIn, LoginOut, TokenIn, TokenOut
+from kizuna.service.schemas import LoginIn, LoginOut, TokenIn, TokenOut, TokenView
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/login", responses=responses(401, 422))
-def login(body: LoginIn, response: Response, runtime: RuntimeDep) -> LoginOut:
-    """Log in with a password: sets the session cookie and returns the CSRF token for writes."""
+def client_address(request: Request) -> str:
+    """Return the address a request came from (what login throttling counts per address)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+@router.post("/login", responses=responses(400, 401, 422, 429))
+async def login(body: LoginIn, request: Request, response: Response, runtime: RuntimeDep) -> LoginOut:
+    """Log in with a password: sets the session cookie and returns the CSRF token for writes.
+
+    Failed logins are throttled per account and per address (429 with Retry-After).
+    """
     try:
-        user = runtime.directory.authenticate(body.username, body.password)
+        session = await log_in(
+            runtime.login, runtime.directory, body.username, body.password, client_address(request)
+        )
     except PermissionDenied as error:
         raise Unauthenticated(str(error)) from error
-    session = runtime.directory.start_session(user)
     response.set_cookie(
         SESSION_COOKIE,
         session.session_id,
@@ -29,20 +49,48 @@ def login(body: LoginIn, response: Response, runtime: RuntimeDep) -> LoginOut:
         max_age=runtime.settings.session_ttl_minutes * 60,
         path="/",
     )
-    return LoginOut(user=user, csrf_token=session.csrf_token, expires_at=session.expires_at)
+    return LoginOut(user=session.user, csrf_token=session.csrf_token, expires_at=session.expires_at)
 
 
 @router.post("/logout", status_code=204, responses=responses(401, 403), dependencies=[Depends(current_user)])
 def logout(request: Request, response: Response, runtime: RuntimeDep) -> None:
-    """End the browser session."""
+    """End the browser session, at once (open streams on it end too); API tokens are not affected."""
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
         runtime.credentials.forget_session(session_id)
         runtime.directory.end_session(session_id)
+        runtime.credentials.changed()
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 @router.post("/tokens", status_code=201, responses=responses(401, 403, 422))
 def issue_token(body: TokenIn, user: CurrentUser, runtime: RuntimeDep) -> TokenOut:
-    """Issue an API token for the current user (shown once)."""
-    return TokenOut(token=runtime.directory.issue_token(user.id, body.name))
+    """Issue an API token for the current user (shown once); it expires after `days`."""
+    from datetime import timedelta
+
+    days = body.days if body.days is not None else runtime.settings.token_ttl_days
+    token = runtime.directory.issue_token(user.id, body.name, ttl=timedelta(days=days))
+    info = next(t for t in runtime.directory.tokens(user.id) if t.id == runtime.directory.token_id(token))
+    return TokenOut(token=token, **TokenView.of(info).model_dump())
+
+
+@router.get("/tokens", responses=responses(401))
+async def list_tokens(user: CurrentUser, runtime: RuntimeDep) -> list[TokenView]:
+    """List the current user's API tokens (never the tokens themselves); an admin sees everyone's."""
+    owner = None if user.role is Role.ADMIN else user.id
+    infos: list[TokenInfo] = await run_in_threadpool(runtime.directory.tokens, owner)
+    return [TokenView.of(t) for t in infos]
+
+
+@router.delete("/tokens/{token_id}", responses=responses(401, 403, 404))
+def revoke_token(
+    token_id: Annotated[str, Path(pattern=r"^[0-9a-fA-F]{1,64}$")], user: CurrentUser, runtime: RuntimeDep
+) -> TokenView:
+    """Revoke one of the current user's API tokens (an admin: anyone's), at once, open streams included.
+
+    A token that is not the user's answers 404 exactly like one that does not exist.
+    """
+    owner = None if user.role is Role.ADMIN else user.id
+    info = runtime.directory.revoke_token_id(token_id, user_id=owner)
+    runtime.credentials.changed()
+    return TokenView.of(info)

@@ -11,6 +11,7 @@ from kizuna.coordination import CrisisState
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
+from kizuna.service.params import PathId
 from kizuna.service.schemas import CrisisIn
 
 router = APIRouter(prefix="/api/crises", tags=["crises"])
@@ -27,12 +28,11 @@ async def list_crises(user: CurrentUser, coordinator: CoordinatorDep) -> list[Cr
 async def open_crisis(
     body: CrisisIn, user: CurrentUser, coordinator: CoordinatorDep, key: IdempotencyKey = None
 ) -> CrisisState:
-    """Open a crisis (admin; exercise control for an exercise)."""
+    """Open a crisis (admin; exercise control for an exercise); the service chooses its id."""
     state = await run_in_threadpool(
         partial(
             coordinator.open_crisis,
             user,
-            crisis_id=body.id,
             name=body.name,
             structure=body.structure,
             situation=body.situation,
@@ -42,10 +42,10 @@ async def open_crisis(
             idempotency_key=key,
         )
     )
-    return release_one(user, state, "crisis", body.id)
+    return release_one(user, state, "crisis", state.id)
 
 
 @router.get("/{crisis_id}", responses=responses(401, 404))
-async def get_crisis(crisis_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> CrisisState:
+async def get_crisis(crisis_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> CrisisState:
     """Return one crisis with its timeline of designations."""
     return release_one(user, coordinator.snapshot().crises.get(crisis_id), "crisis", crisis_id)

@@ -4,6 +4,12 @@ The stream starts after `after` (or the `Last-Event-ID` the browser resends on r
 what the user may see from the log, then follows new events as they are applied; each message's `id`
 is the event's sequence number in the log, so a reconnecting client misses nothing and sees nothing
 twice. Every message is filtered at the egress like every other answer.
+
+The stream checks its credential before every message, cheaply: it compares the credential epoch
+(`service/credentials.py`) with the one it last checked at, and the credential's expiry with the
+clock. When the epoch moved (a logout, a token revoked, a user changed or deactivated anywhere) it
+looks the credential up again and ends if it is gone or its user changed (a lowered clearance, another
+role or organization); the client reconnects with its new credential and gets what that allows.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ from fastapi.responses import StreamingResponse
 
 from kizuna.access import User
 from kizuna.coordination import Recorded, event_from_data, event_to_data
-from kizuna.service.dependencies import CurrentUser, RuntimeDep
+from kizuna.service.credentials import Principal
+from kizuna.service.dependencies import CurrentPrincipal, CurrentUser, RuntimeDep
 from kizuna.service.egress import releasable
 from kizuna.service.errors import responses
-from kizuna.service.hub import Message
+from kizuna.service.hub import CHECK, Message
+from kizuna.service.params import SEQ_HEADER_PATTERN, StrictFloat, StrictInt
 from kizuna.service.runtime import Runtime
 from kizuna.service.schemas import EventOut
 
@@ -54,9 +62,9 @@ def list_events(
     user: CurrentUser,
     runtime: RuntimeDep,
     after: Annotated[
-        int, Query(ge=0, le=MAX_SEQ, description="Return events after this sequence number.")
+        StrictInt, Query(ge=0, le=MAX_SEQ, description="Return events after this sequence number.")
     ] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    limit: Annotated[StrictInt, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> list[EventOut]:
     """Return a page of the events the user may see, oldest first."""
     return [_out(r) for r in released_since(runtime, user, after, limit)]
@@ -86,43 +94,74 @@ _KEEPALIVE = b": keep-alive\n\n"
 )
 async def stream(
     *,
-    user: CurrentUser,
+    principal: CurrentPrincipal,
     runtime: RuntimeDep,
     after: Annotated[
-        int | None,
+        StrictInt | None,
         Query(ge=0, le=MAX_SEQ, description="Start after this sequence number (default: from now)."),
     ] = None,
-    max_events: Annotated[int | None, Query(ge=1, le=100_000, description="End after this many.")] = None,
-    timeout_s: Annotated[
-        float | None, Query(gt=0, le=86_400, description="End after this many seconds.")
+    max_events: Annotated[
+        StrictInt | None, Query(ge=1, le=100_000, description="End after this many.")
     ] = None,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+    timeout_s: Annotated[
+        StrictFloat | None, Query(gt=0, le=86_400, description="End after this many seconds.")
+    ] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            pattern=SEQ_HEADER_PATTERN,
+            description="The last sequence number received (ASCII digits); resumes after it.",
+        ),
+    ] = None,
 ) -> EventStream:
     """Stream the events the user may see as Server-Sent Events (`id` is the log sequence number)."""
     start = after
-    if start is None and last_event_id is not None and last_event_id.isdigit() and len(last_event_id) < 16:
-        start = int(last_event_id)
+    if start is None and last_event_id is not None:
+        start = min(int(last_event_id), MAX_SEQ)
     if start is None:
         start = runtime.coordinator.view.last_seq
     return EventStream(
-        _frames(runtime, user, start=start, max_events=max_events, timeout_s=timeout_s),
+        _frames(runtime, principal, start=start, max_events=max_events, timeout_s=timeout_s),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _frames(
-    runtime: Runtime, user: User, *, start: int, max_events: int | None, timeout_s: float | None
+    runtime: Runtime, principal: Principal, *, start: int, max_events: int | None, timeout_s: float | None
 ) -> AsyncIterator[bytes]:
-    """Yield the backlog after `start`, then live frames, each released to `user` at the egress."""
+    """Yield the backlog after `start`, then live frames, each released to the user at the egress.
+
+    Before every frame (and keep-alive) the credential is checked again if the epoch moved or it
+    expired; the stream ends when it no longer holds.
+    """
     loop = asyncio.get_running_loop()
     deadline = None if timeout_s is None else loop.time() + timeout_s
     remaining = max_events if max_events is not None else -1
+    credentials = runtime.credentials
+    user = principal.user
+    checked = credentials.epoch
+
+    async def valid() -> bool:
+        nonlocal checked
+        if credentials.expired(principal):
+            return False
+        if credentials.epoch == checked:
+            return True
+        epoch = credentials.epoch
+        if not await credentials.still_valid(principal):
+            return False
+        checked = epoch
+        return True
+
     async with runtime.hub.subscribe(user) as subscriber:
         sent = start
         backlog = await run_in_threadpool(
             released_since, runtime, user, start, remaining if remaining > 0 else 10**9
         )
         for recorded in backlog:
+            if not await valid():
+                return
             yield Message.of(recorded).frame
             sent, remaining = recorded.seq, remaining - 1
             if remaining == 0:
@@ -135,9 +174,13 @@ async def _frames(
                 async with asyncio.timeout(wait):
                     message = await subscriber.queue.get()
             except TimeoutError:
+                if not await valid():
+                    return
                 yield _KEEPALIVE
                 continue
-            if message.seq > sent:
+            if not await valid():
+                return
+            if message is not CHECK and message.seq > sent:
                 yield message.frame
                 sent, remaining = message.seq, remaining - 1
             if subscriber.lagging and subscriber.queue.empty():

@@ -19,6 +19,7 @@ from kizuna.model import Structure
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
+from kizuna.service.params import PathId
 from kizuna.service.schemas import RequestView
 
 router = APIRouter(prefix="/api/exports", tags=["exports"])
@@ -35,7 +36,7 @@ class CrisisExport(BaseModel):
     sitreps: list[SitrepState]
 
 
-def _collect(user: User, view: LiveView, crisis_id: str) -> CrisisExport:
+def _collect(user: User, view: LiveView, crisis_id: PathId) -> CrisisExport:
     crisis = release_one(user, view.crises.get(crisis_id), "crisis", crisis_id)
     requests = release(
         user, sorted((r for r in view.requests.values() if r.crisis == crisis_id), key=lambda r: r.filed_at)
@@ -59,7 +60,7 @@ def _collect(user: User, view: LiveView, crisis_id: str) -> CrisisExport:
 
 
 @router.get("/crises/{crisis_id}.json", responses=responses(401, 404))
-async def export_json(crisis_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> CrisisExport:
+async def export_json(crisis_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> CrisisExport:
     """Export a crisis with its requests, taskings and reports, as far as the user may see them."""
     return _collect(user, coordinator.snapshot(), crisis_id)
 
@@ -79,7 +80,7 @@ def _point(structure: Structure, org: str | None) -> list[float] | None:
         **responses(401, 404),
     },
 )
-async def export_geojson(crisis_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> JSONResponse:
+async def export_geojson(crisis_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> JSONResponse:
     """Export a crisis's requests and taskings as GeoJSON points at their organizations' sites."""
     export = _collect(user, coordinator.snapshot(), crisis_id)
     structure = coordinator.law.structure(export.crisis.structure)

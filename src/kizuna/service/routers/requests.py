@@ -12,6 +12,7 @@ from kizuna.coordination import RequestStatus
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
+from kizuna.service.params import PathId
 from kizuna.service.schemas import RequestIn, RequestView, WithdrawIn
 
 router = APIRouter(tags=["requests"])
@@ -36,7 +37,7 @@ async def list_requests(
     "/api/crises/{crisis_id}/requests", status_code=201, responses=responses(401, 403, 404, 409, 422)
 )
 async def file_request(
-    crisis_id: str,
+    crisis_id: PathId,
     body: RequestIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
@@ -57,7 +58,7 @@ async def file_request(
 
 
 @router.get("/api/requests/{request_id}", responses=responses(401, 404))
-async def get_request(request_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> RequestView:
+async def get_request(request_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> RequestView:
     """Return one request with its path and where each step stands."""
     state = coordinator.snapshot().requests.get(request_id)
     return RequestView.of(release_one(user, state, "request", request_id))
@@ -65,7 +66,7 @@ async def get_request(request_id: str, user: CurrentUser, coordinator: Coordinat
 
 @router.post("/api/requests/{request_id}/withdraw", responses=responses(401, 403, 404, 409, 422))
 async def withdraw_request(
-    request_id: str,
+    request_id: PathId,
     body: WithdrawIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,

@@ -12,6 +12,7 @@ from kizuna.coordination import SitrepState
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
+from kizuna.service.params import PathId
 from kizuna.service.schemas import SitrepIn
 
 router = APIRouter(tags=["sitreps"])
@@ -30,7 +31,11 @@ async def list_sitreps(
 
 @router.post("/api/crises/{crisis_id}/sitreps", status_code=201, responses=responses(401, 403, 404, 409, 422))
 async def file_sitrep(
-    crisis_id: str, body: SitrepIn, user: CurrentUser, coordinator: CoordinatorDep, key: IdempotencyKey = None
+    crisis_id: PathId,
+    body: SitrepIn,
+    user: CurrentUser,
+    coordinator: CoordinatorDep,
+    key: IdempotencyKey = None,
 ) -> SitrepState:
     """File a situation report; its marking covers the crisis and everything it refers to."""
     state = await run_in_threadpool(
@@ -49,6 +54,6 @@ async def file_sitrep(
 
 
 @router.get("/api/sitreps/{sitrep_id}", responses=responses(401, 404))
-async def get_sitrep(sitrep_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> SitrepState:
+async def get_sitrep(sitrep_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> SitrepState:
     """Return one situation report."""
     return release_one(user, coordinator.snapshot().sitreps.get(sitrep_id), "situation report", sitrep_id)

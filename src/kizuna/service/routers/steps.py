@@ -10,13 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release_one
 from kizuna.service.errors import responses
+from kizuna.service.params import PathId
 from kizuna.service.schemas import ActionIn, RequestView, StepView
 
 router = APIRouter(prefix="/api/requests/{request_id}/steps", tags=["steps"])
 
 
 @router.get("", responses=responses(401, 404))
-async def list_steps(request_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> list[StepView]:
+async def list_steps(request_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> list[StepView]:
     """List a request's steps in path order with their statuses."""
     state = coordinator.snapshot().requests.get(request_id)
     return RequestView.of(release_one(user, state, "request", request_id)).steps
@@ -25,8 +26,8 @@ async def list_steps(request_id: str, user: CurrentUser, coordinator: Coordinato
 @router.post("/{step_id}/actions", responses=responses(401, 403, 404, 409, 422))
 async def act(
     *,
-    request_id: str,
-    step_id: str,
+    request_id: PathId,
+    step_id: PathId,
     body: ActionIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,

@@ -12,6 +12,7 @@ from kizuna.coordination import TaskingState
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
+from kizuna.service.params import PathId
 from kizuna.service.schemas import TaskingIn, TaskingMoveIn
 
 router = APIRouter(tags=["taskings"])
@@ -32,7 +33,7 @@ async def list_taskings(
     "/api/crises/{crisis_id}/taskings", status_code=201, responses=responses(401, 403, 404, 409, 422)
 )
 async def issue_tasking(
-    crisis_id: str,
+    crisis_id: PathId,
     body: TaskingIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
@@ -55,14 +56,14 @@ async def issue_tasking(
 
 
 @router.get("/api/taskings/{tasking_id}", responses=responses(401, 404))
-async def get_tasking(tasking_id: str, user: CurrentUser, coordinator: CoordinatorDep) -> TaskingState:
+async def get_tasking(tasking_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> TaskingState:
     """Return one tasking."""
     return release_one(user, coordinator.snapshot().taskings.get(tasking_id), "tasking", tasking_id)
 
 
 @router.post("/api/taskings/{tasking_id}/status", responses=responses(401, 403, 404, 409, 422))
 async def move_tasking(
-    tasking_id: str,
+    tasking_id: PathId,
     body: TaskingMoveIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,

@@ -1,0 +1,245 @@
+"""Writes never tell a hidden object from a missing one.
+
+Every write route the OpenAPI document lists is called, for several users who may not see some
+objects (a Japanese approver, a U.S. operator cleared only to CONFIDENTIAL, exercise control facing a
+real crisis, a deactivated user), once naming an object the user may not see and once naming an id
+that nothing has, in every place a route takes an id (the path, a request cited by a tasking, a
+report's references, a crisis id in the body, another user's token). The two answers must be the same,
+status and body, byte for byte once the id itself is blotted out; and the same again when the request
+carries an idempotency key the user already used for another write.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.service.conftest import UNCLASS_BOTH, US_NOFORN, Client, Service
+from tests.service.test_end_to_end import CRISIS, asset_protection, open_crisis, us_isr
+
+WRITES = {"post", "put", "patch", "delete"}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One place a write route takes an id: which kind, and how to build the call with it."""
+
+    kind: str  # crisis, request, tasking, token
+    call: Callable[[Client, str, dict[str, str]], Any]
+
+
+def _slots() -> dict[tuple[str, str], list[Slot]]:
+    """For every write route: where it takes ids (an empty list: the route names no object)."""
+
+    def post(url: str, body: dict[str, Any]) -> Callable[[Client, str, dict[str, str]], Any]:
+        def call(client: Client, object_id: str, headers: dict[str, str]) -> Any:
+            return client.http.post(
+                url.format(id=object_id),
+                json=_fill(body, object_id),
+                headers=client.headers | headers,
+            )
+
+        return call
+
+    sitrep = {"title": "t", "refs": [], "marking": UNCLASS_BOTH.to_json()}
+    tasking = {"unit": "iii-mef", "task": "t", "marking": UNCLASS_BOTH.to_json()}
+    return {
+        ("post", "/api/auth/login"): [],
+        ("post", "/api/auth/logout"): [],
+        ("post", "/api/auth/tokens"): [],
+        ("delete", "/api/auth/tokens/{token_id}"): [
+            Slot(
+                "token",
+                lambda c, i, h: c.http.delete(f"/api/auth/tokens/{i}", headers=c.headers | h),
+            )
+        ],
+        ("post", "/api/crises"): [
+            Slot(
+                "crisis",
+                post(
+                    "/api/crises",
+                    {
+                        "id": "{id}",
+                        "name": "n",
+                        "structure": "us-japan-2025",
+                        "marking": UNCLASS_BOTH.to_json(),
+                    },
+                ),
+            )
+        ],
+        ("post", "/api/crises/{crisis_id}/requests"): [
+            Slot("crisis", post("/api/crises/{id}/requests", asset_protection(UNCLASS_BOTH.to_json())))
+        ],
+        ("post", "/api/requests/{request_id}/withdraw"): [
+            Slot("request", post("/api/requests/{id}/withdraw", {"reason": "r"}))
+        ],
+        ("post", "/api/requests/{request_id}/steps/{step_id}/actions"): [
+            Slot("request", post("/api/requests/{id}/steps/file-usfj/actions", {"action": "coordinate"}))
+        ],
+        ("post", "/api/crises/{crisis_id}/taskings"): [
+            Slot("crisis", post("/api/crises/{id}/taskings", tasking)),
+            Slot("request", post(f"/api/crises/{CRISIS}/taskings", tasking | {"request": "{id}"})),
+        ],
+        ("post", "/api/taskings/{tasking_id}/status"): [
+            Slot("tasking", post("/api/taskings/{id}/status", {"status": "cancelled"}))
+        ],
+        ("post", "/api/crises/{crisis_id}/sitreps"): [
+            Slot("crisis", post("/api/crises/{id}/sitreps", sitrep)),
+            Slot("request", post(f"/api/crises/{CRISIS}/sitreps", sitrep | {"refs": ["{id}"]})),
+            Slot("tasking", post(f"/api/crises/{CRISIS}/sitreps", sitrep | {"refs": ["{id}"]})),
+        ],
+    }
+
+
+def _fill(body: Any, object_id: str) -> Any:
+    if isinstance(body, dict):
+        return {k: _fill(v, object_id) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_fill(v, object_id) for v in body]
+    return object_id if body == "{id}" else body
+
+
+def _missing(kind: str) -> str:
+    """An id of the same shape as the hidden one that nothing has."""
+    prefix = {"crisis": "c-", "request": "r-", "tasking": "t-", "token": ""}[kind]
+    return prefix + secrets.token_hex(8 if kind == "token" else 5)
+
+
+def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
+    """Make the objects; return, for each probing user, the ids of each kind it may not see."""
+    open_crisis(service)
+    us, excon, admin = service.client("usfj-op"), service.client("excon"), service.client("admin")
+    hidden_crisis = excon.post(
+        "/api/crises",
+        {"name": "U.S. planning", "structure": "us-japan-2025", "marking": US_NOFORN.to_json()},
+    ).json()["id"]
+    secret_shared = us.post(
+        f"/api/crises/{CRISIS}/requests", asset_protection(UNCLASS_BOTH.to_json()) | {"marking": _secret()}
+    ).json()["request"]["id"]
+    noforn_request = us.post(f"/api/crises/{CRISIS}/requests", us_isr(US_NOFORN.to_json())).json()["request"][
+        "id"
+    ]
+    noforn_tasking = us.post(
+        f"/api/crises/{CRISIS}/taskings",
+        {"unit": "iii-mef", "task": "prepare", "marking": US_NOFORN.to_json()},
+    ).json()["id"]
+    real = admin.post(
+        "/api/crises",
+        {
+            "name": "Real crisis",
+            "structure": "us-japan-2025",
+            "exercise": False,
+            "marking": UNCLASS_BOTH.to_json(),
+        },
+    )
+    assert real.status_code == 201, real.text
+    real_crisis = real.json()["id"]
+    real_request = us.post(f"/api/crises/{real_crisis}/requests", us_isr(UNCLASS_BOTH.to_json())).json()[
+        "request"
+    ]["id"]
+    real_tasking = us.post(
+        f"/api/crises/{real_crisis}/taskings",
+        {"unit": "iii-mef", "task": "real", "marking": UNCLASS_BOTH.to_json()},
+    ).json()["id"]
+    others_token = service.runtime.directory.token_id(service.tokens["usfj-op"])
+    foreign = {
+        "crisis": [hidden_crisis],
+        "request": [noforn_request],
+        "tasking": [noforn_tasking],
+        "token": [others_token],
+    }
+    return {
+        "jp-mod-approver": foreign,
+        "us-low": {
+            "crisis": [hidden_crisis],
+            "request": [secret_shared, noforn_request],
+            "tasking": [noforn_tasking],
+            "token": [others_token],
+        },
+        "excon": {
+            "crisis": [real_crisis],
+            "request": [real_request],
+            "tasking": [real_tasking],
+            "token": [others_token],
+        },
+        "us-inactive": foreign,
+    }
+
+
+def _secret() -> dict[str, Any]:
+    return UNCLASS_BOTH.to_json() | {"level": "secret"}
+
+
+def _blot(text: str, object_id: str) -> str:
+    return text.replace(object_id, "<ID>")
+
+
+def test_every_write_route_answers_a_hidden_id_exactly_like_a_missing_one(service: Service) -> None:
+    service.add_user("jp-mod-approver", "JPN", "jp-mod", "approver")
+    service.add_user("us-low", "USA", "usfj", "operator", clearance="confidential")
+    service.add_user("us-inactive", "USA", "usfj", "approver")
+    hidden = _seed(service)
+    inactive = service.runtime.directory.get("us-inactive")
+    service.runtime.directory.update(inactive.model_copy(update={"active": False}))
+
+    # Each user has already used an idempotency key for a write of its own.
+    used = {
+        "jp-mod-approver": lambda c: c.post(f"/api/crises/{CRISIS}/sitreps", _own_report(), key="used"),
+        "us-low": lambda c: c.post(f"/api/crises/{CRISIS}/sitreps", _own_report(), key="used"),
+        "excon": lambda c: c.post(
+            "/api/crises",
+            {"name": "x", "structure": "us-japan-2025", "marking": UNCLASS_BOTH.to_json()},
+            key="used",
+        ),
+    }
+    for user_id, write in used.items():
+        assert write(service.client(user_id)).status_code == 201, user_id
+
+    routes = {
+        (method, path)
+        for path, operations in service.app.openapi()["paths"].items()
+        for method in operations
+        if method in WRITES
+    }
+    slots = _slots()
+    assert routes == set(slots), f"routes the probe does not know: {sorted(routes - set(slots))}"
+
+    probed = 0
+    for user_id, ids in hidden.items():
+        client = service.client(user_id)
+        for route, route_slots in slots.items():
+            for slot in route_slots:
+                for hidden_id in ids[slot.kind]:
+                    missing_id = _missing(slot.kind)
+                    for headers in ({}, {"Idempotency-Key": "used"}):
+                        a = slot.call(client, hidden_id, headers)
+                        b = slot.call(client, missing_id, headers)
+                        where = (user_id, route, slot.kind, headers)
+                        assert a.status_code < 500, (where, a.text)
+                        assert a.status_code == b.status_code, (where, a.text, b.text)
+                        assert _blot(a.text, hidden_id) == _blot(b.text, missing_id), where
+                        if user_id != "us-inactive":
+                            assert a.status_code in {404, 422}, (where, a.text)
+                        probed += 1
+    assert probed > 60
+
+
+def _own_report() -> dict[str, Any]:
+    return {"title": "own", "refs": [], "marking": UNCLASS_BOTH.to_json()}
+
+
+def test_the_probe_would_see_a_difference(service: Service) -> None:
+    """The comparison is not vacuous: a visible object answers differently from a missing one."""
+    open_crisis(service)
+    us = service.client("usfj-op")
+    visible = us.post(f"/api/crises/{CRISIS}/requests", us_isr(UNCLASS_BOTH.to_json())).json()["request"][
+        "id"
+    ]
+    jp = service.add_user("jp-mod-approver", "JPN", "jp-mod", "approver")
+    a = jp.post(f"/api/requests/{visible}/withdraw", {"reason": "r"})
+    b = jp.post(f"/api/requests/{_missing('request')}/withdraw", {"reason": "r"})
+    assert (a.status_code, b.status_code) == (403, 404)
+    assert re.search("withdraw", a.text)
