@@ -16,11 +16,17 @@ nations = st.sampled_from(NATIONS)
 
 
 @st.composite
-def markings(draw: st.DrawFn) -> Marking:
+def markings(draw: st.DrawFn, exercise: bool | None = None) -> Marking:
     owner = draw(nations)
+    world = draw(st.booleans()) if exercise is None else exercise
     if draw(st.booleans()):
-        return Marking.national(draw(levels), owner, exercise=draw(st.booleans()))
-    return Marking.releasable(draw(levels), owner, draw(st.frozensets(nations)), exercise=draw(st.booleans()))
+        return Marking.national(draw(levels), owner, exercise=world)
+    return Marking.releasable(draw(levels), owner, draw(st.frozensets(nations)), exercise=world)
+
+
+def one_world(min_size: int, max_size: int) -> st.SearchStrategy[list[Marking]]:
+    """Lists of markings of one world (all exercise or all real): the only lists combine() takes."""
+    return st.booleans().flatmap(lambda world: st.lists(markings(world), min_size=min_size, max_size=max_size))
 
 
 @st.composite
@@ -93,6 +99,15 @@ def test_json_round_trips(marking: Marking) -> None:
     assert Marking.from_json(data) == marking
 
 
+def test_exercise_and_real_parts_are_never_combined() -> None:
+    real = Marking.national(Classification.SECRET, "USA")
+    exercise = Marking.national(Classification.SECRET, "USA", exercise=True)
+    with pytest.raises(InvalidQuery, match="exercise traffic never mixes"):
+        combine(real, exercise)
+    assert not exercise.at_least_as_restrictive_as(real)
+    assert not real.at_least_as_restrictive_as(exercise)
+
+
 def test_combine_needs_a_marking() -> None:
     with pytest.raises(InvalidQuery, match="at least one marking"):
         combine()
@@ -119,20 +134,20 @@ def test_combining_a_us_releasable_and_a_japanese_noforn_part() -> None:
     assert not can_see(smith, fused)  # the Japanese part is not releasable to the U.S.
 
 
-@given(st.lists(markings(), min_size=1, max_size=5))
+@given(one_world(1, 5))
 def test_a_combined_marking_never_widens(parts: list[Marking]) -> None:
     fused = combine(*parts)
     for part in parts:
         assert fused.at_least_as_restrictive_as(part)
 
 
-@given(st.lists(markings(), min_size=1, max_size=5), users())
+@given(one_world(1, 5), users())
 def test_whoever_sees_a_combined_object_sees_every_part(parts: list[Marking], user: User) -> None:
     if can_see(user, combine(*parts)):
         assert all(can_see(user, part) for part in parts)
 
 
-@given(st.lists(markings(), min_size=1, max_size=4), st.randoms())
+@given(one_world(1, 4), st.randoms())
 def test_combine_is_order_free_and_idempotent(parts: list[Marking], rnd: object) -> None:
     shuffled = list(parts)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]

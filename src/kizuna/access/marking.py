@@ -170,26 +170,33 @@ class Marking(BaseModel):
         return "//".join(parts)
 
     def at_least_as_restrictive_as(self, other: Marking) -> bool:
-        """Tell whether nobody may see this marking who may not see `other` (and exercise is kept)."""
+        """Tell whether nobody may see this marking who may not see `other`.
+
+        Exercise and real traffic are two worlds, not two levels (exercise control sees only the
+        first), so markings of different worlds are never comparable.
+        """
         return (
             self.level >= other.level
             and self.rel_to <= other.rel_to
             and (self.noforn or not other.noforn)
-            and (self.exercise or not other.exercise)
+            and self.exercise == other.exercise
         )
 
 
 def combine(*markings: Marking) -> Marking:
     """Return the marking of an object derived from parts with these markings: the most restrictive.
 
-    The highest level; release only to nations every part releases to; NOFORN if any part is; exercise
-    if any part is; the owner if all parts share one, else a joint marking (owner None).
+    The highest level; release only to nations every part releases to; NOFORN if any part is; the
+    owner if all parts share one, else a joint marking (owner None). Exercise and real traffic never
+    mix, so every part must be of one world.
 
     Raises:
-        InvalidQuery: No markings were given.
+        InvalidQuery: No markings were given, or exercise and real parts were mixed.
     """
     if not markings:
         raise InvalidQuery("combine() needs at least one marking")
+    if len({m.exercise for m in markings}) > 1:
+        raise InvalidQuery("combine() was given exercise and real parts: exercise traffic never mixes with real")
     owners = {m.owner for m in markings}
     owner = owners.pop() if len(owners) == 1 else None
     rel_to = frozenset.intersection(*(m.rel_to for m in markings))
@@ -199,5 +206,5 @@ def combine(*markings: Marking) -> Marking:
         rel_to=rel_to,
         noforn=noforn,
         owner=owner,
-        exercise=any(m.exercise for m in markings),
+        exercise=markings[0].exercise,
     )

@@ -79,7 +79,8 @@ class LoginThrottle:
             for table, what in ((self._accounts, "this account"), (self._addresses, "this address")):
                 entry = table.get(account if table is self._accounts else address)
                 if entry is not None and entry.closed_until > now:
-                    wait = entry.closed_until - now
+                    # `closed_until - now` can exceed the cap by a rounding error (now + delay - now).
+                    wait = min(entry.closed_until - now, self.max_backoff_s)
                     raise Throttled(
                         f"too many failed logins for {what}; try again in {math.ceil(wait)} s",
                         retry_after_s=wait,
