@@ -110,7 +110,7 @@ def hist_quantiles(
                 continue
         before = int(cum[k - 1]) if k > 0 else 0
         frac = (target - before) / inside if inside else 0.5
-        out.append(lo + (hi - lo) * min(max(frac, 0.0), 1.0))
+        out.append(min(max(lo + (hi - lo) * min(max(frac, 0.0), 1.0), lo), hi))
     return out
 
 
