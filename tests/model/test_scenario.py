@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -12,12 +13,16 @@ from hypothesis import strategies as st
 from kizuna.errors import DataError, UnknownId
 from kizuna.model.scenario import (
     STEP_KINDS,
+    Arrival,
     Deterministic,
     DutyHours,
     Lognormal,
+    Scenario,
     Triangular,
     check_scenario_file,
+    clock_zone,
     load_scenario,
+    local_time,
 )
 from kizuna.planning import StepKind
 
@@ -209,3 +214,91 @@ def test_start_may_be_an_aware_datetime_or_a_date(tmp_path: Path) -> None:
     assert s.start == datetime.fromisoformat("2027-05-03T06:00:00+09:00")
     naive = GOOD.replace('{date: 2027-05-03, time: "06:00", zone: Asia/Tokyo}', "2027-05-03T06:00:00")
     assert "start needs a time zone" in "\n".join(problems_of(tmp_path, naive))
+
+
+# -- the scenario clock: hours are counted in UTC, across daylight saving and fixed offsets ---------------
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("start", "when", "hours"),
+    [
+        # 14 Mar 2027: New York springs forward at 02:00; from Saturday to Sunday noon is 23 hours.
+        (datetime(2027, 3, 13, 12, 0, tzinfo=NEW_YORK), datetime(2027, 3, 14, 12, 0, tzinfo=NEW_YORK), 23.0),
+        # 7 Nov 2027: it falls back at 02:00; from Saturday to Sunday noon is 25 hours.
+        (datetime(2027, 11, 6, 12, 0, tzinfo=NEW_YORK), datetime(2027, 11, 7, 12, 0, tzinfo=NEW_YORK), 25.0),
+    ],
+)
+def test_scenario_hours_are_elapsed_hours_across_a_clock_change(
+    tmp_path: Path, start: datetime, when: datetime, hours: float
+) -> None:
+    # Both datetimes share one ZoneInfo: Python alone would subtract wall-clock times and say 24.
+    assert (when - start) / timedelta(hours=1) == 24.0
+    s = load_scenario(write(tmp_path, GOOD)).model_copy(update={"start": start})
+    assert s.hours(when) == hours
+    assert s.when(hours) == when
+    assert s.when(hours).utcoffset() == when.utcoffset()
+    assert local_time(start, hours).isoformat() == when.isoformat()
+
+
+def test_an_inject_at_a_date_time_counts_elapsed_hours_from_a_zoned_start(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        '{date: 2027-05-03, time: "06:00", zone: Asia/Tokyo}',
+        '{date: 2027-03-13, time: "12:00", zone: America/New_York}',
+    ).replace("at: 2027-05-03T12:00:00+09:00", "at: 2027-03-14T12:00:00-04:00")
+    s = load_scenario(write(tmp_path, text))
+    assert s.inject_hours(s.injects[1]) == 23.0
+
+
+def test_a_fixed_offset_start_keeps_its_offset(tmp_path: Path) -> None:
+    text = GOOD.replace('{date: 2027-05-03, time: "06:00", zone: Asia/Tokyo}', "2027-03-12T17:30:00+09:00")
+    s = load_scenario(write(tmp_path, text))
+    assert s.zone == timezone(timedelta(hours=9))
+    assert s.when(0.5).isoformat() == "2027-03-12T18:00:00+09:00"
+    zoned = load_scenario(write(tmp_path, GOOD))
+    assert zoned.zone == ZoneInfo("Asia/Tokyo")
+
+
+class _Opaque(tzinfo):
+    """A zone whose offset depends on the date and that is not a ZoneInfo (like a pytz zone)."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None if dt is None else timedelta(hours=1)
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "opaque"
+
+
+def test_a_start_in_a_zone_the_engine_cannot_read_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"IANA zone .* or a fixed UTC offset"):
+        clock_zone(datetime(2027, 1, 1, tzinfo=_Opaque()))
+    from pydantic import ValidationError
+
+    network = {"nodes": [{"id": "a", "service": 1, "assumption": "t"}], "routes": []}
+    with pytest.raises(ValidationError) as err:
+        Scenario.model_validate(
+            {"id": "x", "name": "x", "start": datetime(2027, 1, 1, tzinfo=_Opaque()), "network": network}
+        )
+    assert [e["loc"] for e in err.value.errors() if "fixed UTC offset" in e["msg"]] == [("start",)]
+
+
+def test_arrival_offsets_shift_the_process_and_come_before_the_horizon(tmp_path: Path) -> None:
+    every_two = Arrival(process="deterministic", interval_h=2.0, offset_h=1.0, horizon_h=8.0)
+    assert every_two.max_count() == 4  # 1, 3, 5, 7
+    text = """\
+id: net
+name: Net
+network:
+  nodes: [{id: a, service: 1, assumption: test}]
+  routes:
+    - id: r
+      arrival: {process: deterministic, interval_h: 2, offset_h: 9, horizon_h: 8}
+      steps: [a]
+      assumption: test
+"""
+    problems = problems_of(tmp_path, text)
+    assert any(":7: network.routes.0.arrival" in p and "offset_h (9) must come before" in p for p in problems)

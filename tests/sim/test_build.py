@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
 from kizuna.errors import DataError
 from kizuna.model import LinkClass, load_scenario, load_structure
-from kizuna.model.scenario import Deterministic, Lognormal
+from kizuna.model.scenario import Deterministic, Lognormal, OrgParams
 from kizuna.planning import DecisionPath, Step, StepKind
 from kizuna.sim.build import check_parameters, classify_link, has_liaison, network_input, structure_input
 from kizuna.sim.runner import simulate_inputs
@@ -186,3 +187,99 @@ def test_network_routes_become_streams_with_warm_up() -> None:
     assert len(inp.instances) == route.arrival.count
     assert sum(not i.counted for i in inp.instances) == route.warmup
     assert inp.stations[0].servers == 3
+
+
+# -- clocks: a fixed-offset start keeps its offset for network nodes and organizations without a site ----
+
+OFFSET_NETWORK = """\
+id: offset-net
+name: Office hours on a fixed offset
+start: 2027-03-12T17:30:00+09:00
+network:
+  nodes:
+    - id: desk
+      servers: 1
+      service: 1
+      duty: {hours: office, open: "09:00", close: "18:00", days: mon-fri}
+      assumption: test
+  routes:
+    - id: case
+      arrival: {process: deterministic, interval_h: 1, count: 2}
+      steps: [desk]
+      assumption: test
+"""
+
+
+def test_network_nodes_keep_office_hours_on_a_fixed_offset_start(tmp_path: Path) -> None:
+    file = tmp_path / "offset.yaml"
+    file.write_text(OFFSET_NETWORK, encoding="utf-8")
+    inp = network_input(load_scenario(file))
+    cal = inp.stations[0].calendar
+    assert cal is not None
+    # Hour 0 is Friday 17:30 at UTC+09:00: open until 18:00, then closed until Monday 09:00 (hour 63.5).
+    # Read as UTC (the bug), 17:30+09:00 is 08:30 UTC: closed until 09:00 UTC.
+    assert cal.on_duty(0.0)
+    assert cal.next_open(np.array([1.0]))[0] == pytest.approx(63.5)
+    result = simulate_inputs([inp], scenario="offset-net", replications=3, seed=1, workers=1)
+    case = result.structures["network"].instances
+    assert case["case#1"].effect.mean_h == 1.0  # starts at once, staff stay late
+    assert case["case#2"].effect.mean_h == pytest.approx(63.5)  # filed at 1, begins 63.5, ends 64.5
+
+
+def test_an_organization_without_a_site_keeps_the_offset_of_start(scenario) -> None:  # type: ignore[no-untyped-def]
+    structure = load_structure("us-japan-2025")
+    assert structure.site_of("acm-ccc") is None
+    office = scenario.parameters.defaults.duty.model_copy(update={"hours": "office"})
+    params = scenario.parameters.model_copy(
+        update={
+            "organizations": {
+                **scenario.parameters.organizations,
+                "acm-ccc": OrgParams(duty=office, assumption="test"),
+            }
+        }
+    )
+    # The file's start, 2027-05-03T06:00:00+09:00, is a fixed offset: Monday 06:00 at UTC+09:00.
+    assert scenario.start.tzinfo is not None
+    assert not isinstance(scenario.start.tzinfo, ZoneInfo)
+    fixed = scenario.model_copy(update={"parameters": params})
+    bodies = {
+        "designate": path(
+            "designate",
+            ("consult", "acm-ccc", StepKind.COORDINATE, ()),
+            ("decide", "jp-cabinet", StepKind.APPROVE, ("consult",)),
+            ("announce", "jp-pm", StepKind.INFORM, ("decide",)),
+        )
+    }
+    inp = structure_input(fixed, structure, bodies)
+    acm = next(s for s in inp.stations if s.id == "acm-ccc").calendar
+    assert acm is not None
+    assert acm.next_open(np.array([0.0]))[0] == pytest.approx(3.0)  # 09:00 at UTC+09:00, not 09:00 UTC
+
+
+def test_a_delay_on_a_routes_first_step_is_a_transit_from_the_arrival(tmp_path: Path) -> None:
+    text = """\
+id: first-delay
+name: First-step delay
+network:
+  nodes:
+    - {id: a, service: 1, assumption: test}
+    - {id: b, service: 2, assumption: test}
+  routes:
+    - id: r
+      arrival: {process: deterministic, interval_h: 10, offset_h: 3, count: 2}
+      steps: [{id: a, node: a, delay: 0.5}, {id: b, node: b, delay: 0.25}]
+      assumption: test
+"""
+    file = tmp_path / "first-delay.yaml"
+    file.write_text(text, encoding="utf-8")
+    inp = network_input(load_scenario(file))
+    first, second = inp.templates[0].steps
+    assert first.delay == Deterministic(value=0.5)
+    assert second.delay is None  # its delay is on the edge from `a`
+    assert dict(second.preds)[0] == Deterministic(value=0.25)
+    result = simulate_inputs([inp], scenario="first-delay", replications=2, seed=0, workers=1)
+    s = result.structures["network"]
+    # Filed at hours 3 and 13; 0.5 in transit, 1 at a, 0.25 in transit, 2 at b: 3.75 hours each.
+    assert s.instances["r#1"].effect.mean_h == 3.75
+    assert s.instances["r#2"].effect.mean_h == 3.75
+    assert s.requests["r"].effect.p50_h == 3.75

@@ -180,6 +180,63 @@ def test_arrivals_past_the_horizon_are_not_filed() -> None:
     assert stats.effect.n == 10 * 3  # arrivals at 0, 1, 2
 
 
+def test_a_first_step_delay_is_crossed_after_the_filing_and_its_prerequisites() -> None:
+    a = PathTemplate("designate", (StepSpec("cabinet", 0, det(5.0)),), 0, 0)
+    b = PathTemplate("act", (StepSpec("order", 1, det(1.0), delay=det(0.5)),), 0, 0)
+    stations = (Station("x", 1), Station("y", 1))
+    alone = EngineInput("t", "s", stations, (a, b), (Instance(0), Instance(1, 1, 2.0)))
+    _, end = run_once(alone)
+    assert end[:, 0].tolist() == [5.0, 3.5]  # filed at 2, in transit until 2.5, done at 3.5
+    waiting = EngineInput("t", "s", stations, (a, b), (Instance(0), Instance(1, after=(0,))))
+    out = simulate_block(waiting.compiled, block_rng(0, 0, 0), 2)
+    rows = path_order(waiting)
+    assert out.end[rows, 0].tolist() == [5.0, 6.5]  # the designation at 5, then 0.5 in transit
+    assert out.crit_link[rows[1], 0] == 0.5  # the transit lies on the critical path
+    with pytest.raises(ValueError, match="only for a first step"):
+        PathTemplate(
+            "bad",
+            (StepSpec("a", 0, det(1.0)), StepSpec("b", 0, det(1.0), preds=((0, None),), delay=det(1.0))),
+            1,
+            1,
+        )
+
+
+def test_fixed_interval_arrivals_start_at_their_offset() -> None:
+    stream = Stream(Arrival(process="deterministic", interval_h=2.0, offset_h=1.5, horizon_h=7.0), 10.0)
+    template = PathTemplate("r", (StepSpec("a", 0, det(0.1)),), 0, 0)
+    instances = tuple(Instance(0, k + 1, None, 0, k) for k in range(stream.arrival.max_count()))
+    inp = EngineInput("t", "s", (Station("x", 1),), (template,), instances, (stream,))
+    out = simulate_block(inp.compiled, block_rng(0, 0, 0), 3)
+    # From hour 10 (the inject), offset 1.5, every 2 hours until 7 hours after the inject.
+    assert out.release[:, 0].tolist() == [11.5, 13.5, 15.5]
+    poisson = Stream(Arrival(process="poisson", rate_per_h=5.0, offset_h=4.0, count=50), 10.0)
+    inp = EngineInput("t", "s", (Station("x", 1),), (template,), instances[:1], (poisson,))
+    first = simulate_block(inp.compiled, block_rng(0, 0, 0), 1000).release[0]
+    assert first.min() > 14.0  # a gap after hour 14
+    assert first.mean() == pytest.approx(14.2, abs=0.03)
+
+
+def test_utilization_is_measured_over_each_stations_own_window() -> None:
+    # Station x: a warm-up filing works 0-5; counted filings arrive at 4 (waits, works 5-6) and 14
+    # (works 14-15). x's window is 4-15 (first counted arrival to last counted end): 3 hours of work
+    # inside it (the warm-up's last hour included). Station y works 0-1 and 100-101: 2 of 101 hours.
+    long = PathTemplate("long", (StepSpec("a", 0, det(5.0)),), 0, 0)
+    short = PathTemplate("short", (StepSpec("a", 0, det(1.0)),), 0, 0)
+    other = PathTemplate("other", (StepSpec("b", 1, det(1.0)),), 0, 0)
+    instances = (
+        Instance(0, 1, 0.0, counted=False),
+        Instance(1, 1, 4.0),
+        Instance(1, 2, 14.0),
+        Instance(2, 1, 0.0),
+        Instance(2, 2, 100.0),
+    )
+    inp = EngineInput("t", "s", (Station("x", 1), Station("y", 1)), (long, short, other), instances)
+    orgs = simulate_inputs([inp], scenario="t", replications=5, workers=1).structures["s"].organizations
+    assert orgs["x"].utilization == pytest.approx(3.0 / 11.0, rel=1e-12)
+    assert orgs["y"].utilization == pytest.approx(2.0 / 101.0, rel=1e-12)
+    assert orgs["x"].utilization_se == pytest.approx(0.0, abs=1e-12)  # the same in every replication
+
+
 def mixed_input() -> EngineInput:
     """Random service, two organizations, a fork-join and deadlines: for determinism checks."""
     stations = (Station("x", 2), Station("y", 1, tokyo_office(det(2.0)), det(2.0)), Station("z", 3))

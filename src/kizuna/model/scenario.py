@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -335,8 +335,10 @@ class Arrival(_Frozen):
     """An arrival process: `count` arrivals, or as many as fall before `horizon_h`.
 
     `poisson` draws exponential gaps with rate `rate_per_h`; `deterministic` spaces arrivals by
-    `interval_h`. The first poisson arrival comes one gap after the start; the first deterministic one at
-    the start.
+    `interval_h`. The process begins `offset_h` hours after its origin (the inject that starts it, or
+    hour 0 of a network scenario): the first deterministic arrival comes at the offset, the first poisson
+    one a gap after it. `horizon_h` is counted from the same origin as `offset_h`, so the arrivals fall in
+    [offset_h, horizon_h].
     """
 
     process: Literal["poisson", "deterministic"]
@@ -344,6 +346,7 @@ class Arrival(_Frozen):
     interval_h: float | None = Field(default=None, gt=0)
     count: int | None = Field(default=None, ge=1)
     horizon_h: float | None = Field(default=None, gt=0)
+    offset_h: float = Field(default=0.0, ge=0, description="Hours from the origin to the process's start.")
 
     @model_validator(mode="after")
     def _complete(self) -> Arrival:
@@ -353,6 +356,11 @@ class Arrival(_Frozen):
             raise ValueError("a deterministic process needs interval_h")
         if (self.count is None) == (self.horizon_h is None):
             raise ValueError("give exactly one of count and horizon_h")
+        if self.horizon_h is not None and self.offset_h >= self.horizon_h:
+            raise ValueError(
+                f"offset_h ({self.offset_h:g}) must come before horizon_h ({self.horizon_h:g}): "
+                "both count from the process's origin"
+            )
         return self
 
     @property
@@ -369,7 +377,7 @@ class Arrival(_Frozen):
         if self.count is not None:
             return self.count
         assert self.horizon_h is not None
-        mean = self.horizon_h / self.mean_gap_h
+        mean = (self.horizon_h - self.offset_h) / self.mean_gap_h
         if self.process == "deterministic":
             return int(mean) + 1
         return int(mean + 8.0 * mean**0.5 + 8.0)
@@ -501,7 +509,11 @@ class RouteStep(_Frozen):
     id: Ident
     node: Ident
     after: tuple[Ident, ...] | None = None
-    delay: Distribution | None = Field(default=None, description="Transit delay before the visit.")
+    delay: Distribution | None = Field(
+        default=None,
+        description="Transit delay before the visit (from its predecessors' ends, or, for a step without "
+        "predecessors, from the customer's arrival).",
+    )
 
     @field_validator("after", mode="before")
     @classmethod
@@ -606,6 +618,43 @@ class Start(_Frozen):
         return datetime.combine(self.date, self.time, tzinfo=ZoneInfo(self.zone))
 
 
+def clock_zone(when: datetime) -> tzinfo:
+    """Return the clock a date-time is read on: its IANA zone, or its fixed UTC offset.
+
+    A start written `2027-03-12T17:30:00+09:00` keeps UTC+09:00 all year (a fixed offset has no daylight
+    saving); `{date, time, zone}` follows the zone's rules.
+
+    Raises:
+        ValueError: the date-time is naive, or its zone is neither an IANA zone (`zoneinfo.ZoneInfo`) nor
+            a fixed offset (e.g. a pytz or dateutil zone, whose offsets the engine could not read).
+    """
+    tz = when.tzinfo
+    if isinstance(tz, ZoneInfo):
+        return tz
+    offset = tz.utcoffset(None) if tz is not None else None
+    if tz is None or offset is None:
+        raise ValueError(
+            f"{when.isoformat()} needs an IANA zone ({{date, time, zone}}) or a fixed UTC offset "
+            f"(2027-05-01T06:00:00+09:00), not {type(tz).__name__}"
+        )
+    return timezone(offset)
+
+
+def local_time(start: datetime, hours: float) -> datetime:
+    """Return the date-time `hours` after `start`, on start's clock.
+
+    The hours are added in UTC: across a daylight-saving change the wall clock moves by one hour more
+    or less than the hours elapsed (adding a timedelta to a datetime with a `ZoneInfo` adds wall-clock
+    time instead).
+    """
+    return (start.astimezone(UTC) + timedelta(hours=hours)).astimezone(clock_zone(start))
+
+
+def hours_between(start: datetime, when: datetime) -> float:
+    """Return the hours elapsed from `start` to `when`, both aware (subtracted in UTC)."""
+    return (when.astimezone(UTC) - start.astimezone(UTC)) / timedelta(hours=1)
+
+
 def _start(value: Any) -> Any:
     if isinstance(value, dict):
         return Start.model_validate(value).aware()
@@ -648,6 +697,7 @@ class Scenario(_Frozen):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("start needs a time zone: 2027-05-01T06:00:00+09:00 or {date, time, zone}")
+        clock_zone(value)
         return value
 
     @model_validator(mode="after")
@@ -688,9 +738,19 @@ class Scenario(_Frozen):
         """Requests by id."""
         return {r.id: r for r in self.requests}
 
+    @property
+    def zone(self) -> tzinfo:
+        """The clock of `start`: its IANA zone or its fixed offset (network nodes and organizations
+        without a site keep office hours on it)."""
+        return clock_zone(self.start)
+
     def hours(self, when: datetime) -> float:
-        """Return a date-time as scenario hours (hours after `start`)."""
-        return (when - self.start) / timedelta(hours=1)
+        """Return a date-time as scenario hours (hours after `start`, counted in UTC)."""
+        return hours_between(self.start, when)
+
+    def when(self, hours: float) -> datetime:
+        """Return scenario hour `hours` as a date-time on the clock of `start`."""
+        return local_time(self.start, hours)
 
     def inject_hours(self, inject: Inject) -> float:
         """Return the scenario hour of an inject."""

@@ -17,15 +17,15 @@ import io
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kizuna.model.scenario import Observation, Scenario
+from kizuna.model.scenario import Observation, Scenario, local_time
 from kizuna.planning.path import DecisionPath
-from kizuna.sim.result import GanttBar, RequestStats, SimResult, bin_edges, hist_quantile
+from kizuna.sim.result import GanttBar, RequestStats, SimResult, bin_edges
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -120,7 +120,7 @@ def _color(index: int) -> str:
 
 
 def _quantile(stats: RequestStats, of: str, q: float) -> float:
-    return hist_quantile(stats.hist_decision if of == "decision" else stats.hist_effect, q)
+    return stats.quantile(of, q)
 
 
 # -- figures ------------------------------------------------------------------------------------------
@@ -400,10 +400,11 @@ def _clock_axis(ax: Axes, start: datetime, unit: Unit) -> None:
     top.set_xticks(ticks)
     labels = []
     for t in ticks:
-        when = start + timedelta(hours=t / unit.per_hour)
+        when = local_time(start, t / unit.per_hour)  # added in UTC: right across a clock change
         labels.append(when.strftime("%a %H:%M"))
     top.set_xticklabels(labels, fontsize=7)
-    top.set_xlabel(f"local time ({start.tzname()})", fontsize=8)
+    zone = getattr(start.tzinfo, "key", None) or start.tzname()  # "EST" would be wrong after a change
+    top.set_xlabel(f"local time ({zone})", fontsize=8)
 
 
 def deadline_figure(result: SimResult) -> Figure | None:

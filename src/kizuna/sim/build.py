@@ -7,7 +7,8 @@ Two builders:
 * `structure_input` for one structure of an organizational scenario, given the DecisionPath of each
   request (compiled by `kizuna.planning.compile.compile_request`): a station per organization that
   appears in a path, the parameters resolved per step (service time and rework by organization and step
-  kind, servers and duty hours by organization, duty hours in the time zone of the organization's site),
+  kind, servers and duty hours by organization, duty hours in the time zone of the organization's site, or
+  on the clock of the scenario's start for an organization without a site),
   the link delay of every edge from the link class of the two organizations (`classify_link`), shortened
   by the liaison factor where the structure has a `liaison` relation between them, and the instances
   filed by the injects.
@@ -23,7 +24,6 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from kizuna.errors import DataError, Problem
 from kizuna.model.scenario import (
@@ -53,13 +53,6 @@ TRANS_PACIFIC_KM = 3000.0
 _EARTH_KM = 6371.0
 
 
-def zone_name(tz: tzinfo | None) -> str:
-    """Return an IANA zone name for a date-time's zone (UTC for fixed offsets without a name)."""
-    if isinstance(tz, ZoneInfo):
-        return tz.key
-    return "UTC"
-
-
 # -- network scenarios ----------------------------------------------------------------------------------
 
 
@@ -68,7 +61,7 @@ def network_input(scenario: Scenario) -> EngineInput:
     net = scenario.network
     if net is None:
         raise ValueError(f"scenario {scenario.id!r} has no network: section")
-    zone = zone_name(scenario.start.tzinfo)
+    zone = scenario.zone  # nodes keep office hours on the clock of `start` (its zone or fixed offset)
     index = {n.id: k for k, n in enumerate(net.nodes)}
     stations = tuple(
         Station(
@@ -92,6 +85,7 @@ def network_input(scenario: Scenario) -> EngineInput:
                 service=net.node_by_id[s.node].service,
                 label=f"{route.id} at {s.node}",
                 preds=tuple((pos[p], s.delay) for p in preds[s.id]),
+                delay=s.delay if not preds[s.id] else None,  # a first step's transit from the arrival
             )
             for s in route.steps
         )
@@ -183,14 +177,14 @@ def _templates(
     """A station per organization the paths visit, and a template per request with parameters resolved."""
     params = scenario.parameters
     assert params is not None  # an organizational scenario has parameters (Scenario validates it)
-    default_zone = zone_name(scenario.start.tzinfo)
+    default_zone = scenario.zone  # organizations without a site keep the clock of `start`
     org_index: dict[str, int] = {}
     stations: list[Station] = []
 
     def station(org: str) -> int:
         if org not in org_index:
             site = structure.site_of(org)
-            zone = site.time_zone if site is not None else default_zone
+            zone: str | tzinfo = site.time_zone if site is not None else default_zone
             duty = params.duty(org)
             org_index[org] = len(stations)
             stations.append(

@@ -1,15 +1,19 @@
 """Duty hours as sorted open intervals on the scenario clock, so "when can work start?" is one searchsorted.
 
 An office-hours organization works from `open` to `close` local time on its working days. The calendar
-turns that into absolute intervals (scenario hours) once, using the site's IANA time zone, so daylight
-saving time and the date line are handled by `zoneinfo`, not by the engine. Times beyond the calendar's
-span (three years after the start) count as on duty.
+turns that into absolute intervals (scenario hours) once, using the site's IANA time zone (or a fixed UTC
+offset), so daylight saving time and the date line are handled by `zoneinfo`, not by the engine. Every
+local opening and closing is converted to UTC before it is subtracted from the start: Python subtracts
+two datetimes that share one `ZoneInfo` as wall-clock times, which would put every opening after a clock
+change an hour off. A local time that does not exist (skipped when clocks go forward) or exists twice
+(when they go back) is read with `fold=0` (PEP 495): the offset in force before the change. Times beyond
+the calendar's span (three years after the start) count as on duty.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -32,11 +36,17 @@ class DutyCalendar:
     closes: FloatArray
 
     @classmethod
-    def build(cls, duty: DutyHours, zone: str, start: datetime) -> DutyCalendar | None:
-        """Return the calendar of office hours in `zone`, or None for a 24/7 watch."""
+    def build(cls, duty: DutyHours, zone: str | tzinfo, start: datetime) -> DutyCalendar | None:
+        """Return the calendar of office hours in `zone`, or None for a 24/7 watch.
+
+        `zone` is an IANA name or a tzinfo (a `ZoneInfo`, or a fixed offset such as `timezone(9 h)`);
+        `start` is the aware date-time of scenario hour 0.
+        """
         if duty.always:
             return None
-        tz = ZoneInfo(zone)
+        tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+        zero = start.astimezone(UTC)
+        hour = timedelta(hours=1)
         first = (start.astimezone(tz) - timedelta(days=_BEFORE_DAYS)).date()
         days = {_DAY_INDEX[d] for d in duty.days}
         opens: list[float] = []
@@ -45,10 +55,11 @@ class DutyCalendar:
             day = first + timedelta(days=k)
             if day.weekday() not in days:
                 continue
-            o = datetime.combine(day, duty.open, tzinfo=tz)
-            c = datetime.combine(day, duty.close, tzinfo=tz)
-            opens.append((o - start) / timedelta(hours=1))
-            closes.append((c - start) / timedelta(hours=1))
+            o = (datetime.combine(day, duty.open, tzinfo=tz).astimezone(UTC) - zero) / hour
+            c = (datetime.combine(day, duty.close, tzinfo=tz).astimezone(UTC) - zero) / hour
+            if c > o:  # hours that lie wholly in a skipped hour (clocks going forward) are no hours
+                opens.append(o)
+                closes.append(c)
         return cls(np.array(opens), np.array(closes))
 
     def next_open(self, t: FloatArray) -> FloatArray:

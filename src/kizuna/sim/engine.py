@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -68,7 +69,8 @@ class StepSpec:
     """One step of a path template, with its resolved parameters.
 
     `preds` pairs each predecessor (an index into the template's steps) with the delay of the link from
-    it (None: no delay).
+    it (None: no delay). `delay` is the transit from the filing to a step without predecessors (a
+    network route's `delay:` on its first step); a step with predecessors has its delays in `preds`.
     """
 
     id: str
@@ -79,6 +81,7 @@ class StepSpec:
     rework: float = 0.0
     preds: tuple[tuple[int, Distribution | None], ...] = ()
     after_effect: bool = False
+    delay: Distribution | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,11 @@ class PathTemplate:
             for p, _ in step.preds:
                 if not 0 <= p < j:
                     raise ValueError(f"{self.request}: step {step.id!r} must come after its predecessors")
+            if step.delay is not None and step.preds:
+                raise ValueError(
+                    f"{self.request}: step {step.id!r} has predecessors; its delays go on `preds`, "
+                    "`delay` is only for a first step"
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +156,18 @@ class EngineInput:
 
     def label(self, instance: int) -> str:
         """Return an instance's name: the request id, with `#k` when the request is filed more than once."""
-        inst = self.instances[instance]
-        request = self.templates[inst.template].request
-        many = sum(1 for i in self.instances if i.template == inst.template) > 1
-        return f"{request}#{inst.number}" if many else request
+        return self.labels[instance]
+
+    @cached_property
+    def labels(self) -> tuple[str, ...]:
+        """Every instance's name (`label`), in instance order."""
+        filings = Counter(i.template for i in self.instances)
+        return tuple(
+            f"{self.templates[i.template].request}#{i.number}"
+            if filings[i.template] > 1
+            else self.templates[i.template].request
+            for i in self.instances
+        )
 
     @cached_property
     def compiled(self) -> Compiled:
@@ -171,6 +187,7 @@ class Compiled:
     station_bounds: IntArray  # station s owns rows station_bounds[s]:station_bounds[s + 1]
     edges_in: tuple[tuple[tuple[int, int], ...], ...]  # per visit: (pred visit, edge column or -1)
     after_in: tuple[tuple[int, ...], ...]  # per visit: prerequisite decision visits
+    entry_link: IntArray  # per visit: link column of a first step's transit from the filing, or -1
     service: ColumnSampler
     link: ColumnSampler
     rework_cols: IntArray
@@ -211,6 +228,7 @@ class Compiled:
             station_bounds=bounds,
             edges_in=tuple(flat.edges_in),
             after_in=tuple(flat.after_in),
+            entry_link=np.array(flat.entry, dtype=np.int64),
             service=ColumnSampler.of(flat.services),
             link=ColumnSampler.of(flat.links),
             rework_cols=np.array([r[0] for r in reworks], dtype=np.int64),
@@ -248,6 +266,31 @@ class Compiled:
                 np.sum(x[bounds[s] : bounds[s + 1]], axis=0, dtype=np.float64, out=out[s])
         return out
 
+    def per_station_reduce(self, x: FloatArray, reduce: np.ufunc, empty: float) -> FloatArray:
+        """Reduce the rows of (visits x lanes) per station with `np.minimum` or `np.maximum`: (stations x
+        lanes); a station without visits gets `empty`."""
+        bounds = self.station_bounds
+        out = np.full((bounds.size - 1, x.shape[1]), empty)
+        for s in range(bounds.size - 1):
+            if bounds[s + 1] > bounds[s]:
+                reduce.reduce(x[bounds[s] : bounds[s + 1]], axis=0, out=out[s])
+        return out
+
+    def per_station_overlap(
+        self, begin: FloatArray, end: FloatArray, first: FloatArray, last: FloatArray
+    ) -> FloatArray:
+        """Sum per station and lane the part of each visit's work [begin, end] inside the station's window
+        [first, last] (both stations x lanes)."""
+        bounds = self.station_bounds
+        out = np.zeros((bounds.size - 1, begin.shape[1]))
+        for s in range(bounds.size - 1):
+            rows = slice(int(bounds[s]), int(bounds[s + 1]))
+            if rows.stop > rows.start:
+                inside = np.minimum(end[rows], last[s]) - np.maximum(begin[rows], first[s])
+                np.maximum(inside, 0.0, out=inside)
+                np.sum(inside, axis=0, out=out[s])
+        return out
+
     def per_template(self, x: FloatArray) -> FloatArray:
         """Sum the rows of (instances x lanes) per template (request type): (templates x lanes)."""
         n = x.shape[1]
@@ -268,6 +311,7 @@ class _Flat:
     reworks: list[tuple[int, float, Distribution]]  # (visit, p, service)
     edges_in: list[tuple[tuple[int, int], ...]]  # per visit: (pred visit, link column or -1)
     after_in: list[tuple[int, ...]]  # per visit: prerequisite decision visits
+    entry: list[int]  # per visit: link column of a first step's delay from the filing, or -1
     links: list[Distribution | None]
     decision: IntArray
     effect: IntArray
@@ -276,7 +320,7 @@ class _Flat:
     @classmethod
     def of(cls, inp: EngineInput) -> _Flat:
         """Number visits filing by filing, step by step."""
-        flat = cls([], [], [], [], [], [], [], [], np.zeros(0, np.int64), np.zeros(0, np.int64), ())
+        flat = cls([], [], [], [], [], [], [], [], [], np.zeros(0, np.int64), np.zeros(0, np.int64), ())
         offsets: list[int] = []
         for i, inst in enumerate(inp.instances):
             template = inp.templates[inst.template]
@@ -289,6 +333,11 @@ class _Flat:
                 flat.services.append(step.service)
                 if step.rework > 0:
                     flat.reworks.append((base + j, step.rework, step.service))
+                entry = -1
+                if step.delay is not None:
+                    entry = len(flat.links)
+                    flat.links.append(step.delay)
+                flat.entry.append(entry)
                 incoming: list[tuple[int, int]] = []
                 for p, delay in step.preds:
                     if template.steps[p].after_effect and not step.after_effect:
@@ -328,6 +377,7 @@ class _Flat:
             reworks=[(int(new_of[v]), p, d) for v, p, d in self.reworks],
             edges_in=[tuple((int(new_of[p]), col) for p, col in self.edges_in[o]) for o in perm],
             after_in=[tuple(int(new_of[p]) for p in self.after_in[o]) for o in perm],
+            entry=[self.entry[o] for o in perm],
             links=self.links,
             decision=new_of[self.decision],
             effect=new_of[self.effect],
@@ -518,11 +568,12 @@ def _releases(inp: EngineInput, rng: np.random.Generator, n: int) -> FloatArray:
     for stream in inp.streams:
         arr = stream.arrival
         m = arr.max_count()
+        origin = stream.start_h + arr.offset_h
         if arr.process == "poisson":
             gaps = rng.standard_exponential((m, n)) * arr.mean_gap_h
-            times = stream.start_h + np.cumsum(gaps, axis=0)
+            times = origin + np.cumsum(gaps, axis=0)
         else:
-            times = np.repeat((stream.start_h + arr.mean_gap_h * np.arange(m))[:, None], n, axis=1)
+            times = np.repeat((origin + arr.mean_gap_h * np.arange(m))[:, None], n, axis=1)
         if arr.horizon_h is not None:
             times[times > stream.start_h + arr.horizon_h] = np.inf
         stream_times.append(times)
@@ -586,14 +637,20 @@ class _State:
     crit_link: FloatArray
 
     def arrival(self, v: int) -> None:
-        """Set a visit's arrival: its release for a first step, else the last predecessor + link."""
+        """Set a visit's arrival: its release (and entry delay) for a first step, else the last
+        predecessor + link."""
         comp = self.comp
         incoming = comp.edges_in[v]
         after = comp.after_in[v]
+        entry = int(comp.entry_link[v])
         if not incoming and not after:
-            self.arrive[v] = self.release[comp.visit_instance[v]]
+            if entry >= 0:
+                np.add(self.release[comp.visit_instance[v]], self.link[entry], out=self.arrive[v])
+                self.crit_link[v] = self.link[entry]
+            else:
+                self.arrive[v] = self.release[comp.visit_instance[v]]
+                self.crit_link[v] = 0.0
             self.crit_pred[v] = -1
-            self.crit_link[v] = 0.0
             return
         if len(incoming) == 1 and not after:
             p, col = incoming[0]
@@ -627,6 +684,9 @@ class _State:
             best = np.where(later, t, best)
             crit = np.where(later, p, crit)
             link = np.where(later, 0.0, link)
+        if entry >= 0:  # a first step filed after its prerequisites: the transit follows the later
+            best = best + self.link[entry]
+            link = self.link[entry].copy()
         self.arrive[v] = best
         self.crit_pred[v] = crit
         self.crit_link[v] = link

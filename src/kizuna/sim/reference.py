@@ -111,6 +111,7 @@ class _Replication:
                 firsts = [self.done[k, inp.templates[inp.instances[k].template].decision] for k in inst.after]
                 yield self.simpy.AllOf(env, firsts)
                 arrive = max(arrive, env.now)
+            arrive += draw_one(spec.delay, rng)
         if arrive > env.now:
             yield env.timeout(arrive - env.now)
         arrive = env.now
@@ -138,11 +139,12 @@ def _releases(inp: EngineInput, rng: np.random.Generator) -> FloatArray:
     for stream in inp.streams:
         arr = stream.arrival
         m = arr.max_count()
+        origin = stream.start_h + arr.offset_h
         t: FloatArray
         if arr.process == "poisson":
-            t = stream.start_h + np.cumsum(rng.exponential(arr.mean_gap_h, size=m))
+            t = origin + np.cumsum(rng.exponential(arr.mean_gap_h, size=m))
         else:
-            t = stream.start_h + arr.mean_gap_h * np.arange(m, dtype=np.float64)
+            t = origin + arr.mean_gap_h * np.arange(m, dtype=np.float64)
         if arr.horizon_h is not None:
             t[t > stream.start_h + arr.horizon_h] = np.inf
         times.append(t)

@@ -2,11 +2,21 @@
 
 Workers reduce each block of replications to an `Accumulator` (counts, sums, log-binned histograms) and
 return that, never raw arrays; accumulators merge exactly (integer counts add, floating sums are kept per
-block and added with `math.fsum`), so results do not depend on how blocks were shared out.
+block and combined in block order), so results do not depend on how blocks were shared out.
 
-Quantiles come from histograms with bins 1% wide on a log scale (from 0.36 s to 11 years), so a
-reported p50/p90/p99 is within about 0.5% of the sample quantile; means are exact. Every request type
-keeps its histogram; single filings do for the first `INSTANCE_HISTOGRAMS` filings only.
+**Standard errors are between replications.** Replications are independent; the filings of one request,
+or the visits to one organization, within a replication are not (they share a queue). Every pooled
+figure is a ratio of two per-replication totals, Σ_r S_r / Σ_r N_r (time summed over the filings of
+replication r, over their number), and its standard error is the ratio estimator's, from the spread of
+S_r − m N_r across replications (the batch means method with each replication as a batch). For one
+filing (N_r = 1) this is the usual sd/√n.
+
+**Quantiles** come from histograms with bins 1% wide on a log scale (from 0.36 s to 11 years) that also
+keep the smallest and largest time in each bin. A quantile is interpolated between those two, so it lies
+within the spread of the samples in its bin: exact when they are equal (a constant time, or one many
+replications share, like a deterministic step after an office opening) and otherwise within 1% of the
+sample quantile (the bin's width), typically far less. Means are exact. Every request type keeps its
+histogram; single filings do for the first `INSTANCE_HISTOGRAMS` filings only.
 
 Vocabulary of the output:
 
@@ -15,17 +25,19 @@ Vocabulary of the output:
   are times to effect; the same figures for the decision are under `decision`.
 * `p_deadline`: probability of meeting the request's first deadline (None without one); every deadline by
   name is under `deadlines`.
-* per organization: `utilization` (work done / (servers x the replication's makespan)) and `delay_share`
+* per organization: `utilization` (work done in the organization's own observation window, from the
+  first arrival of a counted step there to the last end, over servers x that window) and `delay_share`
   (the organization's share of the time on the requests' critical paths), split into `queue_share`,
   `work_share` and `duty_share` (waiting for office hours or call-in) of the organization's own critical
-  time; `links_share` is the part spent on communication links.
+  time; `mean_wait_h` and `p_wait` (queueing for a server), each with its standard error; `links_share`
+  is the part spent on communication links.
 * `critical_steps`: per request, how often each of its steps lies on the longest path to the effect.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,27 +70,93 @@ def bin_index(t: FloatArray) -> IntArray:
 
 def bin_edges() -> FloatArray:
     """Return the BINS + 1 edges of the histogram in hours (the last one is infinite)."""
-    inner = T0 * GROWTH ** np.arange(BINS - 1)
-    return np.concatenate([[0.0], inner, [np.inf]])
+    return _EDGES.copy()
 
 
-def hist_quantile(hist: IntArray, q: float) -> float:
-    """Return the q-quantile of a histogram, interpolating linearly inside the bin."""
+_EDGES = np.concatenate([[0.0], T0 * GROWTH ** np.arange(BINS - 1), [np.inf]])
+
+
+def hist_quantile(
+    hist: IntArray, q: float, low: FloatArray | None = None, high: FloatArray | None = None
+) -> float:
+    """Return the q-quantile of a histogram, interpolating linearly inside the bin.
+
+    With `low` and `high` (the smallest and largest sample in each bin) the interpolation runs between
+    them, so a bin whose samples are all equal gives that value exactly; without them, between the bin's
+    edges.
+    """
+    return hist_quantiles(hist, (q,), low, high)[0]
+
+
+def hist_quantiles(
+    hist: IntArray, qs: Sequence[float], low: FloatArray | None = None, high: FloatArray | None = None
+) -> list[float]:
+    """Return several quantiles of one histogram (see `hist_quantile`)."""
     total = int(hist.sum())
     if total == 0:
-        return math.nan
+        return [math.nan for _ in qs]
     cum = np.cumsum(hist)
-    target = q * total
-    k = int(np.searchsorted(cum, target, side="left"))
-    k = min(k, BINS - 1)
-    edges = bin_edges()
-    lo, hi = edges[k], edges[k + 1]
-    if not math.isfinite(hi):
-        return float(lo)
-    before = cum[k - 1] if k > 0 else 0
-    inside = hist[k]
-    frac = (target - before) / inside if inside else 0.5
-    return float(lo + (hi - lo) * min(max(frac, 0.0), 1.0))
+    targets = [q * total for q in qs]
+    ks = np.minimum(np.searchsorted(cum, targets, side="left"), BINS - 1).tolist()
+    out: list[float] = []
+    for target, k in zip(targets, ks, strict=True):
+        inside = int(hist[k])
+        if low is not None and high is not None and inside > 0:
+            lo, hi = float(low[k]), float(high[k])
+        else:
+            lo, hi = float(_EDGES[k]), float(_EDGES[k + 1])
+            if not math.isfinite(hi):
+                out.append(lo)
+                continue
+        before = int(cum[k - 1]) if k > 0 else 0
+        frac = (target - before) / inside if inside else 0.5
+        out.append(min(max(lo + (hi - lo) * min(max(frac, 0.0), 1.0), lo), hi))
+    return out
+
+
+def ratio_moments(sums: FloatArray, counts: FloatArray) -> FloatArray:
+    """Reduce per-replication totals of one block to what the ratio estimator needs, row by row.
+
+    `sums` and `counts` are (rows x lanes): per replication, the time summed over a row's filings (or
+    visits) and their number. Returns (rows x 5): Σ S, Σ N, and, centred on the block's own ratio
+    m_b = Σ S / Σ N, Σ (S - m_b N)², Σ N (S - m_b N) and Σ N² (`ratio_estimate` combines blocks).
+    """
+    s = sums.sum(axis=1)
+    n = counts.sum(axis=1)
+    m = np.divide(s, n, out=np.zeros_like(s), where=n > 0)
+    resid = sums - m[:, None] * counts
+    return np.stack(
+        [
+            s,
+            n,
+            np.einsum("ij,ij->i", resid, resid),
+            np.einsum("ij,ij->i", counts, resid),
+            np.einsum("ij,ij->i", counts, counts),
+        ],
+        axis=1,
+    )
+
+
+def ratio_estimate(parts: FloatArray, lanes: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Combine blocks' `ratio_moments` (blocks x rows x 5): each row's Σ S, Σ N and the standard error
+    of the ratio m = Σ S / Σ N over all `lanes` replications.
+
+    The standard error is the delta-method one, √(Σ_r (S_r - m N_r)² · R / (R - 1)) / Σ N: the
+    between-replication standard error of a pooled mean. Each block's centred sums are moved from its
+    own ratio m_b to m exactly: Σ (S - m N)² = Q_b + 2 (m_b - m) C_b + (m_b - m)² Σ N².
+    """
+    s_b, n_b, q_b, c_b, nn_b = (parts[..., j] for j in range(5))
+    s = np.array([math.fsum(col) for col in s_b.T])
+    n = np.array([math.fsum(col) for col in n_b.T])
+    has = n > 0
+    m = np.divide(s, n, out=np.zeros_like(s), where=has)
+    m_b = np.divide(s_b, n_b, out=np.zeros_like(s_b), where=n_b > 0)
+    dev = np.where(n_b > 0, m_b - m[None, :], 0.0)
+    ss = np.maximum((q_b + 2.0 * dev * c_b + dev * dev * nn_b).sum(axis=0), 0.0)
+    se = np.full(s.shape, math.nan)
+    if lanes > 1:
+        np.divide(np.sqrt(ss * lanes / (lanes - 1)), n, out=se, where=has)
+    return s, n, se
 
 
 # -- accumulation -----------------------------------------------------------------------------------------
@@ -93,6 +171,8 @@ class Accumulator:
     n_stations: int
     ints: dict[str, IntArray]
     floats: dict[str, list[tuple[int, FloatArray]]]
+    lows: dict[str, FloatArray] = field(default_factory=dict)  # smallest time in each histogram bin
+    highs: dict[str, FloatArray] = field(default_factory=dict)  # largest time in each histogram bin
     gantt: tuple[GanttBar, ...] | None = None
     replications: int = 0
     cpu_s: float = 0.0
@@ -102,25 +182,26 @@ class Accumulator:
     def empty(cls, inp: EngineInput) -> Accumulator:
         """Return an accumulator with nothing added, shaped for `inp`."""
         t, i, s = len(inp.templates), len(inp.instances), len(inp.stations)
+        h = min(i, INSTANCE_HISTOGRAMS)
         n_dead = sum(len(x.deadlines) for x in inp.instances)
         steps = sum(len(x.steps) for x in inp.templates)
         ints = {
             "inst_n": np.zeros(i, np.int64),
             "inst_never": np.zeros(i, np.int64),
-            "inst_hist_dec": np.zeros((min(i, INSTANCE_HISTOGRAMS), BINS), np.int64),
-            "inst_hist_eff": np.zeros((min(i, INSTANCE_HISTOGRAMS), BINS), np.int64),
+            "inst_hist_dec": np.zeros((h, BINS), np.int64),
+            "inst_hist_eff": np.zeros((h, BINS), np.int64),
             "type_hist_dec": np.zeros((t, BINS), np.int64),
             "type_hist_eff": np.zeros((t, BINS), np.int64),
-            "type_lanes": np.zeros(t, np.int64),
             "deadline_met": np.zeros(n_dead, np.int64),
             "deadline_n": np.zeros(n_dead, np.int64),
             "st_visits": np.zeros(s, np.int64),
-            "st_waited": np.zeros(s, np.int64),
-            "st_lanes": np.zeros(s, np.int64),
             "crit_steps": np.zeros(steps, np.int64),
             "unsettled": np.zeros(1, np.int64),
         }
-        return cls(t, i, s, ints, {})
+        shapes = {"inst_dec": h, "inst_eff": h, "type_dec": t, "type_eff": t}
+        lows = {k: np.full((rows, BINS), np.inf) for k, rows in shapes.items()}
+        highs = {k: np.full((rows, BINS), -np.inf) for k, rows in shapes.items()}
+        return cls(t, i, s, ints, {}, lows, highs)
 
     def _add_float(self, block: int, name: str, value: FloatArray | float) -> None:
         self.floats.setdefault(name, []).append((block, np.atleast_1d(np.asarray(value, np.float64))))
@@ -147,34 +228,35 @@ class Accumulator:
         for kind, times in (("dec", dec0), ("eff", eff0)):
             bins = bin_index(times)
             flat = (bins + (tmpl * BINS)[:, None])[done]
+            values = times[done]
             ints[f"type_hist_{kind}"] += np.bincount(flat, minlength=self.n_templates * BINS).reshape(
                 self.n_templates, BINS
             )
+            self._add_extremes(f"type_{kind}", flat, values)
             if h:
-                flat = (bins[:h] + (np.arange(h, dtype=np.int64) * BINS)[:, None])[done[:h]]
+                head = done[:h]
+                flat = (bins[:h] + (np.arange(h, dtype=np.int64) * BINS)[:, None])[head]
                 ints[f"inst_hist_{kind}"] += np.bincount(flat, minlength=h * BINS).reshape(h, BINS)
-        self._add_float(block, "inst_dec_sum", dec0.sum(axis=1))
+                self._add_extremes(f"inst_{kind}", flat, times[:h][head])
+        count = done.astype(np.float64)
         self._add_float(block, "inst_dec_sq", (dec0 * dec0).sum(axis=1))
-        self._add_float(block, "inst_eff_sum", eff0.sum(axis=1))
         self._add_float(block, "inst_eff_sq", (eff0 * eff0).sum(axis=1))
+        self._add_float(block, "inst_dec_m", ratio_moments(dec0, count).ravel())
+        self._add_float(block, "inst_eff_m", ratio_moments(eff0, count).ravel())
+        per_type = comp.per_template(count)
+        self._add_float(block, "type_dec_m", ratio_moments(comp.per_template(dec0), per_type).ravel())
+        self._add_float(block, "type_eff_m", ratio_moments(comp.per_template(eff0), per_type).ravel())
 
-        self._add_types(block, comp, eff0, done)
         self._add_deadlines(inp, comp, out, released)
         self._add_stations(block, comp, out, released, done)
         ints["unsettled"][0] += out.unsettled
         if block == 0 and self.gantt is None:
             self.gantt = _median_gantt(comp, out, eff, done)
 
-    def _add_types(self, block: int, comp: Compiled, eff0: FloatArray, done: BoolArray) -> None:
-        """Lane means per request type (for standard errors that respect correlation within a lane)."""
-        ints = self.ints
-        lane_sum = comp.per_template(eff0)
-        lane_cnt = comp.per_template(done.astype(np.float64))
-        has = lane_cnt > 0
-        lane_mean = np.where(has, lane_sum / np.maximum(lane_cnt, 1), 0.0)
-        ints["type_lanes"] += has.sum(axis=1)
-        self._add_float(block, "type_lane_sum", lane_mean.sum(axis=1))
-        self._add_float(block, "type_lane_sq", (lane_mean * lane_mean).sum(axis=1))
+    def _add_extremes(self, name: str, flat: IntArray, values: FloatArray) -> None:
+        """Keep the smallest and largest time of each histogram bin (flat indices row * BINS + bin)."""
+        np.minimum.at(self.lows[name].reshape(-1), flat, values)
+        np.maximum.at(self.highs[name].reshape(-1), flat, values)
 
     def _add_deadlines(
         self, inp: EngineInput, comp: Compiled, out: BlockOutcome, released: BoolArray
@@ -194,7 +276,12 @@ class Accumulator:
     def _add_stations(
         self, block: int, comp: Compiled, out: BlockOutcome, released: BoolArray, done: BoolArray
     ) -> None:
-        """Queueing, duty waits and work of every counted visit, by station; critical steps."""
+        """Queueing, utilization and critical time of every counted visit, by station; critical steps.
+
+        A station's observation window, in each replication, runs from the first arrival of a counted
+        visit there to the last end of one; utilization is the work done inside it (by any visit,
+        warm-up included) over servers x its length.
+        """
         inp = comp.inp
         ints = self.ints
         everything = bool(released.all()) and bool(np.isfinite(out.end).all())
@@ -203,17 +290,21 @@ class Accumulator:
         queue = out.ready - out.arrive
         duty = out.begin - out.ready
         work = out.end - out.begin
-        if everything:
-            makespan = out.end.max(axis=0) if out.end.size else np.zeros(out.n)
-            all_work = work
+        if vis_ok is None:
+            first = comp.per_station_reduce(out.arrive, np.minimum, np.inf)
+            last = comp.per_station_reduce(out.end, np.maximum, -np.inf)
+            busy = comp.per_station(work)
         else:
-            assert vis_ok is not None
-            assert finite is not None
             queue = np.where(vis_ok, queue, 0.0)
             duty = np.where(vis_ok, duty, 0.0)
-            all_work = np.where(finite, work, 0.0)
             work = np.where(vis_ok, work, 0.0)
-            makespan = np.where(finite, out.end, 0.0).max(axis=0) if out.end.size else np.zeros(out.n)
+            first = comp.per_station_reduce(np.where(vis_ok, out.arrive, np.inf), np.minimum, np.inf)
+            last = comp.per_station_reduce(np.where(vis_ok, out.end, -np.inf), np.maximum, -np.inf)
+            busy = comp.per_station_overlap(out.begin, out.end, first, last)
+        servers = np.array([x.servers for x in inp.stations], dtype=np.float64)
+        window = np.maximum(last - first, 0.0) * servers[:, None]
+        self._add_float(block, "st_util_m", ratio_moments(busy, window).ravel())
+
         on = critical_mask(comp, out)
         if vis_ok is not None:
             on &= vis_ok
@@ -223,18 +314,15 @@ class Accumulator:
         def per_station(per_visit: FloatArray) -> FloatArray:
             return np.asarray(np.bincount(st, weights=per_visit, minlength=s_n), dtype=np.float64)
 
-        waited = queue > _WAIT_EPS
-        counted = np.full(st.size, float(out.n)) if vis_ok is None else vis_ok.sum(axis=1).astype(np.float64)
-        ints["st_visits"] += per_station(counted).astype(np.int64)
-        lane_wait, lane_waited = self._add_station_lanes(block, comp, vis_ok, queue, waited)
-        ints["st_waited"] += np.rint(lane_waited.sum(axis=1)).astype(np.int64)
-        self._add_float(block, "st_queue", lane_wait.sum(axis=1))
-        self._add_float(block, "st_duty", per_station(duty.sum(axis=1)))
-        work_sum = per_station(work.sum(axis=1))
-        self._add_float(block, "st_work", work_sum)
-        self._add_float(block, "st_busy", work_sum if everything else per_station(all_work.sum(axis=1)))
-        servers = np.array([x.servers for x in inp.stations], dtype=np.float64)
-        self._add_float(block, "st_capacity", servers * float(makespan.sum()))
+        if vis_ok is None:
+            counts = np.diff(comp.station_bounds).astype(np.float64)
+            lane_vis = np.repeat(counts[:, None], out.n, axis=1)
+        else:
+            lane_vis = comp.per_station(vis_ok)
+        ints["st_visits"] += np.rint(lane_vis.sum(axis=1)).astype(np.int64)
+        self._add_float(block, "st_wait_m", ratio_moments(comp.per_station(queue), lane_vis).ravel())
+        waited = comp.per_station(queue > _WAIT_EPS)
+        self._add_float(block, "st_pwait_m", ratio_moments(waited, lane_vis).ravel())
         self._add_float(block, "crit_queue", per_station(np.sum(queue, axis=1, where=on)))
         self._add_float(block, "crit_duty", per_station(np.sum(duty, axis=1, where=on)))
         self._add_float(block, "crit_work", per_station(np.sum(work, axis=1, where=on)))
@@ -247,37 +335,16 @@ class Accumulator:
         crit_done = on & done[comp.visit_instance]
         np.add.at(ints["crit_steps"], flat, crit_done.sum(axis=1))
 
-    def _add_station_lanes(
-        self, block: int, comp: Compiled, vis_ok: BoolArray | None, queue: FloatArray, waited: BoolArray
-    ) -> tuple[FloatArray, FloatArray]:
-        """Per-lane mean wait and share of visits that waited, per station (for standard errors).
-
-        `vis_ok` marks the visits counted; None means all of them. Returns the per-station lane sums of
-        the waits and of the visits that waited.
-        """
-        if vis_ok is None:
-            counts = np.diff(comp.station_bounds).astype(np.float64)
-            lane_vis = np.repeat(counts[:, None], queue.shape[1], axis=1)
-        else:
-            lane_vis = comp.per_station(vis_ok)
-        lane_wait = comp.per_station(queue)
-        lane_waited = comp.per_station(waited)
-        seen = lane_vis > 0
-        mw = np.where(seen, lane_wait / np.maximum(lane_vis, 1), 0.0)
-        pw = np.where(seen, lane_waited / np.maximum(lane_vis, 1), 0.0)
-        self.ints["st_lanes"] += seen.sum(axis=1)
-        self._add_float(block, "st_lane_wait", mw.sum(axis=1))
-        self._add_float(block, "st_lane_wait_sq", (mw * mw).sum(axis=1))
-        self._add_float(block, "st_lane_pwait", pw.sum(axis=1))
-        self._add_float(block, "st_lane_pwait_sq", (pw * pw).sum(axis=1))
-        return lane_wait, lane_waited
-
     def merge(self, other: Accumulator) -> None:
         """Add another accumulator's statistics (of other blocks) to this one."""
         for key, value in other.ints.items():
             self.ints[key] += value
         for key, items in other.floats.items():
             self.floats.setdefault(key, []).extend(items)
+        for key, low in other.lows.items():
+            np.minimum(self.lows[key], low, out=self.lows[key])
+        for key, high in other.highs.items():
+            np.maximum(self.highs[key], high, out=self.highs[key])
         if self.gantt is None:
             self.gantt = other.gantt
         self.replications += other.replications
@@ -291,6 +358,12 @@ class Accumulator:
             return np.zeros(0)
         stacked = np.stack([v for _, v in items])
         return np.array([math.fsum(stacked[:, j]) for j in range(stacked.shape[1])])
+
+    def ratio(self, name: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Return each row's Σ S, Σ N and the between-replication standard error of Σ S / Σ N."""
+        items = sorted(self.floats.get(name, []), key=lambda x: x[0])
+        parts = np.stack([v.reshape(-1, 5) for _, v in items])
+        return ratio_estimate(parts, self.replications)
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +424,11 @@ def _median_gantt(comp: Compiled, out: BlockOutcome, eff: FloatArray, done: Any)
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """A distribution of times in hours: mean (with its standard error), p50, p90, p95, p99."""
+    """A distribution of times in hours: mean (with its standard error), p50, p90, p95, p99.
+
+    `se_h` is the between-replication standard error of `mean_h` (see the module docstring); `sd_h` is
+    the spread of the times themselves.
+    """
 
     n: int
     mean_h: float
@@ -365,24 +442,34 @@ class Summary:
 
     @classmethod
     def of(
-        cls, n: int, total: float, sq: float, hist: IntArray, *, never: int = 0, se: float | None = None
+        cls,
+        n: int,
+        total: float,
+        sq: float,
+        hist: IntArray,
+        *,
+        se: float,
+        never: int = 0,
+        low: FloatArray | None = None,
+        high: FloatArray | None = None,
     ) -> Summary:
-        """Build a summary from a count, a sum, a sum of squares and a histogram."""
+        """Build a summary from a count, a sum, a sum of squares, the standard error and a histogram
+        (with the smallest and largest time of each bin, when known)."""
         if n == 0:
             nan = math.nan
             return cls(0, nan, nan, nan, nan, nan, nan, nan, never)
         mean = float(total) / n
         var = max(float(sq) / n - mean * mean, 0.0) * n / max(n - 1, 1)
-        sd = math.sqrt(var)
+        p50, p90, p95, p99 = hist_quantiles(hist, (0.50, 0.90, 0.95, 0.99), low, high)
         return cls(
             n=n,
             mean_h=mean,
-            se_h=se if se is not None else sd / math.sqrt(n),
-            sd_h=sd,
-            p50_h=hist_quantile(hist, 0.50),
-            p90_h=hist_quantile(hist, 0.90),
-            p95_h=hist_quantile(hist, 0.95),
-            p99_h=hist_quantile(hist, 0.99),
+            se_h=float(se),
+            sd_h=math.sqrt(var),
+            p50_h=p50,
+            p90_h=p90,
+            p95_h=p95,
+            p99_h=p99,
             never=never,
         )
 
@@ -405,7 +492,11 @@ class Summary:
 
 @dataclass(frozen=True)
 class RequestStats:
-    """Times of one request type (all its filings pooled) or of one filing."""
+    """Times of one request type (all its filings pooled) or of one filing.
+
+    `hist_decision` and `hist_effect` count times per bin (`bin_edges`); `bounds_decision` and
+    `bounds_effect`, when known, hold the smallest and largest time of each bin, for `quantile`.
+    """
 
     request: str
     decision: Summary
@@ -413,11 +504,22 @@ class RequestStats:
     hist_decision: IntArray
     hist_effect: IntArray
     deadlines: dict[str, float] = field(default_factory=dict)
+    bounds_decision: tuple[FloatArray, FloatArray] | None = None
+    bounds_effect: tuple[FloatArray, FloatArray] | None = None
 
     @property
     def p_deadline(self) -> float | None:
         """Probability of meeting the first deadline (None when the request has none)."""
         return next(iter(self.deadlines.values()), None)
+
+    def quantile(self, of: str, q: float) -> float:
+        """Return the q-quantile of the time to `of` ("decision" or "effect")."""
+        hist, bounds = (
+            (self.hist_decision, self.bounds_decision)
+            if of == "decision"
+            else (self.hist_effect, self.bounds_effect)
+        )
+        return hist_quantile(hist, q, *(bounds or (None, None)))
 
     def to_json(self) -> dict[str, Any]:
         """Return the statistics as JSON-ready data (time to effect at the top level)."""
@@ -436,7 +538,7 @@ class RequestStats:
 
 @dataclass(frozen=True, slots=True)
 class OrgStats:
-    """Load and delay of one organization (or network node)."""
+    """Load and delay of one organization (or network node), with between-replication standard errors."""
 
     organization: str
     servers: int
@@ -450,17 +552,21 @@ class OrgStats:
     p_wait: float
     p_wait_se: float
     visits: int
+    utilization_se: float = math.nan
 
     def to_json(self) -> dict[str, Any]:
         """Return the statistics as JSON-ready data."""
         return {
             "utilization": _num(self.utilization),
+            "utilization_se": _num(self.utilization_se),
             "delay_share": _num(self.delay_share),
             "queue_share": _num(self.queue_share),
             "work_share": _num(self.work_share),
             "duty_share": _num(self.duty_share),
             "mean_wait_h": _num(self.mean_wait_h),
+            "mean_wait_se_h": _num(self.mean_wait_se_h),
             "p_wait": _num(self.p_wait),
+            "p_wait_se": _num(self.p_wait_se),
             "servers": self.servers,
         }
 
@@ -499,35 +605,34 @@ class StructureResult:
     def of(cls, inp: EngineInput, acc: Accumulator) -> StructureResult:
         """Finish an accumulator into per-request, per-organization and critical-step statistics."""
         ints = acc.ints
-        tot = acc.total
-        dec_sum, dec_sq = tot("inst_dec_sum"), tot("inst_dec_sq")
-        eff_sum, eff_sq = tot("inst_eff_sum"), tot("inst_eff_sq")
+        dec_sum, _, dec_se = acc.ratio("inst_dec_m")
+        eff_sum, _, eff_se = acc.ratio("inst_eff_m")
+        dec_sq, eff_sq = acc.total("inst_dec_sq"), acc.total("inst_eff_sq")
+        labels = inp.labels
         instances: dict[str, RequestStats] = {}
-        dead_names: list[list[str]] = []
         k = 0
-        dead_p: list[dict[str, float]] = []
         for i, inst in enumerate(inp.instances):
-            names: list[str] = []
             ps: dict[str, float] = {}
             for d in inst.deadlines:
                 nd = int(ints["deadline_n"][k])
                 ps[d.name] = ints["deadline_met"][k] / nd if nd else math.nan
-                names.append(d.name)
                 k += 1
-            dead_names.append(names)
-            dead_p.append(ps)
             n = int(ints["inst_n"][i])
             never = int(ints["inst_never"][i])
             kept = i < ints["inst_hist_dec"].shape[0]
             hd = ints["inst_hist_dec"][i] if kept else np.zeros(BINS, np.int64)
             he = ints["inst_hist_eff"][i] if kept else np.zeros(BINS, np.int64)
-            instances[inp.label(i)] = RequestStats(
-                request=inp.label(i),
-                decision=Summary.of(n, dec_sum[i], dec_sq[i], hd, never=never),
-                effect=Summary.of(n, eff_sum[i], eff_sq[i], he, never=never),
+            bd = (acc.lows["inst_dec"][i], acc.highs["inst_dec"][i]) if kept else None
+            be = (acc.lows["inst_eff"][i], acc.highs["inst_eff"][i]) if kept else None
+            instances[labels[i]] = RequestStats(
+                request=labels[i],
+                decision=Summary.of(n, dec_sum[i], dec_sq[i], hd, se=dec_se[i], never=never, **_bounds(bd)),
+                effect=Summary.of(n, eff_sum[i], eff_sq[i], he, se=eff_se[i], never=never, **_bounds(be)),
                 hist_decision=hd,
                 hist_effect=he,
                 deadlines=ps,
+                bounds_decision=bd,
+                bounds_effect=be,
             )
         requests = _request_stats(inp, acc)
         orgs, links_share = _org_stats(inp, acc)
@@ -545,28 +650,25 @@ class StructureResult:
         )
 
 
+def _bounds(bounds: tuple[FloatArray, FloatArray] | None) -> dict[str, FloatArray | None]:
+    return {"low": bounds[0], "high": bounds[1]} if bounds is not None else {}
+
+
 def _request_stats(inp: EngineInput, acc: Accumulator) -> dict[str, RequestStats]:
-    """Pool the filings of each request type."""
+    """Pool the filings of each request type (standard errors between replications)."""
     ints = acc.ints
-    tot = acc.total
-    dec_sum, dec_sq = tot("inst_dec_sum"), tot("inst_dec_sq")
-    eff_sum, eff_sq = tot("inst_eff_sum"), tot("inst_eff_sq")
+    dec_sq, eff_sq = acc.total("inst_dec_sq"), acc.total("inst_eff_sq")
+    dec_sum, _, dec_se = acc.ratio("type_dec_m")
+    eff_sum, _, eff_se = acc.ratio("type_eff_m")
     requests: dict[str, RequestStats] = {}
-    lane_n = ints["type_lanes"]
-    lane_sum, lane_sq = tot("type_lane_sum"), tot("type_lane_sq")
     for t, template in enumerate(inp.templates):
         members = [i for i, x in enumerate(inp.instances) if x.template == t]
         n = int(sum(ints["inst_n"][i] for i in members))
         never = int(sum(ints["inst_never"][i] for i in members))
         hd = ints["type_hist_dec"][t]
         he = ints["type_hist_eff"][t]
-        ln = int(lane_n[t])
-        se = None
-        if ln > 1:
-            m = lane_sum[t] / ln
-            var = max(lane_sq[t] / ln - m * m, 0.0) * ln / (ln - 1)
-            se = math.sqrt(var / ln)
-        deadlines: dict[str, float] = {}
+        bd = (acc.lows["type_dec"][t], acc.highs["type_dec"][t])
+        be = (acc.lows["type_eff"][t], acc.highs["type_eff"][t])
         met: dict[str, list[float]] = {}
         kk = 0
         for inst in inp.instances:
@@ -580,47 +682,59 @@ def _request_stats(inp: EngineInput, acc: Accumulator) -> dict[str, RequestStats
         requests[template.request] = RequestStats(
             request=template.request,
             decision=Summary.of(
-                n, sum(dec_sum[i] for i in members), sum(dec_sq[i] for i in members), hd, never=never
+                n,
+                dec_sum[t],
+                math.fsum(dec_sq[i] for i in members),
+                hd,
+                se=dec_se[t],
+                never=never,
+                **_bounds(bd),
             ),
             effect=Summary.of(
-                n, sum(eff_sum[i] for i in members), sum(eff_sq[i] for i in members), he, never=never, se=se
+                n,
+                eff_sum[t],
+                math.fsum(eff_sq[i] for i in members),
+                he,
+                se=eff_se[t],
+                never=never,
+                **_bounds(be),
             ),
             hist_decision=hd,
             hist_effect=he,
             deadlines=deadlines,
+            bounds_decision=bd,
+            bounds_effect=be,
         )
-
     return requests
 
 
 def _org_stats(inp: EngineInput, acc: Accumulator) -> tuple[dict[str, OrgStats], float]:
-    """Utilization and delay shares per organization, and the share of the links."""
+    """Utilization, waits and delay shares per organization, and the share of the links."""
     ints = acc.ints
     tot = acc.total
     cq, cd, cw = tot("crit_queue"), tot("crit_duty"), tot("crit_work")
     clink = float(tot("crit_link")[0]) if acc.floats.get("crit_link") else 0.0
     crit_total = float(cq.sum() + cd.sum() + cw.sum()) + clink
-    busy, cap = tot("st_busy"), tot("st_capacity")
-    lw, lw2 = tot("st_lane_wait"), tot("st_lane_wait_sq")
-    lp, lp2 = tot("st_lane_pwait"), tot("st_lane_pwait_sq")
+    busy, capacity, util_se = acc.ratio("st_util_m")
+    wait, visits, wait_se = acc.ratio("st_wait_m")
+    waited, _, waited_se = acc.ratio("st_pwait_m")
     orgs: dict[str, OrgStats] = {}
     for s, station in enumerate(inp.stations):
         own = cq[s] + cd[s] + cw[s]
-        ln = int(ints["st_lanes"][s])
-        mw, mw_se = _lane_mean(lw[s], lw2[s], ln)
-        pw, pw_se = _lane_mean(lp[s], lp2[s], ln)
+        seen = visits[s] > 0
         orgs[station.id] = OrgStats(
             organization=station.id,
             servers=station.servers,
-            utilization=float(busy[s] / cap[s]) if cap[s] > 0 else math.nan,
+            utilization=float(busy[s] / capacity[s]) if capacity[s] > 0 else math.nan,
+            utilization_se=float(util_se[s]),
             delay_share=float(own / crit_total) if crit_total > 0 else math.nan,
             queue_share=float(cq[s] / own) if own > 0 else math.nan,
             work_share=float(cw[s] / own) if own > 0 else math.nan,
             duty_share=float(cd[s] / own) if own > 0 else math.nan,
-            mean_wait_h=mw,
-            mean_wait_se_h=mw_se,
-            p_wait=pw,
-            p_wait_se=pw_se,
+            mean_wait_h=float(wait[s] / visits[s]) if seen else math.nan,
+            mean_wait_se_h=float(wait_se[s]),
+            p_wait=float(waited[s] / visits[s]) if seen else math.nan,
+            p_wait_se=float(waited_se[s]),
             visits=int(ints["st_visits"][s]),
         )
 
@@ -641,16 +755,6 @@ def _critical_steps(inp: EngineInput, acc: Accumulator) -> dict[str, dict[str, f
         }
         base += len(template.steps)
     return crit
-
-
-def _lane_mean(total: float, sq: float, n: int) -> tuple[float, float]:
-    if n == 0:
-        return math.nan, math.nan
-    m = float(total) / n
-    if n < 2:
-        return m, math.nan
-    var = max(sq / n - m * m, 0.0) * n / (n - 1)
-    return m, math.sqrt(var / n)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from kizuna.sim.engine import (
     simulate_block,
     workspace,
 )
-from kizuna.sim.result import Accumulator, SimResult, merge_all, results_of
+from kizuna.sim.result import Accumulator, SimResult, results_of
 
 #: Called with the number of replications just finished (for progress bars).
 Progress = Callable[[int], None]
@@ -90,10 +90,19 @@ def simulate_inputs(
         for chunk in chunks(sizes, per_chunk):
             tasks.append((sid, (inp, k, seed, chunk)))
     began = time.perf_counter()
-    parts: dict[str, list[Accumulator]] = {sid: [] for sid in by_id}
+    # Accumulators are merged as they arrive (merging is exact and order-free), so the main process holds
+    # one per structure rather than one per task.
+    merged: dict[str, Accumulator] = {}
+
+    def take(sid: str, part: Accumulator) -> None:
+        if sid in merged:
+            merged[sid].merge(part)
+        else:
+            merged[sid] = part
+
     if workers == 1 or len(tasks) == 1:
         for sid, args in tasks:
-            parts[sid].append(_work(args))
+            take(sid, _work(args))
             if progress is not None:
                 progress(sum(size for _, size in args[3]))
     else:
@@ -112,15 +121,11 @@ def simulate_inputs(
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
             futures = {pool.submit(_work, args): (sid, args) for sid, args in tasks}
             for future in as_completed(futures):
-                sid, args = futures[future]
-                parts[sid].append(future.result())
+                sid, args = futures.pop(future)
+                take(sid, future.result())
                 if progress is not None:
                     progress(sum(size for _, size in args[3]))
-    accs: dict[str, Accumulator] = {}
-    for sid, items in parts.items():
-        merged = merge_all(items)
-        assert merged is not None
-        accs[sid] = merged
+    accs = {sid: merged[sid] for sid in by_id}
     return SimResult(
         scenario=scenario,
         replications=replications,
