@@ -26,7 +26,9 @@ def markings(draw: st.DrawFn, exercise: bool | None = None) -> Marking:
 
 def one_world(min_size: int, max_size: int) -> st.SearchStrategy[list[Marking]]:
     """Lists of markings of one world (all exercise or all real): the only lists combine() takes."""
-    return st.booleans().flatmap(lambda world: st.lists(markings(world), min_size=min_size, max_size=max_size))
+    return st.booleans().flatmap(
+        lambda world: st.lists(markings(world), min_size=min_size, max_size=max_size)
+    )
 
 
 @st.composite

@@ -196,7 +196,7 @@ def combine(*markings: Marking) -> Marking:
     if not markings:
         raise InvalidQuery("combine() needs at least one marking")
     if len({m.exercise for m in markings}) > 1:
-        raise InvalidQuery("combine() was given exercise and real parts: exercise traffic never mixes with real")
+        raise InvalidQuery("combine() was given exercise and real parts: exercise traffic never mixes")
     owners = {m.owner for m in markings}
     owner = owners.pop() if len(owners) == 1 else None
     rel_to = frozenset.intersection(*(m.rel_to for m in markings))
