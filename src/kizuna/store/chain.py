@@ -1,8 +1,14 @@
-"""The hash chain: canonical JSON of an event's fields and the SHA-256 that links it to the one before.
+"""The hash chain: the canonical JSON of an event's fields and the SHA-256 that links it to the one before.
 
 An event's hash covers every recorded field and the previous event's hash, so changing, removing or
-reordering any event changes every hash after it. `canonical_json` is the one serialization that is
-hashed: keys sorted, no insignificant white space, UTF-8, no NaN or infinities.
+reordering any event changes every hash after it. Each event records the format its hash was made in:
+
+- format 2 (`HashFormat.JCS`, every event appended now): SHA-256 of the RFC 8785 canonical JSON of the
+  fields, the format number and `prev_hash`; the payload and marking are stored as exactly their canonical
+  text, so the stored text is what was hashed.
+- format 1 (`HashFormat.LEGACY`, events of databases made before it): SHA-256 of Python's sorted, compact
+  JSON of the fields and `prev_hash`. Such events keep their hashes, so a head hash recorded before the
+  upgrade still names the same chain; `verify` checks their stored text against that form.
 """
 
 from __future__ import annotations
@@ -10,28 +16,29 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from enum import IntEnum
 from typing import Any
 
 from kizuna.errors import InvalidQuery
+from kizuna.store.canonical import canonical_json, compose_object, legacy_json
 
 #: The `prev_hash` of the first event.
 GENESIS_HASH = "0" * 64
 
 
-def canonical_json(value: Any) -> str:
-    """Serialize `value` canonically: sorted keys, compact separators, UTF-8 text, finite numbers only.
+class HashFormat(IntEnum):
+    """How an event's hash was computed (recorded with the event, in `hash_format`)."""
 
-    Raises:
-        InvalidQuery: The value is not JSON-compatible (a set, a datetime, NaN, ...).
-    """
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise InvalidQuery(f"not JSON-compatible: {error}") from error
+    LEGACY = 1  # Python's sorted, compact json.dumps of the fields (the store's first form)
+    JCS = 2  # RFC 8785 canonical JSON of the fields and the format number
+
+
+#: The format every new event is hashed in.
+CURRENT_FORMAT = HashFormat.JCS
 
 
 def normalize_json(value: Any) -> Any:
-    """Return `value` as it reads back from the database (a JSON round trip), so the hash is reproducible."""
+    """Return `value` as it reads back from the database (a JSON round trip of its canonical text)."""
     return json.loads(canonical_json(value))
 
 
@@ -47,6 +54,55 @@ def timestamp(moment: datetime) -> str:
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _string(value: str | None) -> str:
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def hash_of_texts(
+    *,
+    seq: int,
+    stream: str,
+    version: int,
+    type: str,  # noqa: A002 - the event field is called type
+    payload_text: str,
+    actor: str | None,
+    marking_text: str | None,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    idempotency_key: str | None,
+    prev_hash: str,
+    hash_format: HashFormat = CURRENT_FORMAT,
+) -> str:
+    """Compute an event's chain hash from its payload's and marking's canonical texts (as stored).
+
+    The texts must already be canonical in `hash_format` (`canonical_json`, or `legacy_json` for
+    format 1): the object is composed from them rather than written again.
+
+    Raises:
+        InvalidQuery: A name holds text that is not Unicode (a lone surrogate).
+    """
+    members = {
+        "seq": str(seq),
+        "stream": _string(stream),
+        "version": str(version),
+        "type": _string(type),
+        "payload": payload_text,
+        "actor": _string(actor),
+        "marking": "null" if marking_text is None else marking_text,
+        "occurred_at": _string(timestamp(occurred_at)),
+        "recorded_at": _string(timestamp(recorded_at)),
+        "idempotency_key": _string(idempotency_key),
+        "prev_hash": _string(prev_hash),
+    }
+    if hash_format is not HashFormat.LEGACY:
+        members["format"] = str(int(hash_format))
+    try:
+        body = compose_object(members).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidQuery(f"an event field holds text that is not Unicode ({error.reason})") from None
+    return hashlib.sha256(body).hexdigest()
+
+
 def event_hash(
     *,
     seq: int,
@@ -60,19 +116,25 @@ def event_hash(
     recorded_at: datetime,
     idempotency_key: str | None,
     prev_hash: str,
+    hash_format: HashFormat = CURRENT_FORMAT,
 ) -> str:
-    """Compute an event's chain hash: SHA-256 (hex) of the canonical JSON of its fields and `prev_hash`."""
-    body = {
-        "seq": seq,
-        "stream": stream,
-        "version": version,
-        "type": type,
-        "payload": payload,
-        "actor": actor,
-        "marking": marking,
-        "occurred_at": timestamp(occurred_at),
-        "recorded_at": timestamp(recorded_at),
-        "idempotency_key": idempotency_key,
-        "prev_hash": prev_hash,
-    }
-    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+    """Compute an event's chain hash (SHA-256, hex) from its fields' values, in `hash_format`.
+
+    Raises:
+        InvalidQuery: The payload or marking has no canonical JSON form (NaN, a huge integer, ...).
+    """
+    dump = legacy_json if hash_format is HashFormat.LEGACY else canonical_json
+    return hash_of_texts(
+        seq=seq,
+        stream=stream,
+        version=version,
+        type=type,
+        payload_text=dump(payload),
+        actor=actor,
+        marking_text=None if marking is None else dump(marking),
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        idempotency_key=idempotency_key,
+        prev_hash=prev_hash,
+        hash_format=hash_format,
+    )

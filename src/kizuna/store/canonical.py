@@ -1,0 +1,208 @@
+"""Canonical JSON: the one text of a value that the store keeps and hashes (RFC 8785, JCS).
+
+`canonical_json(value)` gives the JSON Canonicalization Scheme text of a value (sorted keys, no
+insignificant white space, numbers as ECMAScript prints them, UTF-8); it refuses what has no canonical
+form: NaN and infinities, integers beyond ±(2**53 - 1) (JSON numbers are IEEE doubles), keys that are not
+strings, text that is not Unicode, and anything that is not JSON. `read_json(text)` parses stored text
+strictly (duplicate keys, `NaN` and out-of-range integers are faults) and tells whether the text is the
+canonical form of its value, so a stored payload that readers could understand differently (two
+`"action"` keys, of which SQLite's JSON functions read the first and Python the last) is found.
+
+For the common case (no floats, keys within the Basic Multilingual Plane) the canonical text is exactly
+what `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` writes, and that C encoder is
+used; values with floats or astral-plane keys go through the `rfc8785` package, whose number formatting
+and UTF-16 key order are the RFC's. A test checks both paths against `rfc8785` and the RFC's examples.
+
+Format 1 (`legacy_json`) is the store's first canonical form (Python's sorted, compact `json.dumps`); events
+hashed in it keep their hashes, and `read_json(text, legacy=True)` checks their text against it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+from kizuna.errors import InvalidQuery
+
+#: The largest integer magnitude JSON numbers (IEEE doubles) hold exactly; RFC 8785 allows no more.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def canonical_json(value: Any) -> str:
+    """Return the RFC 8785 canonical JSON text of `value`.
+
+    Raises:
+        InvalidQuery: The value has no canonical JSON form; the message names where (`$.a[2]`) and why.
+    """
+    simple = _check(value, "$")
+    text = _dumps(value) if simple else rfc8785.dumps(value).decode("utf-8")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidQuery(f"not canonical JSON: a string holds a lone surrogate ({error.reason})") from None
+    return text
+
+
+def legacy_json(value: Any) -> str:
+    """Return `value` in hash format 1: Python's sorted, compact JSON (kept for events hashed in it)."""
+    try:
+        return _dumps(value)
+    except (TypeError, ValueError) as error:
+        raise InvalidQuery(f"not JSON-compatible: {error}") from error
+
+
+def _check(value: Any, path: str) -> bool:
+    """Check that `value` has a canonical form; return True if the C encoder writes it exactly."""
+    if value is None or isinstance(value, str | bool):
+        return True
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise InvalidQuery(
+                f"not canonical JSON at {path}: the integer {value} is beyond ±(2**53 - 1), "
+                "which JSON numbers cannot hold exactly"
+            )
+        return True
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidQuery(f"not canonical JSON at {path}: {value} is not a JSON number")
+        return False
+    if isinstance(value, Mapping):
+        simple = True
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidQuery(f"not canonical JSON at {path}: the key {key!r} is not a string")
+            if not key.isascii() and any(ord(c) > 0xFFFF for c in key):
+                simple = False  # JCS orders keys by UTF-16 code units, Python by code points
+            simple = _check(item, f"{path}.{key}") and simple
+        return simple
+    if isinstance(value, list | tuple):
+        simple = True
+        for index, item in enumerate(value):
+            simple = _check(item, f"{path}[{index}]") and simple
+        return simple
+    raise InvalidQuery(f"not canonical JSON at {path}: a {type(value).__name__} is not a JSON value")
+
+
+class JsonFault(ValueError):
+    """Stored JSON text that cannot be read as one unambiguous value.
+
+    Attributes:
+        ambiguous: True when readers could disagree on the value (a duplicate key); False when the text
+            is not JSON at all (or holds NaN, an infinity or an integer JSON cannot hold).
+    """
+
+    def __init__(self, message: str, *, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous
+
+
+@dataclass(frozen=True, slots=True)
+class ReadJson:
+    """Stored JSON text, parsed.
+
+    Attributes:
+        value: What the text says.
+        text: The canonical text of that value (None if it has none, e.g. a lone surrogate).
+        canonical: Whether the stored text is exactly `text`.
+    """
+
+    value: Any
+    text: str | None
+    canonical: bool
+
+
+class _Reader:
+    """Hooks for `json.loads` that refuse what canonical JSON cannot hold and note what needs rfc8785."""
+
+    __slots__ = ("simple",)
+
+    def __init__(self) -> None:
+        self.simple = True
+
+    def pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise JsonFault(f"duplicate key {key!r} (readers disagree on its value)", ambiguous=True)
+                seen.add(key)
+        if self.simple:
+            for key in result:
+                if not key.isascii() and any(ord(c) > 0xFFFF for c in key):
+                    self.simple = False
+        return result
+
+    def number(self, text: str) -> float:
+        self.simple = False
+        value = float(text)
+        if not math.isfinite(value):
+            raise JsonFault(f"the number {text} is beyond what JSON numbers hold")
+        return value
+
+    @staticmethod
+    def integer(text: str) -> int:
+        value = int(text)
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise JsonFault(f"the integer {text} is beyond ±(2**53 - 1), which JSON numbers cannot hold")
+        return value
+
+    @staticmethod
+    def constant(name: str) -> Any:
+        raise JsonFault(f"{name} is not JSON")
+
+
+def read_json(text: str, *, legacy: bool = False) -> ReadJson:
+    """Parse stored JSON text strictly and tell whether it is its value's canonical form.
+
+    Args:
+        text: The text as stored.
+        legacy: Compare with hash format 1 (`legacy_json`) instead of RFC 8785.
+
+    Raises:
+        JsonFault: The text is not JSON, holds NaN, an infinity or an integer beyond ±(2**53 - 1), or
+            repeats a key (`ambiguous`).
+    """
+    reader = _Reader()
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=reader.pairs,
+            parse_float=reader.number,
+            parse_int=reader.integer,
+            parse_constant=reader.constant,
+        )
+    except JsonFault:
+        raise
+    except ValueError as error:  # json.JSONDecodeError, or int() of a huge literal
+        raise JsonFault(f"not JSON ({error})") from None
+    except RecursionError:
+        raise JsonFault("not JSON (nested too deeply)") from None
+    expected: str | None
+    if legacy or reader.simple:
+        expected = _dumps(value)
+    else:
+        try:
+            expected = rfc8785.dumps(value).decode("utf-8")
+        except (rfc8785.CanonicalizationError, UnicodeError):
+            expected = None
+    return ReadJson(value=value, text=expected, canonical=expected == text)
+
+
+def compose_object(members: Mapping[str, str]) -> str:
+    """Return the canonical text of an object whose members' canonical texts are given.
+
+    Canonical JSON is compositional: an object's text is its members' texts in key order. Composing lets
+    the hash reuse a payload's stored (and checked) canonical text instead of writing it again. Keys must
+    be ASCII, whose code-point and UTF-16 orders agree.
+    """
+    return "{" + ",".join(f'"{key}":{members[key]}' for key in sorted(members)) + "}"
