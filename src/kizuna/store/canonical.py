@@ -4,7 +4,8 @@
 insignificant white space, numbers as ECMAScript prints them, UTF-8); it refuses what has no canonical
 form: NaN and infinities, integers beyond ±(2**53 - 1) (JSON numbers are IEEE doubles), keys that are not
 strings, text that is not Unicode, and anything that is not JSON. `read_json(text)` parses stored text
-strictly (duplicate keys, `NaN` and out-of-range integers are faults) and tells whether the text is the
+strictly (duplicate keys, `NaN` and infinities are faults; numbers beyond ±(2**53 - 1) are read as the
+doubles they are) and tells whether the text is the
 canonical form of its value, so a stored payload that readers could understand differently (two
 `"action"` keys, of which SQLite's JSON functions read the first and Python the last) is found.
 
@@ -97,7 +98,7 @@ class JsonFault(ValueError):
 
     Attributes:
         ambiguous: True when readers could disagree on the value (a duplicate key); False when the text
-            is not JSON at all (or holds NaN, an infinity or an integer JSON cannot hold).
+            is not JSON at all (or holds NaN, an infinity or a number no double holds).
     """
 
     def __init__(self, message: str, *, ambiguous: bool = False) -> None:
@@ -149,12 +150,17 @@ class _Reader:
             raise JsonFault(f"the number {text} is beyond what JSON numbers hold")
         return value
 
-    @staticmethod
-    def integer(text: str) -> int:
+    def integer(self, text: str) -> int | float:
         value = int(text)
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise JsonFault(f"the integer {text} is beyond ±(2**53 - 1), which JSON numbers cannot hold")
-        return value
+        if abs(value) <= MAX_SAFE_INTEGER:
+            return value
+        # Beyond what a double holds exactly: a JSON number is a double (RFC 8785, I-JSON), so it is
+        # read as one, and its canonical text is the double's (the text of a large float, or a fault).
+        self.simple = False
+        as_double = float(value)
+        if not math.isfinite(as_double):
+            raise JsonFault(f"the number {text} is beyond what JSON numbers hold")
+        return as_double
 
     @staticmethod
     def constant(name: str) -> Any:
@@ -169,8 +175,8 @@ def read_json(text: str, *, legacy: bool = False) -> ReadJson:
         legacy: Compare with hash format 1 (`legacy_json`) instead of RFC 8785.
 
     Raises:
-        JsonFault: The text is not JSON, holds NaN, an infinity or an integer beyond ±(2**53 - 1), or
-            repeats a key (`ambiguous`).
+        JsonFault: The text is not JSON, holds NaN or an infinity (or a number too large for a double),
+            or repeats a key (`ambiguous`).
     """
     reader = _Reader()
     try:

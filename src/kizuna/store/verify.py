@@ -37,6 +37,8 @@ _SQLITE_TIME = cast(
     DateTime(timezone=True).dialect_impl(_SQLITE_DIALECT).result_processor(_SQLITE_DIALECT, None),
 )
 _FORMATS = {int(f): f for f in HashFormat}
+#: A stream version that could not be read.
+_UNKNOWN = -1
 #: The order a row's faults are listed in: what cannot be read, then where it is, then what it says.
 _RANK = {
     fault: rank
@@ -415,9 +417,11 @@ class Verification:
                 )
             )
         stream, version = decoded.fields["stream"], decoded.fields["version"]
-        if stream is not None and version is not None:
+        if stream is not None and version is None:
+            versions[stream] = _UNKNOWN  # unreadable here: the stream's next version is not judged by it
+        elif stream is not None and version is not None:
             before = versions.get(stream, 0)
-            if version != before + 1:
+            if before != _UNKNOWN and version != before + 1:
                 problems.append(
                     ChainProblem(
                         seq,
