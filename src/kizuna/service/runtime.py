@@ -10,7 +10,7 @@ from kizuna.coordination import Coordinator
 from kizuna.service.credentials import CredentialCache
 from kizuna.service.hub import Hub
 from kizuna.settings import Settings
-from kizuna.store import Clock, EventStore
+from kizuna.store import Clock, EventStore, VerifyReport
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Runtime:
     coordinator: Coordinator
     hub: Hub
     credentials: CredentialCache
+    integrity: VerifyReport | None = None  # the chain check at start (faults only if told to serve anyway)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:

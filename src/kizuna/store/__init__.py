@@ -23,7 +23,7 @@ from kizuna.store.eventstore import Clock, EventStore, open_store, system_clock
 from kizuna.store.migrate import current_revision, head_revision, upgrade
 from kizuna.store.notify import Notifier
 from kizuna.store.projections import Handler, Projection
-from kizuna.store.verify import Verification
+from kizuna.store.verify import TamperedLog, Verification
 
 __all__ = [
     "CATALOG",
@@ -41,6 +41,7 @@ __all__ = [
     "Notifier",
     "Projection",
     "StoredEvent",
+    "TamperedLog",
     "Verification",
     "VerifyReport",
     "canonical_json",

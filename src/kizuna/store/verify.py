@@ -21,6 +21,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, DateTime, Engine, text
 from sqlalchemy.dialects import sqlite as _sqlite
 
+from kizuna.errors import IntegrityError
 from kizuna.store.canonical import JsonFault, read_json
 from kizuna.store.chain import GENESIS_HASH, HashFormat, hash_of_texts, utc
 from kizuna.store.events import ChainFault, ChainProblem, Head, StoredEvent, VerifyReport
@@ -234,6 +235,26 @@ def _decode(row: Any, postgresql: bool) -> tuple[_Row, StoredEvent | None, str |
         **fields,
     )
     return decoded, event, payload[0], marking[0] if marking is not None else None
+
+
+class TamperedLog(IntegrityError):
+    """The event chain does not verify; `report` holds every fault found.
+
+    The message names how many faults there are and the first few, and says how to see them all.
+    """
+
+    #: How many faults the message lists.
+    SHOWN = 5
+
+    def __init__(self, report: VerifyReport, *, what: str = "the event log") -> None:
+        self.report = report
+        shown = "; ".join(str(p) for p in report.problems[: self.SHOWN])
+        more = len(report.problems) - self.SHOWN
+        rest = f"; and {more} more" if more > 0 else ""
+        super().__init__(
+            f"{what} does not verify: {len(report.problems)} problem(s): {shown}{rest} "
+            "(`kizuna db verify` lists them all)"
+        )
 
 
 @dataclass
