@@ -94,7 +94,7 @@ def test_an_expected_head_recorded_elsewhere_must_be_in_the_log(settings: Settin
     create_app(
         settings.model_copy(update={"expect_head": recorded}), passwords=Passwords.fast()
     ).state.runtime.close()
-    with pytest.raises(TamperedLog, match="expected head f{64} is not the hash of any event"):
+    with pytest.raises(TamperedLog, match=r"expected head f{64} is not the hash of any event"):
         create_app(settings.model_copy(update={"expect_head": "f" * 64}), passwords=Passwords.fast())
 
 
