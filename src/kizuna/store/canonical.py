@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -121,27 +122,22 @@ class ReadJson:
     canonical: bool
 
 
+#: Characters beyond the Basic Multilingual Plane: where code-point and UTF-16 key orders can differ.
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
 class _Reader:
-    """Hooks for `json.loads` that refuse what canonical JSON cannot hold and note what needs rfc8785."""
+    """Hooks for `json.loads` that refuse what canonical JSON cannot hold and note what needs rfc8785.
+
+    Floats and large integers are rare in payloads, so their hooks cost little; objects are not hooked
+    on the way in (a duplicate key shows as a text that differs from the canonical one, and only then is
+    the text read again, with `_no_duplicates`, to name the key).
+    """
 
     __slots__ = ("simple",)
 
     def __init__(self) -> None:
         self.simple = True
-
-    def pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result = dict(pairs)
-        if len(result) != len(pairs):
-            seen: set[str] = set()
-            for key, _ in pairs:
-                if key in seen:
-                    raise JsonFault(f"duplicate key {key!r} (readers disagree on its value)", ambiguous=True)
-                seen.add(key)
-        if self.simple:
-            for key in result:
-                if not key.isascii() and any(ord(c) > 0xFFFF for c in key):
-                    self.simple = False
-        return result
 
     def number(self, text: str) -> float:
         self.simple = False
@@ -167,6 +163,17 @@ class _Reader:
         raise JsonFault(f"{name} is not JSON")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JsonFault(f"duplicate key {key!r} (readers disagree on its value)", ambiguous=True)
+            seen.add(key)
+    return result
+
+
 def read_json(text: str, *, legacy: bool = False) -> ReadJson:
     """Parse stored JSON text strictly and tell whether it is its value's canonical form.
 
@@ -181,11 +188,7 @@ def read_json(text: str, *, legacy: bool = False) -> ReadJson:
     reader = _Reader()
     try:
         value = json.loads(
-            text,
-            object_pairs_hook=reader.pairs,
-            parse_float=reader.number,
-            parse_int=reader.integer,
-            parse_constant=reader.constant,
+            text, parse_float=reader.number, parse_int=reader.integer, parse_constant=reader.constant
         )
     except JsonFault:
         raise
@@ -194,21 +197,13 @@ def read_json(text: str, *, legacy: bool = False) -> ReadJson:
     except RecursionError:
         raise JsonFault("not JSON (nested too deeply)") from None
     expected: str | None
-    if legacy or reader.simple:
+    if legacy or (reader.simple and (text.isascii() or not _ASTRAL.search(text))):
         expected = _dumps(value)
     else:
         try:
             expected = rfc8785.dumps(value).decode("utf-8")
         except (rfc8785.CanonicalizationError, UnicodeError):
             expected = None
+    if expected != text:
+        json.loads(text, object_pairs_hook=_no_duplicates)  # name a duplicate key, if that is why
     return ReadJson(value=value, text=expected, canonical=expected == text)
-
-
-def compose_object(members: Mapping[str, str]) -> str:
-    """Return the canonical text of an object whose members' canonical texts are given.
-
-    Canonical JSON is compositional: an object's text is its members' texts in key order. Composing lets
-    the hash reuse a payload's stored (and checked) canonical text instead of writing it again. Keys must
-    be ASCII, whose code-point and UTF-16 orders agree.
-    """
-    return "{" + ",".join(f'"{key}":{members[key]}' for key in sorted(members)) + "}"
