@@ -284,3 +284,27 @@ def test_a_database_of_revision_0002_upgrades_and_still_verifies(
                 {"p": '{"action":"deny",' + original[1:]},
             )
         assert [(p.seq, p.fault) for p in store.verify().problems] == [(4, ChainFault.NOT_CANONICAL)]
+
+
+@pytest.mark.postgres
+def test_verify_reads_times_the_same_whatever_the_servers_date_style(postgres_url: str) -> None:
+    """PostgreSQL writes times as text in its session's DateStyle and TimeZone; verify sets its own."""
+    from sqlalchemy import event
+
+    with open_store(postgres_url, listen=False) as store:
+        for i in range(3):
+            store.append("request:r1", [NewEvent("a", {"i": i})])
+
+        @event.listens_for(store.engine, "connect")
+        def _odd_session(dbapi_connection: object, _record: object) -> None:
+            cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+            cursor.execute("SET datestyle TO 'SQL, DMY'; SET timezone TO 'Asia/Tokyo'")
+            cursor.close()
+            dbapi_connection.commit()  # type: ignore[attr-defined]
+
+        store.engine.dispose()
+        with store.engine.connect() as connection:
+            shown = connection.execute(text("SELECT CAST(occurred_at AS TEXT) FROM events LIMIT 1")).scalar()
+        assert "/" in str(shown), "the session really writes times another way"
+        report = store.verify()
+        assert report.ok, report.problems

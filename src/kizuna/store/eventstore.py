@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -234,7 +234,8 @@ class EventStore:
             url = engine.url.set(drivername="postgresql")
             self._listener = PostgresListener(url.render_as_string(hide_password=False), self.notifier)
             self._listener.start()
-        self.notifier.publish(self.head().seq)  # after LISTEN starts, so no append falls in between
+        with suppress(IntegrityError):  # a damaged head is for verify to name, not for opening to fail on
+            self.notifier.publish(self.head().seq)  # after LISTEN starts, so no append falls in between
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -485,9 +486,15 @@ class EventStore:
     # -- reading ------------------------------------------------------------------------------------
 
     def head(self) -> Head:
-        """Return the chain head: the last sequence number and its hash."""
+        """Return the chain head: the last sequence number and its hash.
+
+        Raises:
+            IntegrityError: The chain head row is missing or unreadable (`kizuna db verify` says how).
+        """
         with self._read() as connection:
-            row = connection.execute(_HEAD).one()
+            row = connection.execute(_HEAD).first()
+        if row is None or type(row.seq) is not int or not isinstance(row.hash, str):
+            raise IntegrityError("the chain head row is missing or unreadable; `kizuna db verify` names it")
         return Head(seq=row.seq, hash=row.hash)
 
     def stream_version(self, stream: str) -> int:

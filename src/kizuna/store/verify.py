@@ -324,6 +324,9 @@ class Verification:
         versions: dict[str, int] = {}
         found_expected = self._expect_head in {None, GENESIS_HASH}
         with self._snapshot() as connection:
+            if self._postgresql:  # times as text in one form, whatever the server's settings
+                connection.execute(text("SET LOCAL datestyle TO 'ISO, YMD'"))
+                connection.execute(text("SET LOCAL timezone TO 'UTC'"))
             head, head_problem = self._head(connection)
             total = int(connection.execute(text("SELECT count(*) FROM events")).scalar_one())
             result = connection.execution_options(yield_per=FETCH).execute(
