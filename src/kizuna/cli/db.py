@@ -91,11 +91,9 @@ def upgrade(url: UrlOption = None) -> None:
     with _open(url) as store:
         legacy = store.hash_formats().get(1, 0)
     if legacy:
-        out.print(
-            f"{legacy} event(s) keep their hashes in format 1 (the store's first canonical JSON), so head "
-            "hashes recorded before still hold; new events are hashed in format 2 (RFC 8785). "
-            "`kizuna db verify` checks both."
-        )
+        out.print(f"{legacy} event(s) keep their hashes in format 1 (the first canonical JSON),")
+        out.print("so head hashes recorded before still hold; new events are hashed in")
+        out.print("format 2 (RFC 8785). `kizuna db verify` checks both.")
 
 
 @app.command()
