@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import rfc8785
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kizuna.errors import InvalidQuery
@@ -126,6 +126,7 @@ def test_canonical_text_reads_back_as_canonical(value: Any) -> None:
     assert canonical_json(read.value) == text
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # nested values per draw: slow on a busy machine
 @given(
     json_values.filter(lambda v: isinstance(v, dict)),
     st.none() | st.dictionaries(_keys, json_values, max_size=3),
