@@ -84,6 +84,20 @@ class Settings(BaseSettings):
         ge=1,
         description="Password checks (argon2) run at once; default the number of cores.",
     )
+    serve_tampered_log: bool = Field(
+        default=False,
+        description=(
+            "Serve even if the event chain does not verify at start (with a loud warning). Off: the "
+            "service refuses to start on a tampered log."
+        ),
+    )
+    expect_head: str | None = Field(
+        default=None,
+        description=(
+            "A chain head hash recorded elsewhere (`kizuna db info`); the service refuses to start "
+            "unless the log holds it (it may have grown since)."
+        ),
+    )
 
     def resolved_database_url(self) -> str:
         """Return the database URL to use: `database_url`, or the default SQLite file in `data_dir`."""

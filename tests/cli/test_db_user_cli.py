@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from kizuna.cli.app import main
 from kizuna.store import NewEvent, open_store
+from kizuna.store.migrate import head_revision
 
 
 def kizuna(
@@ -40,10 +41,10 @@ def test_upgrade_creates_the_default_database_in_the_data_directory(
 ) -> None:
     code, out, _ = kizuna(capsys, monkeypatch, "db", "upgrade")
     assert code == 0
-    assert "migrated from revision (empty) to 0003" in out
+    assert f"migrated from revision (empty) to {head_revision()}" in out
     assert "kizuna-data/kizuna.db" in out
     code, out, _ = kizuna(capsys, monkeypatch, "db", "upgrade")
-    assert "is at the newest revision 0003" in out
+    assert f"is at the newest revision {head_revision()}" in out
 
 
 def test_info_describes_events_streams_and_projections(
@@ -58,6 +59,7 @@ def test_info_describes_events_streams_and_projections(
     assert "events     3" in out
     assert head.hash in out
     assert "streams    2 (crisis: 1, request: 1)" in out
+    assert "formats    3 in hash format 2" in out
     assert "stream-catalog" in out
 
 
@@ -67,7 +69,7 @@ def test_info_on_an_empty_database_asks_for_an_upgrade(
     Path(url.removeprefix("sqlite:///")).touch()  # an empty SQLite file: a database without the schema
     code, out, err = kizuna(capsys, monkeypatch, "db", "info", "--url", url)
     assert code == 1
-    assert "revision   (empty) (newest is 0003)" in out
+    assert f"revision   (empty) (newest is {head_revision()})" in out
     assert "run `kizuna db upgrade`" in err
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
@@ -43,14 +43,14 @@ def test_an_untouched_chain_verifies(store: EventStore) -> None:
 
 
 def test_an_altered_payload_is_found_at_its_seq(store: EventStore) -> None:
-    _sql(store, "UPDATE events SET payload = :p WHERE seq = 3", p='{"i": 999}')
+    _sql(store, "UPDATE events SET payload = :p WHERE seq = 3", p='{"i":999}')
     assert _faults(store) == [(3, ChainFault.ALTERED)]
     assert store.verify().first_bad_seq == 3
 
 
 @pytest.mark.parametrize(
     ("column", "value"),
-    [("actor", "someone-else"), ("marking", '{"level": "unclassified"}'), ("type", "step.denied")],
+    [("actor", "someone-else"), ("marking", '{"level":"unclassified"}'), ("type", "step.denied")],
 )
 def test_any_altered_field_is_found(store: EventStore, column: str, value: str) -> None:
     _sql(store, f"UPDATE events SET {column} = :v WHERE seq = 4", v=value)
@@ -66,8 +66,9 @@ def test_a_payload_that_is_no_longer_json_is_reported_not_raised(sqlite_url: str
     with open_store(sqlite_url) as store:
         store.append("request:r1", [NewEvent("a"), NewEvent("b")])
         _sql(store, "UPDATE events SET payload = 'not json' WHERE seq = 2")
-        assert _faults(store) == [(2, ChainFault.ALTERED)]
+        assert _faults(store) == [(2, ChainFault.MALFORMED)]
         assert "not JSON" in store.verify().problems[0].message
+        assert store.verify().problems[0].field == "payload"
 
 
 def test_verify_sees_one_snapshot_while_appends_go_on(store: EventStore) -> None:
@@ -132,7 +133,9 @@ _FIELD_STRATEGIES = {
     "stream": st.text(min_size=1, max_size=20),
     "version": st.integers(1, 10**6),
     "type": st.text(min_size=1, max_size=20),
-    "payload": st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3),
+    "payload": st.dictionaries(
+        st.text(max_size=5), st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=5), max_size=3
+    ),
     "actor": st.none() | st.text(max_size=10),
     "marking": st.none() | st.dictionaries(st.text(max_size=5), st.booleans(), max_size=2),
     "occurred_at": st.datetimes(timezones=st.just(UTC)),
@@ -143,6 +146,7 @@ _FIELD_STRATEGIES = {
 _fields = st.fixed_dictionaries(_FIELD_STRATEGIES)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # eleven fields per draw: slow on a busy machine
 @given(_fields, _fields, st.sampled_from(sorted(_FIELD_STRATEGIES)))
 def test_the_hash_changes_when_any_field_changes(
     fields: dict[str, object], other: dict[str, object], key: str

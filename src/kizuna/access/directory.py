@@ -166,7 +166,7 @@ class UserDirectory:
         """Use the accounts tables of the database behind `engine` (the store's engine).
 
         Args:
-            engine: An engine on a database migrated by `kizuna.store` (revision 0003 or later).
+            engine: An engine on a database migrated by `kizuna.store` (revision 0004 or later).
             passwords: The password hasher; argon2id at the default cost unless given.
             clock: The current time (for token and session expiry).
             session_ttl: How long a browser session lasts.

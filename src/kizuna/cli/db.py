@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kizuna.cli.console import EXIT_INVALID, err, fail, out
+from kizuna.cli.console import EXIT_INVALID, err, fail, fail_message, out
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from kizuna.store import EventStore
 
@@ -38,10 +38,21 @@ def _shown(url: str) -> str:
     return parse_url(url).render_as_string(hide_password=True)
 
 
-def _open(url: str | None) -> EventStore:
+def _open(url: str | None, *, prepare: bool = True) -> EventStore:
     from kizuna.store import open_store
 
-    return open_store(database_url(url), listen=False, create=False)
+    return open_store(database_url(url), listen=False, create=False, prepare=prepare)
+
+
+ExpectHeadOption = Annotated[
+    str | None,
+    typer.Option(
+        "--expect-head",
+        metavar="HASH",
+        help="A head hash recorded earlier (kizuna db info prints it): fail unless the chain holds it.",
+        show_default=False,
+    ),
+]
 
 
 def _progress(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -75,8 +86,14 @@ def upgrade(url: UrlOption = None) -> None:
         engine.dispose()
     if before == after:
         out.print(f"{_shown(database_url(url))} is at the newest revision {after}")
-    else:
-        out.print(f"{_shown(database_url(url))} migrated from revision {before or '(empty)'} to {after}")
+        return
+    out.print(f"{_shown(database_url(url))} migrated from revision {before or '(empty)'} to {after}")
+    with _open(url) as store:
+        legacy = store.hash_formats().get(1, 0)
+    if legacy:
+        out.print(f"{legacy} event(s) keep their hashes in format 1 (the first canonical JSON),")
+        out.print("so head hashes recorded before still hold; new events are hashed in")
+        out.print("format 2 (RFC 8785). `kizuna db verify` checks both.")
 
 
 @app.command()
@@ -103,8 +120,10 @@ def info(url: UrlOption = None) -> None:
         streams = store.streams()
         status = store.projection_status()
         out.print(f"back end   {store.backend}")
+        formats = store.hash_formats()
         out.print(f"events     {chain.seq}")
         out.print(f"head hash  {chain.hash}")
+        out.print("formats    " + (_formats(formats) or "(no events)"))
     kinds: dict[str, int] = {}
     for stream in streams:
         kinds[stream_kind(stream)] = kinds.get(stream_kind(stream), 0) + 1
@@ -119,24 +138,44 @@ def _counts(kinds: dict[str, int]) -> str:
     return ", ".join(f"{kind}: {count}" for kind, count in sorted(kinds.items()))
 
 
+def _formats(formats: Mapping[int, int]) -> str:
+    """Say how many events are hashed in each format: `9 in hash format 1, 3 in format 2`."""
+    parts = [
+        f"{count} in {'hash format' if i == 0 else 'format'} {number}"
+        for i, (number, count) in enumerate(sorted(formats.items()))
+    ]
+    return ", ".join(parts)
+
+
 @app.command()
-def verify(url: UrlOption = None) -> None:
-    """Recompute the hash chain and replay the projections; list every fault found (exit 1 if any)."""
-    with _open(url) as store:
+def verify(url: UrlOption = None, expect_head: ExpectHeadOption = None) -> None:
+    """Check every event of the hash chain, then replay the projections; list every fault (exit 1 if any).
+
+    Every row is read as stored, so a value of the wrong type, a NULL, text that is not JSON or not
+    canonical, or an altered, removed or reordered event is named (seq or row, field, what is wrong).
+    """
+    with _open(url, prepare=False) as store:
         update, stop = _progress("verifying")
         try:
-            report = store.verify(progress=update)
+            report = store.verify(progress=update, expect_head=expect_head)
         finally:
             stop()
-        projections = store.check_projections() if report.ok else {}
+        if report.ok:
+            store.prepare_projections()
+            projections = store.check_projections()
+        else:
+            projections = {}
     if not report.ok:
         for problem in report.problems:
-            err.print(f"[red]error[/red] {problem}")
-        count, first = len(report.problems), report.first_bad_seq
-        err.print(f"the chain does not verify: {count} problem(s), the first at seq {first}")
+            fail_message(str(problem))
+        count = len(report.problems)
+        err.print(f"the chain does not verify: {count} problem(s), the first at {report.first_bad}")
         raise typer.Exit(EXIT_INVALID)
     head = report.head
-    out.print(f"the chain verifies: {report.checked} events, head seq {head.seq} {head.hash}")
+    formats = f" ({_formats(report.formats)})" if report.formats else ""
+    out.print(f"the chain verifies: {report.checked} events{formats}, head seq {head.seq} {head.hash}")
+    if expect_head:
+        out.print(f"the chain holds the expected head {expect_head.strip().lower()}")
     stale = sorted(name for name, same in projections.items() if not same)
     if stale:
         err.print(

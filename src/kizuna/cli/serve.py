@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+from rich.markup import escape
 
-from kizuna.cli.console import err, out
+from kizuna.cli.console import EXIT_INVALID, err, fail_message, out
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from kizuna.settings import Settings
+    from kizuna.store import TamperedLog, VerifyReport
+
 
 def serve(
+    *,
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port (default 8000).")] = None,
     demo: Annotated[
@@ -36,36 +41,58 @@ def serve(
             "NOTIFY at once; on SQLite within a second.",
         ),
     ] = 1,
+    serve_tampered_log: Annotated[
+        bool,
+        typer.Option(
+            "--serve-tampered-log",
+            help="Serve even if the event chain does not verify at start (loudly warned). Without it "
+            "the service refuses a tampered log.",
+        ),
+    ] = False,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            metavar="HASH",
+            help="A head hash recorded earlier (kizuna db info): refuse to serve unless the log holds it.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API: crises, requests, steps, taskings, reports, and a stream of events."""
+    """Serve the API: crises, requests, steps, taskings, reports, and a stream of events.
+
+    The event chain is verified at start, and the view is built from the rows verified; a log that
+    does not verify is refused (exit 1) unless --serve-tampered-log is given.
+    """
     import os
 
     import uvicorn
 
     from kizuna.service import create_app, open_runtime
     from kizuna.service.demo import login_lines, seed_demo
-    from kizuna.settings import get_settings
-    from kizuna.store import system_clock
+    from kizuna.store import TamperedLog, system_clock
 
-    settings = get_settings()
-    updates: dict[str, object] = {}
-    if host is not None:
-        updates["host"] = host
-    if port is not None:
-        updates["port"] = port
-    if url is not None:
-        updates["database_url"] = url
-    elif demo and settings.database_url is None:
-        updates["database_url"] = f"sqlite:///{settings.data_dir / 'demo.db'}"
-    settings = settings.model_copy(update=updates)
+    settings = _settings(
+        host=host,
+        port=port,
+        url=url,
+        demo=demo,
+        serve_tampered_log=serve_tampered_log,
+        expect_head=expect_head,
+    )
     display_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host  # noqa: S104
     base_url = f"http://{display_host}:{settings.port}"
     database = settings.resolved_database_url()
-    if workers == 1:
-        app = create_app(settings)
-        runtime = app.state.runtime
-    else:  # seed here, then let each worker open its own runtime from the environment
-        runtime = open_runtime(settings, system_clock)
+    try:
+        with err.status("Verifying the event chain and building the view..."):
+            if workers == 1:
+                app = create_app(settings)
+                runtime = app.state.runtime
+            else:  # seed here, then let each worker open its own runtime from the environment
+                runtime = open_runtime(settings, system_clock)
+    except TamperedLog as error:
+        _refuse(error)
+    if runtime.integrity is not None and not runtime.integrity.ok:
+        _warn_tampered(runtime.integrity)
     try:
         if demo:
             with err.status("Seeding the demo (users, crisis, designation, requests)..."):
@@ -81,6 +108,9 @@ def serve(
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
         return
     os.environ["KIZUNA_DATABASE_URL"] = database
+    os.environ["KIZUNA_SERVE_TAMPERED_LOG"] = "true" if settings.serve_tampered_log else "false"
+    if settings.expect_head is not None:
+        os.environ["KIZUNA_EXPECT_HEAD"] = settings.expect_head
     uvicorn.run(
         "kizuna.cli.serve:worker_app",
         factory=True,
@@ -99,6 +129,55 @@ def worker_app() -> FastAPI:
     app = create_app()
     _tune_gc()
     return app
+
+
+def _settings(
+    *,
+    host: str | None,
+    port: int | None,
+    url: str | None,
+    demo: bool,
+    serve_tampered_log: bool,
+    expect_head: str | None,
+) -> Settings:
+    """Return the settings from the environment with the command line's options over them."""
+    from kizuna.settings import get_settings
+
+    settings = get_settings()
+    updates: dict[str, object] = {}
+    if host is not None:
+        updates["host"] = host
+    if port is not None:
+        updates["port"] = port
+    if url is not None:
+        updates["database_url"] = url
+    elif demo and settings.database_url is None:
+        updates["database_url"] = f"sqlite:///{settings.data_dir / 'demo.db'}"
+    if serve_tampered_log:
+        updates["serve_tampered_log"] = True
+    if expect_head is not None:
+        updates["expect_head"] = expect_head
+    return settings.model_copy(update=updates)
+
+
+def _refuse(error: TamperedLog) -> NoReturn:
+    """Say why the service will not serve this log, fault by fault, and exit 1."""
+    for problem in error.report.problems:
+        fail_message(str(problem))
+    fail_message(
+        f"refusing to serve: the event log does not verify ({len(error.report.problems)} problem(s)). "
+        "Restore it from a backup, or serve it as it is with --serve-tampered-log."
+    )
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _warn_tampered(report: VerifyReport) -> None:
+    """Warn, loudly, that the log being served did not verify."""
+    banner = "WARNING: SERVING A TAMPERED EVENT LOG"
+    err.print(f"[bold red]{banner}[/bold red] (--serve-tampered-log)")
+    for problem in report.problems:
+        err.print(f"[red]tampered[/red] {escape(str(problem))}")
+    err.print(f"[bold red]{banner}[/bold red]: what it shows may not be what was recorded.")
 
 
 def _safe(url: str) -> str:

@@ -22,7 +22,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -133,15 +133,24 @@ class Coordinator:
     """
 
     def __init__(
-        self, store: EventStore, law: Law, *, clock: Clock, separation: Separation | None = None
+        self,
+        store: EventStore,
+        law: Law,
+        *,
+        clock: Clock,
+        separation: Separation | None = None,
+        history: Iterable[StoredEvent] | None = None,
     ) -> None:
         """Open the coordinator on a store: the view is rebuilt from the whole log.
 
         Args:
             store: The event store.
             law: The structures and frameworks commands are checked against.
-            clock: The service's clock.
+            clock: Gives the time of each command.
             separation: Which kinds of step a request's filer may not act on (default: approve).
+            history: The log's events to rebuild the view from, in order, as a pass that verifies the
+                chain yields them (`EventStore.verification()`), so the view comes from exactly the rows
+                checked; by default read from the store. Events appended after it are read as usual.
 
         Raises:
             InvalidQuery: `separation` names a kind of step that does not exist.
@@ -163,7 +172,9 @@ class Coordinator:
         self._inflight = 0  # appends of this process not yet in `_pending` or the view
         self._pending: dict[int, tuple[StoredEvent, EventBase]] = {}
         self._listeners: list[ViewListener] = []
-        self.catch_up()
+        self.catch_up(history)
+        if history is not None:
+            self.catch_up()  # what was appended after the pass's snapshot
 
     # -- the view -----------------------------------------------------------------------------------
 
@@ -179,11 +190,16 @@ class Coordinator:
 
         return remove
 
-    def catch_up(self) -> tuple[Recorded, ...]:
-        """Apply the events appended since the view was last current (by any process) and return them."""
+    def catch_up(self, events: Iterable[StoredEvent] | None = None) -> tuple[Recorded, ...]:
+        """Apply the events appended since the view was last current (by any process) and return them.
+
+        Args:
+            events: The events to apply, already read in log order; by default read from the store.
+        """
         with self._lock:
             new: list[Recorded] = []
-            for stored in self.store.iter_all(self.view.last_seq):
+            source = self.store.iter_all(self.view.last_seq) if events is None else events
+            for stored in source:
                 own = self._pending.pop(stored.seq, None)
                 event = own[1] if own is not None else event_from_data(dict(stored.payload))
                 new.append(self._apply(stored, event))

@@ -7,9 +7,11 @@ reads only from it; it never reads objects any other way.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from kizuna.access import Marking
 from kizuna.coordination import crisis as crisis_machine
 from kizuna.coordination import request as request_machine
 from kizuna.coordination import sitrep as sitrep_machine
@@ -41,13 +43,20 @@ class Recorded:
 
 @dataclass
 class LiveView:
-    """Every object of the live system, as of `last_seq`."""
+    """Every object of the live system, as of `last_seq`.
+
+    `marked` indexes the log by marking: for each marking, the sequence numbers of the events that carry
+    it, in order. The service numbers each user's events from it (the events a user may see are those
+    of the markings they may see), so it never hands out the log's own numbers, which count hidden
+    events too.
+    """
 
     crises: dict[str, CrisisState] = field(default_factory=dict)
     requests: dict[str, RequestState] = field(default_factory=dict)
     taskings: dict[str, TaskingState] = field(default_factory=dict)
     sitreps: dict[str, SitrepState] = field(default_factory=dict)
     last_seq: int = 0
+    marked: dict[Marking, array[int]] = field(default_factory=dict)
 
     @classmethod
     def rebuild(cls, events: Iterable[Recorded]) -> LiveView:
@@ -90,6 +99,10 @@ class LiveView:
                 self.taskings[event.tasking] = tasking_machine.apply(self._tasking(event.tasking), event)
             case SitrepFiled():
                 self.sitreps[event.sitrep] = sitrep_machine.start(event)
+        seqs = self.marked.get(event.marking)
+        if seqs is None:
+            seqs = self.marked[event.marking] = array("q")
+        seqs.append(recorded.seq)
         self.last_seq = recorded.seq
 
     def _crisis(self, crisis_id: str) -> CrisisState:

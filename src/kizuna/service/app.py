@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -27,7 +28,9 @@ from kizuna.service.hub import Hub
 from kizuna.service.routers import ROUTERS
 from kizuna.service.runtime import Runtime
 from kizuna.settings import Settings, get_settings
-from kizuna.store import Clock, open_store, system_clock
+from kizuna.store import Clock, EventStore, TamperedLog, VerifyReport, open_store, system_clock
+
+_log = logging.getLogger("kizuna.service")
 
 #: Seconds between polls of the log for events other processes appended.
 POLL_S = 1.0
@@ -51,23 +54,31 @@ def open_runtime(
     passwords: Passwords | None = None,
     throttle: LoginThrottle | None = None,
 ) -> Runtime:
-    """Open the store, the user directory and the coordinator described by `settings`."""
+    """Open the store, verify its chain, and open the user directory and the coordinator on it.
+
+    The coordinator's view is built in the same pass that verifies the chain, from exactly the rows
+    verified; the store's projections are brought up to date only after that.
+
+    Raises:
+        TamperedLog: The chain does not verify (or does not hold `settings.expect_head`) and
+            `settings.serve_tampered_log` is off.
+    """
     store = open_store(
-        settings.resolved_database_url(), clock=clock, sqlite_synchronous=settings.sqlite_synchronous
+        settings.resolved_database_url(),
+        clock=clock,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        prepare=False,
     )
     try:
+        separation = Separation(frozenset(settings.filer_excluded_steps))
+        coordinator, integrity = _verified_coordinator(store, law or Law(), clock, settings, separation)
+        store.prepare_projections()
         directory = UserDirectory(
             store.engine,
             passwords=passwords,
             clock=clock,
             session_ttl=timedelta(minutes=settings.session_ttl_minutes),
             token_ttl=timedelta(days=settings.token_ttl_days),
-        )
-        coordinator = Coordinator(
-            store,
-            law or Law(),
-            clock=clock,
-            separation=Separation(frozenset(settings.filer_excluded_steps)),
         )
         # Load the law before the first request, not in the first burst of them, all at once.
         coordinator.law.warm({c.structure for c in coordinator.view.crises.values()})
@@ -95,6 +106,7 @@ def open_runtime(
         hub=hub,
         credentials=credentials,
         login=gate,
+        integrity=integrity,
     )
     runtime.closers.append(coordinator.add_listener(hub.publish))
     runtime.closers.append(credentials.on_change(hub.check_all))
@@ -105,6 +117,26 @@ def open_runtime(
 
     runtime.closers.append(store.notifier.subscribe_signals(signal))
     return runtime
+
+
+def _verified_coordinator(
+    store: EventStore, law: Law, clock: Clock, settings: Settings, separation: Separation
+) -> tuple[Coordinator, VerifyReport]:
+    """Build the coordinator's view from a pass that verifies the chain; refuse a tampered log."""
+    verification = store.verification(expect_head=settings.expect_head)
+    try:
+        coordinator = Coordinator(store, law, clock=clock, separation=separation, history=verification)
+    except Exception as error:  # an event the view cannot fold: say first whether the log was tampered
+        report = verification.finish()
+        if not report.ok:
+            raise TamperedLog(report) from error
+        raise
+    report = verification.finish()
+    if not report.ok:
+        if not settings.serve_tampered_log:
+            raise TamperedLog(report)
+        _log.warning("SERVING A TAMPERED LOG (serve_tampered_log is on): %s", TamperedLog(report))
+    return coordinator, report
 
 
 def create_app(

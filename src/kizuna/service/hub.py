@@ -33,18 +33,37 @@ CHECK = None
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One event as the stream sends it: its place in the log, its marking, and its encoded frame."""
+    """One event as the stream sends it: its place in the log, its marking, and its encoded frame.
+
+    The frame's `id` and the `seq` in its data are the event's number among the events its reader may
+    see (`kizuna.service.positions`), which differs between readers: the rest is encoded once.
+    """
 
     seq: int
     marking: Marking
-    frame: bytes
+    head: bytes
+    tail: bytes
 
     @classmethod
     def of(cls, recorded: Recorded) -> Message:
-        """Encode an event once: `id` is its sequence number, `event` its type, `data` its JSON."""
-        body = EventOut(seq=recorded.seq, type=recorded.event.type, event=event_to_data(recorded.event))
-        frame = f"id: {recorded.seq}\nevent: {recorded.event.type}\ndata: {body.model_dump_json()}\n\n"
-        return cls(seq=recorded.seq, marking=recorded.event.marking, frame=frame.encode())
+        """Encode an event once, all but its reader's number for it."""
+        event = recorded.event
+        body = EventOut(seq=0, type=event.type, event=event_to_data(event)).model_dump_json()
+        assert body.startswith(_SEQ_ZERO), "EventOut begins with its seq"
+        return cls(
+            seq=recorded.seq,
+            marking=recorded.event.marking,
+            head=f'\nevent: {recorded.event.type}\ndata: {{"seq":'.encode(),
+            tail=f"{body[len(_SEQ_ZERO) :]}\n\n".encode(),
+        )
+
+    def frame(self, position: int) -> bytes:
+        """Return the Server-Sent Events frame of this event as its reader's `position`-th."""
+        number = str(position).encode()
+        return b"id: " + number + self.head + number + self.tail
+
+
+_SEQ_ZERO = '{"seq":0'
 
 
 @dataclass(eq=False)

@@ -11,7 +11,7 @@ from kizuna.coordination import Coordinator
 from kizuna.service.credentials import CredentialCache, LoginGate
 from kizuna.service.hub import Hub
 from kizuna.settings import Settings
-from kizuna.store import Clock, EventStore
+from kizuna.store import Clock, EventStore, VerifyReport
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Runtime:
     hub: Hub
     credentials: CredentialCache
     login: LoginGate
+    integrity: VerifyReport | None = None  # the chain check at start (faults only if told to serve anyway)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:

@@ -203,8 +203,11 @@ class RequestView(BaseModel):
 
 
 class EventOut(BaseModel):
-    """An event as the API and the stream show it: its place in the log and the event itself."""
+    """An event as the API and the stream show it: the reader's number for it and the event itself."""
 
-    seq: int
+    seq: int = Field(
+        description="Your number for the event: the events you may see are 1, 2, 3, ... in log order "
+        "(not the log's own sequence numbers, which count events hidden from you)."
+    )
     type: str
     event: dict[str, Any]

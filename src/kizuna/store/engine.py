@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from kizuna.errors import InvalidQuery, NotFound
-from kizuna.store.chain import canonical_json
+from kizuna.store.canonical import legacy_json
 
 #: How long a SQLite writer waits for the lock before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -64,7 +64,7 @@ def make_engine(url: str | URL, *, sqlite_synchronous: str = "FULL", create: boo
         return _sqlite_engine(parsed, sqlite_synchronous)
     return create_engine(
         parsed,
-        json_serializer=canonical_json,
+        json_serializer=legacy_json,  # projection tables; events bind their canonical text
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,
@@ -80,7 +80,7 @@ def _sqlite_engine(url: URL, synchronous: str) -> Engine:
         raise InvalidQuery(f"sqlite synchronous must be FULL or NORMAL, got {synchronous!r}")
     engine = create_engine(
         url,
-        json_serializer=canonical_json,
+        json_serializer=legacy_json,  # projection tables; events bind their canonical text
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         pool_size=10,
         max_overflow=20,

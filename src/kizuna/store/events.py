@@ -45,6 +45,8 @@ class StoredEvent:
         idempotency_key: The key the append was made with, if any (shared by every event of that append).
         prev_hash: The hash of the event before it (64 zeros for the first event).
         hash: SHA-256 over the canonical JSON of the fields above and `prev_hash`.
+        hash_format: How `hash` was computed (`kizuna.store.HashFormat`: 2, RFC 8785, for every event
+            appended now; 1 for events of databases made before it).
     """
 
     seq: int
@@ -59,6 +61,7 @@ class StoredEvent:
     idempotency_key: str | None
     prev_hash: str
     hash: str
+    hash_format: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +80,37 @@ class ChainFault(StrEnum):
     GAP = "gap"  # a sequence number is missing (an event was removed)
     STREAM_VERSION = "stream-version"  # versions within a stream are not 1, 2, 3, ...
     HEAD = "head"  # the recorded chain head does not match the last event (the tail was cut or added to)
+    MALFORMED = "malformed"  # a field cannot be read as what it must be (not JSON, NaN, not a time, NULL)
+    NOT_CANONICAL = "not-canonical"  # stored JSON text is not its value's canonical form (duplicate keys)
+    EXPECTED_HEAD = "expected-head"  # a head hash recorded elsewhere is not in the chain (rewritten)
 
 
 @dataclass(frozen=True, slots=True)
 class ChainProblem:
-    """One fault `verify()` found: where (the global sequence number), what, and a sentence saying so."""
+    """One fault `verify()` found: where, what, in which field, and a sentence saying so.
 
-    seq: int
+    Attributes:
+        seq: The event's global sequence number, or None when the row's own `seq` cannot be read.
+        fault: What kind of fault.
+        message: What is wrong, naming the value when it helps.
+        field: The column at fault (`payload`, `occurred_at`), when one is.
+        row: Where the row is when `seq` cannot say (`rowid 7` on SQLite, `ctid (0,7)` on PostgreSQL).
+    """
+
+    seq: int | None
     fault: ChainFault
     message: str
+    field: str | None = None
+    row: str | None = None
+
+    @property
+    def where(self) -> str:
+        """Name the row: `seq 5`, or `rowid 7` when its seq cannot be read."""
+        return f"seq {self.seq}" if self.seq is not None else (self.row or "a row")
 
     def __str__(self) -> str:
-        return f"seq {self.seq}: {self.fault}: {self.message}"
+        field = f"{self.field}: " if self.field else ""
+        return f"{self.where}: {self.fault}: {field}{self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +118,16 @@ class VerifyReport:
     """The result of checking the whole chain.
 
     Attributes:
-        checked: How many events were read.
+        checked: How many rows were read.
         head: The chain head as recorded by the store.
-        problems: Every fault found, in sequence order; empty when the chain verifies.
+        problems: Every fault found, in log order; empty when the chain verifies.
+        formats: How many events are hashed in each format (`kizuna.store.HashFormat`).
     """
 
     checked: int
     head: Head
     problems: tuple[ChainProblem, ...]
+    formats: Mapping[int, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -112,5 +136,13 @@ class VerifyReport:
 
     @property
     def first_bad_seq(self) -> int | None:
-        """Return the first sequence number with a fault, or None if the chain verifies."""
-        return min((p.seq for p in self.problems), default=None)
+        """Return the first sequence number with a fault, or None if none names one."""
+        return min((p.seq for p in self.problems if p.seq is not None), default=None)
+
+    @property
+    def first_bad(self) -> str | None:
+        """Name the first faulty row (`seq 5`, or `rowid 7` when no fault names a seq)."""
+        if not self.problems:
+            return None
+        first = self.first_bad_seq
+        return f"seq {first}" if first is not None else self.problems[0].where

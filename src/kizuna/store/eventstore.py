@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Connection,
     Engine,
+    Insert,
     Row,
     Table,
     Text,
@@ -36,22 +38,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from kizuna.errors import ConflictError, InvalidQuery
+from kizuna.errors import ConflictError, IntegrityError, InvalidQuery
 from kizuna.store import schema
+from kizuna.store.canonical import canonical_json
 from kizuna.store.catalog import CATALOG, stream_catalog
-from kizuna.store.chain import GENESIS_HASH, event_hash, normalize_json, utc
+from kizuna.store.chain import CURRENT_FORMAT, hash_of_texts, utc
 from kizuna.store.engine import WRITE_OPTION, is_postgresql, make_engine, parse_url
-from kizuna.store.events import (
-    ChainFault,
-    ChainProblem,
-    Head,
-    NewEvent,
-    StoredEvent,
-    VerifyReport,
-)
+from kizuna.store.events import Head, NewEvent, StoredEvent, VerifyReport
 from kizuna.store.migrate import upgrade
 from kizuna.store.notify import CHANNEL, Listener, Notifier, PostgresListener
 from kizuna.store.projections import Projection, check_projections
+from kizuna.store.verify import Verification
 
 #: Returns the current moment (timezone-aware). Injected so tests and exercises can drive time.
 Clock = Callable[[], datetime]
@@ -72,7 +69,6 @@ _IDEMPOTENT = select(schema.idempotency_keys).where(schema.idempotency_keys.c.ke
 _STREAM_VERSION = select(func.coalesce(func.max(schema.events.c.version), 0)).where(
     schema.events.c.stream == bindparam("stream")
 )
-_INSERT_EVENTS = insert(schema.events)
 _MOVE_HEAD = (
     update(schema.chain_head)
     .where(schema.chain_head.c.id == 1)
@@ -89,21 +85,37 @@ _ADVANCE_PROJECTION = (
     .values(last_seq=bindparam("p_after"))
 )
 _NOTIFY = text("SELECT pg_notify(:channel, :seq)")
-#: `verify` reads payloads and markings as stored text, so that text which is no longer JSON is a fault.
-_VERIFY_BATCH = (
-    select(
-        *(c for c in schema.events.c if c.name not in {"payload", "marking"}),
-        cast(schema.events.c.payload, Text).label("payload_text"),
-        cast(schema.events.c.marking, Text).label("marking_text"),
-    )
-    .where(schema.events.c.seq > bindparam("after"))
-    .order_by(schema.events.c.seq)
-    .limit(bindparam("batch"))
-)
-
-
 #: Most appends committed in one transaction by group commit.
 MAX_GROUP = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Json:
+    """A JSON value as the store keeps it: its canonical text (stored, hashed) and the value it reads as."""
+
+    text: str
+    value: Any
+
+    @classmethod
+    def of(cls, what: str, value: Any) -> _Json:
+        try:
+            canonical = canonical_json(value)
+        except InvalidQuery as error:
+            raise InvalidQuery(f"the {what} cannot be stored: {error}") from None
+        return cls(text=canonical, value=json.loads(canonical))
+
+
+def _insert_events(postgresql: bool) -> Insert:
+    """Build the event insert, binding payload and marking as their canonical text, stored as is.
+
+    PostgreSQL's `json` type keeps the exact input text; SQLite keeps text in a JSON column untouched.
+    """
+
+    def json_text(name: str) -> Any:
+        parameter = bindparam(name, type_=Text)
+        return cast(parameter, JSON) if postgresql else parameter
+
+    return insert(schema.events).values(payload=json_text("payload"), marking=json_text("marking"))
 
 
 @dataclass(eq=False)
@@ -112,11 +124,11 @@ class _Append:
 
     stream: str
     events: tuple[NewEvent, ...]
-    payloads: tuple[Any, ...]
+    payloads: tuple[_Json, ...]
     expected_version: int | None
     idempotency_key: str | None
     actor: str | None
-    marking: Any
+    marking: _Json | None
     result: tuple[StoredEvent, ...] | None = None
     error: BaseException | None = None
     promoted: bool = False
@@ -142,61 +154,30 @@ def _row_to_event(row: Row[Any]) -> StoredEvent:
         idempotency_key=row.idempotency_key,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        hash_format=row.hash_format,
     )
 
 
-def _check_event(
-    event: Row[*tuple[Any, ...]], expected_seq: int, prev_hash: str, stream_version: int
-) -> list[ChainProblem]:
-    """Check one event read by `_VERIFY_BATCH` against the chain so far; return its faults."""
-    problems: list[ChainProblem] = []
-    seq = event.seq
-    if seq != expected_seq:
-        missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
-        problems.append(ChainProblem(seq, ChainFault.GAP, f"events {missing} are missing"))
+def _read_events(connection: Connection, query: Any) -> tuple[StoredEvent, ...]:
+    """Run a query of whole events and return them; a row that cannot be read is an IntegrityError."""
     try:
-        payload = json.loads(event.payload_text)
-        marking = json.loads(event.marking_text) if event.marking_text is not None else None
-    except ValueError:
-        problems.append(ChainProblem(seq, ChainFault.ALTERED, "the payload or marking is not JSON"))
-    else:
-        recomputed = event_hash(
-            seq=seq,
-            stream=event.stream,
-            version=event.version,
-            type=event.type,
-            payload=payload,
-            actor=event.actor,
-            marking=marking,
-            occurred_at=event.occurred_at,
-            recorded_at=event.recorded_at,
-            idempotency_key=event.idempotency_key,
-            prev_hash=event.prev_hash,
-        )
-        if recomputed != event.hash:
-            problems.append(ChainProblem(seq, ChainFault.ALTERED, "the event's fields do not match its hash"))
-    if event.prev_hash != prev_hash:
-        problems.append(
-            ChainProblem(
-                seq,
-                ChainFault.BROKEN_LINK,
-                "prev_hash is not the hash of the event before it (removed or reordered)",
-            )
-        )
-    if event.version != stream_version + 1:
-        problems.append(
-            ChainProblem(
-                seq,
-                ChainFault.STREAM_VERSION,
-                f"stream {event.stream!r} version {event.version} follows version {stream_version}",
-            )
-        )
-    return problems
+        return tuple(_row_to_event(r) for r in connection.execute(query))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise IntegrityError(
+            f"the event log holds a row that cannot be read ({error}); `kizuna db verify` names it"
+        ) from error
 
 
 def _check_name(what: str, value: str, longest: int = MAX_KEY) -> None:
     if not value or len(value) > longest:
         raise InvalidQuery(f"{what} must be 1 to {longest} characters, got {value!r}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidQuery(
+                f"{what} {value!r} holds text that is not Unicode (a lone surrogate)"
+            ) from None
 
 
 def _joined_session(connection: Connection) -> Session:
@@ -223,6 +204,7 @@ class EventStore:
         clock: Clock = system_clock,
         recorded_clock: Clock = system_clock,
         listen: bool = True,
+        prepare: bool = True,
     ) -> None:
         """Wrap an engine whose database is already migrated (use `open_store()` instead).
 
@@ -232,6 +214,8 @@ class EventStore:
             clock: Gives `occurred_at` for events that do not carry it (exercise time, test time).
             recorded_clock: Gives `recorded_at` (the wall clock, unless a test drives it).
             listen: On PostgreSQL, start a LISTEN thread so appends by other workers wake subscribers.
+            prepare: Bring projections up to date now (rebuild or catch up); off for a check that
+                must read the log before anything is built from it (`prepare_projections()` later).
         """
         self.engine = engine
         self.projections = check_projections(projections)
@@ -243,12 +227,15 @@ class EventStore:
         self._queue_lock = threading.Lock()
         self._leading = False
         self._listener: PostgresListener | None = None
-        self._prepare_projections()
+        self._insert_events = _insert_events(self._postgresql)
+        if prepare:
+            self.prepare_projections()
         if listen and self._postgresql:
             url = engine.url.set(drivername="postgresql")
             self._listener = PostgresListener(url.render_as_string(hide_password=False), self.notifier)
             self._listener.start()
-        self.notifier.publish(self.head().seq)  # after LISTEN starts, so no append falls in between
+        with suppress(IntegrityError):  # a damaged head is for verify to name, not for opening to fail on
+            self.notifier.publish(self.head().seq)  # after LISTEN starts, so no append falls in between
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -331,11 +318,11 @@ class EventStore:
         request = _Append(
             stream=stream,
             events=tuple(events),
-            payloads=tuple(normalize_json(dict(e.payload)) for e in events),
+            payloads=tuple(_Json.of(f"payload of {e.type!r}", dict(e.payload)) for e in events),
             expected_version=expected_version,
             idempotency_key=idempotency_key,
             actor=actor,
-            marking=normalize_json(dict(marking)) if marking is not None else None,
+            marking=_Json.of("marking", dict(marking)) if marking is not None else None,
         )
         with self._queue_lock:
             self._queue.append(request)
@@ -425,25 +412,47 @@ class EventStore:
                 current=current,
             )
         recorded_at = utc(self._recorded_clock())
+        marking = request.marking
         stored: list[StoredEvent] = []
+        rows: list[dict[str, Any]] = []
         for offset, (new, payload) in enumerate(zip(request.events, request.payloads, strict=True), start=1):
             fields: dict[str, Any] = {
                 "seq": seq + offset,
                 "stream": request.stream,
                 "version": current + offset,
                 "type": new.type,
-                "payload": payload,
                 "actor": request.actor,
-                "marking": request.marking,
                 "occurred_at": utc(new.occurred_at or self._clock()),
                 "recorded_at": recorded_at,
                 "idempotency_key": request.idempotency_key,
                 "prev_hash": prev_hash,
             }
-            digest = event_hash(**fields)
-            stored.append(StoredEvent(**fields, hash=digest))
+            digest = hash_of_texts(
+                **fields,
+                payload_text=payload.text,
+                marking_text=marking.text if marking is not None else None,
+                hash_format=CURRENT_FORMAT,
+            )
+            stored.append(
+                StoredEvent(
+                    **fields,
+                    payload=payload.value,
+                    marking=marking.value if marking is not None else None,
+                    hash=digest,
+                    hash_format=CURRENT_FORMAT,
+                )
+            )
+            rows.append(
+                fields
+                | {
+                    "payload": payload.text,
+                    "marking": marking.text if marking is not None else None,
+                    "hash": digest,
+                    "hash_format": int(CURRENT_FORMAT),
+                }
+            )
             prev_hash = digest
-        connection.execute(_INSERT_EVENTS, [_event_row(e) for e in stored])
+        connection.execute(self._insert_events, rows)
         if request.idempotency_key is not None:
             connection.execute(
                 _INSERT_KEY,
@@ -467,19 +476,25 @@ class EventStore:
                 f"idempotency key {key!r} was already used for stream {row.stream!r}, not {stream!r}",
                 current=row.stream,
             )
-        rows = connection.execute(
+        return _read_events(
+            connection,
             select(schema.events)
             .where(schema.events.c.seq.between(row.first_seq, row.last_seq))
-            .order_by(schema.events.c.seq)
+            .order_by(schema.events.c.seq),
         )
-        return tuple(_row_to_event(r) for r in rows)
 
     # -- reading ------------------------------------------------------------------------------------
 
     def head(self) -> Head:
-        """Return the chain head: the last sequence number and its hash."""
+        """Return the chain head: the last sequence number and its hash.
+
+        Raises:
+            IntegrityError: The chain head row is missing or unreadable (`kizuna db verify` says how).
+        """
         with self._read() as connection:
-            row = connection.execute(_HEAD).one()
+            row = connection.execute(_HEAD).first()
+        if row is None or type(row.seq) is not int or not isinstance(row.hash, str):
+            raise IntegrityError("the chain head row is missing or unreadable; `kizuna db verify` names it")
         return Head(seq=row.seq, hash=row.hash)
 
     def stream_version(self, stream: str) -> int:
@@ -496,12 +511,12 @@ class EventStore:
     def read_stream(self, stream: str, *, after_version: int = 0) -> tuple[StoredEvent, ...]:
         """Return a stream's events after `after_version`, in order (empty for an unknown stream)."""
         with self._read() as connection:
-            rows = connection.execute(
+            return _read_events(
+                connection,
                 select(schema.events)
                 .where(schema.events.c.stream == stream, schema.events.c.version > after_version)
-                .order_by(schema.events.c.version)
+                .order_by(schema.events.c.version),
             )
-            return tuple(_row_to_event(r) for r in rows)
 
     def read_all(self, after_seq: int = 0, *, limit: int | None = None) -> tuple[StoredEvent, ...]:
         """Return events of every stream after `after_seq`, in global order, at most `limit` of them."""
@@ -509,7 +524,7 @@ class EventStore:
         if limit is not None:
             query = query.limit(limit)
         with self._read() as connection:
-            return tuple(_row_to_event(r) for r in connection.execute(query))
+            return _read_events(connection, query)
 
     def iter_all(self, after_seq: int = 0, *, batch: int = BATCH) -> Iterator[StoredEvent]:
         """Yield every event after `after_seq` in global order, reading `batch` events at a time."""
@@ -557,45 +572,42 @@ class EventStore:
 
     # -- verification -------------------------------------------------------------------------------
 
-    def verify(self, progress: Callable[[int, int], None] | None = None) -> VerifyReport:
-        """Recompute the chain and report every altered, removed or reordered event.
+    def verify(
+        self, progress: Callable[[int, int], None] | None = None, *, expect_head: str | None = None
+    ) -> VerifyReport:
+        """Check the whole chain and report every altered, malformed, removed or reordered event.
 
-        Reads one consistent snapshot (appends may go on meanwhile), and reads payloads and markings as
-        the text stored, so even a value that is no longer JSON is reported rather than raised.
+        Reads one consistent snapshot (appends may go on meanwhile) with plain SQL, every column as
+        stored, so no stored value makes it raise: each is a fault naming its row and field.
 
         Args:
-            progress: Called as `progress(checked, total)` after each batch (for a progress bar).
+            progress: Called as `progress(checked, total)` as rows are read (for a progress bar).
+            expect_head: A head hash recorded elsewhere earlier; a fault unless some event has it.
         """
-        problems: list[ChainProblem] = []
-        with self._snapshot() as connection:
-            row = connection.execute(_HEAD).one()
-            head = Head(seq=row.seq, hash=row.hash)
-            total = int(connection.execute(select(func.count()).select_from(schema.events)).scalar_one())
-            expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-            versions: dict[str, int] = {}
-            after = 0
-            while True:
-                rows = connection.execute(_VERIFY_BATCH, {"after": after, "batch": BATCH}).all()
-                for event in rows:
-                    problems += _check_event(event, expected_seq, prev_hash, versions.get(event.stream, 0))
-                    versions[event.stream] = event.version
-                    expected_seq, prev_hash = event.seq + 1, event.hash
-                checked += len(rows)
-                if progress is not None:
-                    progress(checked, total)
-                if len(rows) < BATCH:
-                    break
-                after = rows[-1].seq
-        if (head.seq, head.hash) != (expected_seq - 1, prev_hash):
-            problems.append(
-                ChainProblem(
-                    max(head.seq, expected_seq - 1),
-                    ChainFault.HEAD,
-                    f"the chain head records seq {head.seq}, but the log ends at seq {expected_seq - 1} "
-                    "with another hash (events removed from or added to the end)",
-                )
-            )
-        return VerifyReport(checked=checked, head=head, problems=tuple(problems))
+        return self.verification(progress, expect_head=expect_head).finish()
+
+    def verification(
+        self, progress: Callable[[int, int], None] | None = None, *, expect_head: str | None = None
+    ) -> Verification:
+        """Return a pass that checks the chain while yielding every event it can read, in order.
+
+        The service builds its view from such a pass, so the view comes from exactly the rows checked;
+        `verify()` is the same pass with the events dropped.
+        """
+        return Verification(
+            self.engine,
+            self._snapshot,
+            postgresql=self._postgresql,
+            progress=progress,
+            expect_head=expect_head,
+        )
+
+    def hash_formats(self) -> dict[int, int]:
+        """Return how many events are hashed in each format (`HashFormat`)."""
+        column = schema.events.c.hash_format
+        with self._read() as connection:
+            rows = connection.execute(select(column, func.count()).group_by(column))
+            return {int(row[0]): int(row[1]) for row in rows}
 
     @contextmanager
     def _snapshot(self) -> Iterator[Connection]:
@@ -656,8 +668,12 @@ class EventStore:
             finally:
                 transaction.rollback()
 
-    def _prepare_projections(self) -> None:
-        """Rebuild projections whose version changed or whose tables are missing; catch up the rest."""
+    def prepare_projections(self) -> None:
+        """Rebuild projections whose version changed or whose tables are missing; catch up the rest.
+
+        Raises:
+            IntegrityError: A row of the log cannot be read (run `kizuna db verify`).
+        """
         if not self.projections:
             return
         with self._write() as connection:
@@ -705,14 +721,14 @@ class EventStore:
             )
             replayed, after, last_seq = 0, start, start
             while True:
-                rows = connection.execute(
+                rows = _read_events(
+                    connection,
                     select(schema.events)
                     .where(schema.events.c.seq > after)
                     .order_by(schema.events.c.seq)
-                    .limit(BATCH)
-                ).all()
-                for row in rows:
-                    event = _row_to_event(row)
+                    .limit(BATCH),
+                )
+                for event in rows:
                     for projection in projections:
                         if event.seq > state.get(projection.name, 0):
                             projection.apply(event, session)
@@ -785,23 +801,6 @@ def _table_rows(connection: Connection, tables: Sequence[Table]) -> list[list[tu
     return rows
 
 
-def _event_row(event: StoredEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "stream": event.stream,
-        "version": event.version,
-        "type": event.type,
-        "payload": event.payload,
-        "actor": event.actor,
-        "marking": event.marking,
-        "occurred_at": event.occurred_at,
-        "recorded_at": event.recorded_at,
-        "idempotency_key": event.idempotency_key,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
-
-
 def open_store(
     url: str | None = None,
     *,
@@ -812,6 +811,7 @@ def open_store(
     listen: bool = True,
     sqlite_synchronous: str | None = None,
     create: bool = True,
+    prepare: bool = True,
 ) -> EventStore:
     """Open (and migrate) the event store at `url`.
 
@@ -826,6 +826,8 @@ def open_store(
         listen: On PostgreSQL, listen for other workers' appends (`subscribe`, `wait_for`).
         sqlite_synchronous: SQLite `PRAGMA synchronous` (`FULL` or `NORMAL`); by default the settings'.
         create: Create a missing SQLite file (off for commands that inspect an existing store).
+        prepare: Bring projections up to date at open (off to verify the log before anything is
+            built from it; then call `prepare_projections()`).
 
     Raises:
         InvalidQuery: The URL is not a SQLite file or PostgreSQL URL.
@@ -841,6 +843,15 @@ def open_store(
     engine = make_engine(parse_url(url), sqlite_synchronous=sqlite_synchronous, create=create)
     if migrate:
         upgrade(engine)
-    return EventStore(
-        engine, projections=registered, clock=clock, recorded_clock=recorded_clock, listen=listen
-    )
+    try:
+        return EventStore(
+            engine,
+            projections=registered,
+            clock=clock,
+            recorded_clock=recorded_clock,
+            listen=listen,
+            prepare=prepare,
+        )
+    except BaseException:
+        engine.dispose()
+        raise

@@ -17,15 +17,18 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
 
-#: The append-only log. `seq` is global and gapless; (`stream`, `version`) is unique.
+#: The append-only log. `seq` is global and gapless; (`stream`, `version`) is unique. Payload and
+#: marking hold their canonical JSON text exactly (kizuna.store.canonical), which the hash covers.
 events = Table(
     "events",
     metadata,
@@ -41,6 +44,8 @@ events = Table(
     Column("idempotency_key", String(200), nullable=True, index=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # How `hash` was computed (kizuna.store.HashFormat); events of databases older than the column are 1.
+    Column("hash_format", SmallInteger, nullable=False, server_default=text("1")),
     UniqueConstraint("stream", "version", name="uq_events_stream_version"),
 )
 

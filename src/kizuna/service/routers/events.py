@@ -1,9 +1,12 @@
 """The event log as the user may see it: a page of past events, and a Server-Sent Events stream.
 
-The stream starts after `after` (or the `Last-Event-ID` the browser resends on reconnection), replays
-what the user may see from the log, then follows new events as they are applied; each message's `id`
-is the event's sequence number in the log, so a reconnecting client misses nothing and sees nothing
-twice. Every message is filtered at the egress like every other answer.
+Events are numbered per user (`kizuna.service.positions`): the events a user may see are 1, 2, 3, ...
+in log order, and that number is an event's `seq` in a page and its `id` in the stream, and what `after`
+and `Last-Event-ID` name. The log's own sequence numbers, which count hidden events too, never leave
+the server. The stream starts after `after` (or the `Last-Event-ID` the browser resends on
+reconnection), replays what the user may see from the log, then follows new events as they are applied,
+so a reconnecting client misses nothing and sees nothing twice. Every message is filtered at the egress
+like every other answer.
 
 The stream checks its credential before every message, cheaply: it compares the credential epoch
 (`service/credentials.py`) with the one it last checked at, and the credential's expiry with the
@@ -30,6 +33,7 @@ from kizuna.service.egress import releasable
 from kizuna.service.errors import responses
 from kizuna.service.hub import CHECK, Message
 from kizuna.service.params import SEQ_HEADER_PATTERN, StrictFloat, StrictInt
+from kizuna.service.positions import Numbering
 from kizuna.service.runtime import Runtime
 from kizuna.service.schemas import EventOut
 
@@ -41,20 +45,37 @@ MAX_PAGE = 1000
 MAX_SEQ = 2**53
 
 
-def released_since(runtime: Runtime, user: User, after: int, limit: int) -> list[Recorded]:
-    """Return up to `limit` events after `after` that the user may see, read from the log."""
-    out: list[Recorded] = []
-    for stored in runtime.store.iter_all(after):
+def _released(
+    runtime: Runtime, user: User, *, after_seq: int, position: int, limit: int, through: int
+) -> list[tuple[int, Recorded]]:
+    """Read the user's events after log position `after_seq` up to `through`, numbered from `position`."""
+    out: list[tuple[int, Recorded]] = []
+    if limit <= 0:
+        return out
+    for stored in runtime.store.iter_all(after_seq):
+        if stored.seq > through:
+            break
         event = event_from_data(dict(stored.payload))
         if releasable(user, event.marking):
-            out.append(Recorded(seq=stored.seq, event=event))
+            position += 1
+            out.append((position, Recorded(seq=stored.seq, event=event)))
             if len(out) >= limit:
                 break
     return out
 
 
-def _out(recorded: Recorded) -> EventOut:
-    return EventOut(seq=recorded.seq, type=recorded.event.type, event=event_to_data(recorded.event))
+def released_since(runtime: Runtime, user: User, after: int, limit: int) -> list[tuple[int, Recorded]]:
+    """Return up to `limit` of the user's events after their `after`-th, each with its number."""
+    view = runtime.coordinator.view
+    through = view.last_seq
+    start = Numbering(view, user).seq_of(after)
+    if start is None:  # the user has no `after`-th event (yet): nothing after it
+        return []
+    return _released(runtime, user, after_seq=start, position=after, limit=limit, through=through)
+
+
+def _out(position: int, recorded: Recorded) -> EventOut:
+    return EventOut(seq=position, type=recorded.event.type, event=event_to_data(recorded.event))
 
 
 @router.get("", responses=responses(401, 422))
@@ -62,12 +83,12 @@ def list_events(
     user: CurrentUser,
     runtime: RuntimeDep,
     after: Annotated[
-        StrictInt, Query(ge=0, le=MAX_SEQ, description="Return events after this sequence number.")
+        StrictInt, Query(ge=0, le=MAX_SEQ, description="Return your events after your event number `after`.")
     ] = 0,
     limit: Annotated[StrictInt, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> list[EventOut]:
-    """Return a page of the events the user may see, oldest first."""
-    return [_out(r) for r in released_since(runtime, user, after, limit)]
+    """Return a page of the events the user may see, oldest first, numbered 1, 2, 3, ... for this user."""
+    return [_out(position, r) for position, r in released_since(runtime, user, after, limit)]
 
 
 class EventStream(StreamingResponse):
@@ -86,7 +107,8 @@ _KEEPALIVE = b": keep-alive\n\n"
     response_class=EventStream,
     responses={
         200: {
-            "description": "Server-Sent Events: `id` (sequence number), `event` (type), `data` (EventOut)",
+            "description": "Server-Sent Events: `id` (your number for the event), `event` (type), "
+            "`data` (EventOut)",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
         **responses(401, 422),
@@ -98,7 +120,7 @@ async def stream(
     runtime: RuntimeDep,
     after: Annotated[
         StrictInt | None,
-        Query(ge=0, le=MAX_SEQ, description="Start after this sequence number (default: from now)."),
+        Query(ge=0, le=MAX_SEQ, description="Start after your event number `after` (default: from now)."),
     ] = None,
     max_events: Annotated[
         StrictInt | None, Query(ge=1, le=100_000, description="End after this many.")
@@ -115,12 +137,10 @@ async def stream(
         ),
     ] = None,
 ) -> EventStream:
-    """Stream the events the user may see as Server-Sent Events (`id` is the log sequence number)."""
+    """Stream the events the user may see as Server-Sent Events (`id` is the user's number for it)."""
     start = after
     if start is None and last_event_id is not None:
         start = min(int(last_event_id), MAX_SEQ)
-    if start is None:
-        start = runtime.coordinator.view.last_seq
     return EventStream(
         _frames(runtime, principal, start=start, max_events=max_events, timeout_s=timeout_s),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -128,9 +148,14 @@ async def stream(
 
 
 async def _frames(
-    runtime: Runtime, principal: Principal, *, start: int, max_events: int | None, timeout_s: float | None
+    runtime: Runtime,
+    principal: Principal,
+    *,
+    start: int | None,
+    max_events: int | None,
+    timeout_s: float | None,
 ) -> AsyncIterator[bytes]:
-    """Yield the backlog after `start`, then live frames, each released to the user at the egress.
+    """Yield the user's events after their `start`-th (None: from now), backlog then live, numbered.
 
     Before every frame (and keep-alive) the credential is checked again if the epoch moved or it
     expired; the stream ends when it no longer holds.
@@ -155,14 +180,27 @@ async def _frames(
         return True
 
     async with runtime.hub.subscribe(user) as subscriber:
-        sent = start
+        view = runtime.coordinator.view
+        through = view.last_seq  # read after subscribing: what comes later is in the queue
+        numbering = Numbering(view, user)
+        known = numbering.position(through)
+        wanted = known if start is None else start
+        sent, position = through, known  # from now, or ahead of this worker's view: count forward
+        if wanted < known:
+            sent, position = numbering.seq_of(wanted) or 0, wanted
         backlog = await run_in_threadpool(
-            released_since, runtime, user, start, remaining if remaining > 0 else 10**9
+            _released,
+            runtime,
+            user,
+            after_seq=sent,
+            position=position,
+            limit=remaining if remaining > 0 else 10**9,
+            through=through,
         )
-        for recorded in backlog:
+        for position, recorded in backlog:  # the last number is where live counting goes on
             if not await valid():
                 return
-            yield Message.of(recorded).frame
+            yield Message.of(recorded).frame(position)
             sent, remaining = recorded.seq, remaining - 1
             if remaining == 0:
                 return
@@ -181,7 +219,9 @@ async def _frames(
             if not await valid():
                 return
             if message is not CHECK and message.seq > sent:
-                yield message.frame
-                sent, remaining = message.seq, remaining - 1
+                sent, position = message.seq, position + 1
+                if position > wanted:
+                    yield message.frame(position)
+                    remaining -= 1
             if subscriber.lagging and subscriber.queue.empty():
                 return  # cut off for falling behind: the client resumes with Last-Event-ID

@@ -1,8 +1,13 @@
-"""Liveness: whether the service is up, and how far its view of the log reaches."""
+"""Liveness: whether the service is up and whether the log it serves verified at start.
+
+Health needs no login, so it says nothing about the log's contents: no sequence number, which would
+tell anyone how many events exist, hidden ones included, and when they were written.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -13,11 +18,13 @@ router = APIRouter(prefix="/api/health", tags=["health"])
 
 
 class Health(BaseModel):
-    """The service is up; the answering worker's view reaches `last_seq` of the `backend` log."""
+    """The service is up on a `backend` store; `status` says whether its log verified at start."""
 
-    status: str
+    status: Literal["ok", "tampered"] = Field(
+        description="`tampered`: the log did not verify at start and is served only because the "
+        "operator said so (serve_tampered_log)."
+    )
     backend: str
-    last_seq: int
     subscribers: int
     worker: int = Field(description="The answering worker's process id (several with --workers).")
 
@@ -25,10 +32,10 @@ class Health(BaseModel):
 @router.get("")
 async def health(runtime: RuntimeDep) -> Health:
     """Tell whether the service is up (no authentication)."""
+    tampered = runtime.integrity is not None and not runtime.integrity.ok
     return Health(
-        status="ok",
+        status="tampered" if tampered else "ok",
         backend=runtime.store.backend,
-        last_seq=runtime.coordinator.view.last_seq,
         subscribers=runtime.hub.count,
         worker=os.getpid(),
     )
