@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from kizuna.access import Classification, Marking, Role, User, can_see, combine, visible
+from kizuna.access import Classification, Marking, Role, User, can_see, combine, filed_into, visible
 from kizuna.errors import InvalidQuery
 
 NATIONS = ["USA", "JPN", "KOR", "AUS"]
@@ -108,6 +108,15 @@ def test_exercise_and_real_parts_are_never_combined() -> None:
         combine(real, exercise)
     assert not exercise.at_least_as_restrictive_as(real)
     assert not real.at_least_as_restrictive_as(exercise)
+
+
+def test_what_is_filed_into_an_exercise_is_exercise_traffic() -> None:
+    exercise = Marking.national(Classification.SECRET, "USA", exercise=True)
+    real = Marking.releasable(Classification.CONFIDENTIAL, "USA", frozenset({"JPN"}))
+    assert filed_into(real, exercise) == real.model_copy(update={"exercise": True})
+    assert filed_into(real, real.model_copy(update={"level": Classification.SECRET})) == real
+    with pytest.raises(InvalidQuery, match="cannot be filed into a real crisis"):
+        filed_into(exercise, real)
 
 
 def test_combine_needs_a_marking() -> None:

@@ -23,7 +23,7 @@ from kizuna.access.credentials import (
 )
 from kizuna.access.directory import BrowserSession, TokenInfo, UserDirectory
 from kizuna.access.duties import DEFAULT_FILER_EXCLUDED, Separation
-from kizuna.access.marking import Classification, Marking, NationCode, combine
+from kizuna.access.marking import Classification, Marking, NationCode, combine, filed_into
 from kizuna.access.throttle import LoginThrottle
 from kizuna.access.users import Role, User, can_see, visible
 
@@ -49,6 +49,7 @@ __all__ = [
     "common_passwords",
     "csrf_matches",
     "digest",
+    "filed_into",
     "new_api_token",
     "new_csrf_token",
     "new_session_id",

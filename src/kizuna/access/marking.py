@@ -183,6 +183,24 @@ class Marking(BaseModel):
         )
 
 
+def filed_into(marking: Marking, container: Marking) -> Marking:
+    """Return the marking of an object filed into a container (a crisis): in the container's world.
+
+    Whatever is filed into an exercise is exercise traffic, whether or not its filer said so; an object
+    marked as exercise traffic cannot be filed into a real crisis.
+
+    Raises:
+        InvalidQuery: An exercise marking was given for a real container.
+    """
+    if marking.exercise and not container.exercise:
+        raise InvalidQuery(
+            "an exercise marking cannot be filed into a real crisis: exercise traffic never mixes"
+        )
+    return (
+        marking if marking.exercise == container.exercise else marking.model_copy(update={"exercise": True})
+    )
+
+
 def combine(*markings: Marking) -> Marking:
     """Return the marking of an object derived from parts with these markings: the most restrictive.
 

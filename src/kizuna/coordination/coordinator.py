@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from kizuna.access import Marking, Separation, User, can_see, combine
+from kizuna.access import Marking, Separation, User, can_see, combine, filed_into
 from kizuna.coordination import crisis as crisis_machine
 from kizuna.coordination import request as request_machine
 from kizuna.coordination import tasking as tasking_machine
@@ -540,7 +540,7 @@ class Coordinator:
             crisis = self.crisis(user, crisis_id)
             if actor.role not in request_machine.ACTING_ROLES:
                 raise PermissionDenied(f"{actor.user} is {actor.role!r}; filing needs operator or approver")
-            combined = combine(crisis.marking, marking)
+            combined = combine(crisis.marking, filed_into(marking, crisis.marking))
             _check_marking(user, combined)
             unheld = sorted(set(spec.get("granted", ())) - set(crisis.approvals))
             if unheld:
@@ -679,7 +679,7 @@ class Coordinator:
 
         def decide() -> _Decision:
             crisis, request = resolve()
-            parts = [crisis.marking, marking]
+            parts = [crisis.marking, filed_into(marking, crisis.marking)]
             rules = [tasking_machine.RULE_SUPERIOR]
             if request is not None:
                 if request.status not in {
@@ -783,7 +783,9 @@ class Coordinator:
             crisis, cited = resolve()
             if actor.role not in request_machine.ACTING_ROLES:
                 raise PermissionDenied(f"{actor.user} is {actor.role!r}; filing needs operator or approver")
-            combined = combine(crisis.marking, marking, *(c.marking for c in cited))
+            combined = combine(
+                crisis.marking, filed_into(marking, crisis.marking), *(c.marking for c in cited)
+            )
             _check_marking(user, combined)
             event = SitrepFiled(
                 at=self.clock(),
