@@ -30,8 +30,6 @@ COPIES: tuple[tuple[str, str, str], ...] = (
     ("leaflet", "dist/leaflet.css", "leaflet/leaflet.css"),
     ("leaflet", "dist/images", "leaflet/images"),
     ("milsymbol", "dist/milsymbol.js", "milsymbol/milsymbol.js"),
-    ("topojson-client", "dist/topojson-client.min.js", "topojson-client/topojson-client.min.js"),
-    ("world-atlas", "countries-10m.json", "world-atlas/countries-10m.json"),
     ("cytoscape", "dist/cytoscape.min.js", "cytoscape/cytoscape.min.js"),
     ("swagger-ui-dist", "swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),
     ("swagger-ui-dist", "swagger-ui.css", "swagger-ui/swagger-ui.css"),
@@ -52,13 +50,14 @@ def _stamp() -> str:
     """Return a digest of package-lock.json and this script: when it changes, the copies are redone."""
     h = hashlib.sha256((ROOT / "package-lock.json").read_bytes())
     h.update(Path(__file__).read_bytes())
+    h.update((ROOT / "scripts" / "basemap.mjs").read_bytes())
     return h.hexdigest()
 
 
 def _npm_ci() -> None:
     npm = shutil.which("npm")
     if npm is None:
-        sys.exit("web_assets: npm is needed to install the web console's assets (Debian: apt-get install npm)")
+        sys.exit("web_assets: npm is needed for the web console's assets (Debian: apt-get install npm)")
     subprocess.run(  # noqa: S603 - a fixed command
         [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"], cwd=ROOT, check=True
     )
@@ -90,6 +89,17 @@ def build(force: bool = False) -> Path:
             shutil.copytree(source, target)
         else:
             shutil.copy2(source, target)
+    # The basemap: Natural Earth 1:10m countries converted at build time by topojson-client (node).
+    (VENDOR / "basemap").mkdir()
+    node = shutil.which("node")
+    if node is None:
+        sys.exit("web_assets: node is needed to build the basemap (Debian: apt-get install nodejs)")
+    subprocess.run(  # noqa: S603 - a fixed command
+        [node, str(ROOT / "scripts" / "basemap.mjs"), str(MODULES / "world-atlas" / "countries-10m.json"),
+         str(VENDOR / "basemap" / "theatre-10m.geojson")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     fonts = VENDOR / "fonts"
     (fonts / "files").mkdir(parents=True)
     for weight in FONT_WEIGHTS:

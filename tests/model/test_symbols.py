@@ -45,7 +45,8 @@ def test_a_malformed_sidc_is_refused_naming_what_is_wrong(sidc: str, complaint: 
 def test_a_bad_symbol_in_a_file_names_the_file_line_and_field(tmp_path: Path) -> None:
     lines = (Path(__file__).parent / "fixtures" / "twin-2010.yaml").read_text().splitlines()
     at = next(i for i, line in enumerate(lines) if "id: a-ocean" in line)
-    lines[at] = lines[at].replace("kind: command,", 'kind: command, symbol: {sidc: "1003100026", assumption: x},')
+    bad_symbol = 'symbol: {sidc: "1003100026", assumption: x},'
+    lines[at] = lines[at].replace("kind: command,", f"kind: command, {bad_symbol}")
     bad = tmp_path / "bad.yaml"
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError) as caught:

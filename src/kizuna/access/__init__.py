@@ -18,15 +18,19 @@ from kizuna.access.credentials import (
 )
 from kizuna.access.directory import BrowserSession, TokenInfo, UserDirectory
 from kizuna.access.marking import Classification, Marking, NationCode, combine
+from kizuna.access.preferences import LANGUAGES, Preferences, PreferenceStore
 from kizuna.access.users import Role, User, can_see, visible
 
 __all__ = [
     "BrowserSession",
     "Classification",
+    "LANGUAGES",
     "MIN_PASSWORD_LENGTH",
     "Marking",
     "NationCode",
     "Passwords",
+    "PreferenceStore",
+    "Preferences",
     "Role",
     "TOKEN_PREFIX",
     "TokenInfo",

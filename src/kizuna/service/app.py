@@ -28,6 +28,7 @@ from kizuna.service.routers import ROUTERS
 from kizuna.service.runtime import Runtime
 from kizuna.settings import Settings, get_settings
 from kizuna.store import Clock, open_store, system_clock
+from kizuna.web import install as install_console
 
 #: Seconds between polls of the log for events other processes appended.
 POLL_S = 1.0
@@ -124,6 +125,7 @@ def create_app(
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_console(app)  # the web console at `/` (kizuna.web), same users, cookie and CSRF token
     return app
 
 

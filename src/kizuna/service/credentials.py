@@ -13,9 +13,14 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from fastapi import Response
 from fastapi.concurrency import run_in_threadpool
 
 from kizuna.access import BrowserSession, User, UserDirectory, digest
+from kizuna.settings import Settings
+
+#: The cookie that carries a browser session id.
+SESSION_COOKIE = "kizuna_session"
 
 _V = TypeVar("_V", User, BrowserSession)
 
@@ -71,3 +76,29 @@ class CredentialCache:
             if len(table) >= MAX_ENTRIES:
                 table.pop(next(iter(table)))
             table[key] = (self._clock() + self.ttl_s, value)
+
+
+def log_in(directory: UserDirectory, username: str, password: str) -> BrowserSession:
+    """Check a password and start a browser session: the one login of the API and the web console.
+
+    Both `POST /api/auth/login` and the console's sign-in form call this, so whatever guards a login
+    (the password check, throttling of repeated failures) guards both.
+
+    Raises:
+        PermissionDenied: The credentials are not valid.
+    """
+    user = directory.authenticate(username, password)
+    return directory.start_session(user)
+
+
+def set_session_cookie(response: Response, session: BrowserSession, settings: Settings) -> None:
+    """Set the HttpOnly, SameSite=Strict session cookie of a new browser session."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.session_id,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        max_age=settings.session_ttl_minutes * 60,
+        path="/",
+    )

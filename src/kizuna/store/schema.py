@@ -109,3 +109,13 @@ sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+#: Each user's web console preferences (`kizuna.access.preferences`): language and time zone.
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("user_id", String(80), ForeignKey("users.id"), primary_key=True),
+    Column("language", String(16), nullable=True),
+    Column("time_zone", String(64), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

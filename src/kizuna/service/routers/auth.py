@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from kizuna.errors import PermissionDenied
-from kizuna.service.dependencies import SESSION_COOKIE, CurrentUser, RuntimeDep, current_user
+from kizuna.service.credentials import SESSION_COOKIE, log_in, set_session_cookie
+from kizuna.service.dependencies import CurrentUser, RuntimeDep, current_user
 from kizuna.service.errors import Unauthenticated, responses
 from kizuna.service.schemas import LoginIn, LoginOut, TokenIn, TokenOut
 
@@ -16,20 +17,11 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 def login(body: LoginIn, response: Response, runtime: RuntimeDep) -> LoginOut:
     """Log in with a password: sets the session cookie and returns the CSRF token for writes."""
     try:
-        user = runtime.directory.authenticate(body.username, body.password)
+        session = log_in(runtime.directory, body.username, body.password)
     except PermissionDenied as error:
         raise Unauthenticated(str(error)) from error
-    session = runtime.directory.start_session(user)
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.session_id,
-        httponly=True,
-        samesite="strict",
-        secure=runtime.settings.cookie_secure,
-        max_age=runtime.settings.session_ttl_minutes * 60,
-        path="/",
-    )
-    return LoginOut(user=user, csrf_token=session.csrf_token, expires_at=session.expires_at)
+    set_session_cookie(response, session, runtime.settings)
+    return LoginOut(user=session.user, csrf_token=session.csrf_token, expires_at=session.expires_at)
 
 
 @router.post("/logout", status_code=204, responses=responses(401, 403), dependencies=[Depends(current_user)])
