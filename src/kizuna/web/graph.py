@@ -48,7 +48,7 @@ def path_svg(
     height = PAD * 2 + max(len(ids) for ids in columns.values()) * (BOX_H + GAP_Y) - GAP_Y
     parts = [
         f'<svg class="path-graph" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-labelledby="path-graph-title">',
+        f'role="group" aria-labelledby="path-graph-title">',
         '<title id="path-graph-title">' + escape(request.spec.name or request.id) + "</title>",
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" class="arrow-head"/></marker></defs>',

@@ -73,13 +73,15 @@ class Translator:
             return thing.name_ja
         return thing.name
 
-    def term(self, word: str, thing: Named | None = None) -> str:
+    def term(self, word: str, thing: object | None = None) -> str:
         """Return a word of the law's vocabulary (a situation, activity, approval, ...) in this language."""
-        if self.language == "ja" and thing is not None and thing.name_ja:
-            return thing.name_ja
+        name_ja = getattr(thing, "name_ja", None)  # approvals have no Japanese name in the data
+        if self.language == "ja" and name_ja:
+            return str(name_ja)
         key = f"term.{word}"
         if key in self._own:
             return self._own[key]
-        if thing is not None:
-            return thing.name
+        name = getattr(thing, "name", None)
+        if isinstance(name, str):
+            return name
         return self._default.get(key, word)

@@ -11,12 +11,14 @@ const COAST = style.getPropertyValue("--coast").trim() || "#8d8a7e";
 
 export async function createMap(element) {
   const map = L.map(element, {
+    zoomControl: false,
     zoomSnap: 0.25,
     worldCopyJump: false,
     attributionControl: true,
     keyboard: true,
     preferCanvas: false,
   });
+  L.control.zoom({ zoomInTitle: element.dataset.zoomIn, zoomOutTitle: element.dataset.zoomOut }).addTo(map);
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Natural Earth (world-atlas)");
   const response = await fetch(element.dataset.basemap);
