@@ -309,7 +309,12 @@ def test_screenshots_and_accessibility_of_every_page(demo: Demo, browser: Any, l
             page.goto(demo.base + path)
             page.wait_for_selector(complete, timeout=15_000)
             page.wait_for_timeout(300)  # let the map's symbols settle
-            page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"), full_page=True)
+            # The whole page in one window, so the bottom banner sits at the bottom as on a screen.
+            height = page.evaluate("document.documentElement.scrollHeight")
+            page.set_viewport_size({"width": 1440, "height": height})
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"))
+            page.set_viewport_size({"width": 1440, "height": 1000})
             page.add_script_tag(url="/static/vendor/axe-core/axe.min.js")
             result = json.loads(
                 page.evaluate(

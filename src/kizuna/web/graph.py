@@ -15,6 +15,10 @@ from kizuna.planning import DecisionPath
 BOX_W, BOX_H = 168, 58
 GAP_X, GAP_Y = 44, 16
 PAD = 8
+#: Columns per row: a long path wraps onto further rows rather than running off the page.
+PER_ROW = 6
+#: Space between two rows of columns, for the arrows that turn back.
+ROW_GAP = 34
 #: Characters of an organization's name that fit on one line of a box.
 FIT = 22
 
@@ -41,11 +45,17 @@ def path_svg(
     for step in path.order():
         columns.setdefault(depth[step.id], []).append(step.id)
     place: dict[str, tuple[float, float]] = {}
-    for col, ids in columns.items():
-        for row, step_id in enumerate(ids):
-            place[step_id] = (PAD + col * (BOX_W + GAP_X), PAD + row * (BOX_H + GAP_Y))
-    width = PAD * 2 + len(columns) * (BOX_W + GAP_X) - GAP_X
-    height = PAD * 2 + max(len(ids) for ids in columns.values()) * (BOX_H + GAP_Y) - GAP_Y
+    band_of: dict[str, int] = {}
+    top = float(PAD)
+    for band in range(0, len(columns), PER_ROW):
+        cols = range(band, min(band + PER_ROW, len(columns)))
+        for col in cols:
+            for row, step_id in enumerate(columns[col]):
+                place[step_id] = (PAD + (col - band) * (BOX_W + GAP_X), top + row * (BOX_H + GAP_Y))
+                band_of[step_id] = band
+        top += max(len(columns[c]) for c in cols) * (BOX_H + GAP_Y) - GAP_Y + ROW_GAP
+    width = PAD * 2 + min(len(columns), PER_ROW) * (BOX_W + GAP_X) - GAP_X
+    height = top - ROW_GAP + PAD
     parts = [
         f'<svg class="path-graph" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="group" aria-labelledby="path-graph-title">',
@@ -57,12 +67,14 @@ def path_svg(
         x2, y2 = place[step.id]
         for pred in step.predecessors:
             x1, y1 = place[pred]
-            sx, sy, ex, ey = x1 + BOX_W, y1 + BOX_H / 2, x2, y2 + BOX_H / 2
-            mid = (sx + ex) / 2
-            parts.append(
-                f'<path class="edge" d="M {sx} {sy} C {mid} {sy}, {mid} {ey}, {ex - 2} {ey}" '
-                'marker-end="url(#arrow)"/>'
-            )
+            if band_of[pred] == band_of[step.id]:
+                sx, sy, ex, ey = x1 + BOX_W, y1 + BOX_H / 2, x2, y2 + BOX_H / 2
+                mid = (sx + ex) / 2
+                d = f"M {sx} {sy} C {mid} {sy}, {mid} {ey}, {ex - 2} {ey}"
+            else:  # down to the next row, from the bottom of one box to the top of the other
+                sx, sy, ex, ey = x1 + BOX_W / 2, y1 + BOX_H, x2 + BOX_W / 2, y2
+                d = f"M {sx} {sy} C {sx} {sy + ROW_GAP}, {ex} {ey - ROW_GAP}, {ex} {ey - 2}"
+            parts.append(f'<path class="edge" d="{d}" marker-end="url(#arrow)"/>')
     for step in path.order():
         x, y = place[step.id]
         status = request.step_status(step.id).value

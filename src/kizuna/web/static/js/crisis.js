@@ -32,7 +32,7 @@ async function start() {
   const pending = mapData(); // in parallel with the basemap
   const map = await createMap(element);
   let data = await pending;
-  map.fitBounds(theatreBounds(data), { padding: [24, 24] });
+  map.fitBounds(theatreBounds(data).pad(0.12), { padding: [36, 36] });
   let layer = siteLayer(map, data);
   listElsewhere(map, data);
   element.dataset.ready = "true";

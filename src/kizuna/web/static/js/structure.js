@@ -39,6 +39,14 @@ async function start() {
       { selector: ".hidden", style: { display: "none" } },
     ],
   });
+  // Whole chart first if its labels are readable so; else a readable zoom on the bilateral bodies.
+  const readable = () => {
+    cy.zoom(0.8);
+    cy.center(cy.nodes("[nation = 'bilateral']"));
+  };
+  if (cy.zoom() < 0.6) readable();
+  document.getElementById("chart-fit").addEventListener("click", () => cy.fit(undefined, 20));
+  document.getElementById("chart-zoom").addEventListener("click", readable);
   cy.on("tap", "node", (event) => showOrg(event.target.id(), cy));
   pickOrg.addEventListener("change", () => showOrg(pickOrg.value, cy));
   panel.addEventListener("click", (event) => {
