@@ -40,6 +40,13 @@ US_ONLY_TITLE = "U.S. force posture (U.S. eyes only)"
 US_ONLY_TEXT = "This NOFORN report is never shown to a Japanese user"
 
 
+class Session(httpx.Client):
+    """An httpx client already signed in; usable in a `with` block (which closes it)."""
+
+    def __enter__(self) -> Session:
+        return self
+
+
 @dataclass
 class Demo:
     """The demo service: its base URL, runtime and what was seeded."""
@@ -53,9 +60,9 @@ class Demo:
         """The demo crisis's id."""
         return CRISIS
 
-    def login(self, user_id: str) -> httpx.Client:
+    def login(self, user_id: str) -> Session:
         """Return an httpx client with a browser session of `user_id` (cookie + CSRF header)."""
-        client = httpx.Client(base_url=self.base, follow_redirects=False)
+        client = Session(base_url=self.base, follow_redirects=False)
         answer = client.post("/api/auth/login", json={"username": user_id, "password": DEMO_PASSWORD})
         answer.raise_for_status()
         client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
