@@ -1,5 +1,6 @@
 // Build the console's basemap: Natural Earth countries (npm world-atlas, 1:10m, so the Nansei islands
-// show) converted from TopoJSON to GeoJSON with topojson-client, kept to the polygons of the
+// show), simplified with topojson-simplify (shared borders stay shared; small islands keep their
+// shape), converted from TopoJSON to GeoJSON with topojson-client, kept to the polygons of the
 // Indo-Pacific theatre and Hawaii, coordinates rounded to 0.01 degree (about 1 km). Run by
 // scripts/web_assets.py at install and wheel-build time; the browser then parses a small file.
 // Usage: node scripts/basemap.mjs <countries-10m.json> <out.geojson>
@@ -9,6 +10,7 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const { feature } = require("topojson-client");
+const { presimplify, simplify } = require("topojson-simplify");
 
 const [source, target] = process.argv.slice(2);
 const WINDOWS = [
@@ -27,7 +29,7 @@ function bbox(ring) {
 const inside = ([w, s, e, n]) => WINDOWS.some(([W, S, E, N]) => w <= E && e >= W && s <= N && n >= S);
 const round = (v) => Math.round(v * 100) / 100;
 
-function simplify(ring) {
+function rounded(ring) {
   const out = [];
   for (const [x, y] of ring) {
     const p = [round(x), round(y)];
@@ -37,7 +39,9 @@ function simplify(ring) {
   return out.length >= 4 ? out : null;
 }
 
-const topology = JSON.parse(readFileSync(source, "utf8"));
+//: Smallest triangle area (square degrees) a point must make with its neighbours to be kept.
+const MIN_WEIGHT = Number(process.env.KIZUNA_BASEMAP_WEIGHT || 2e-4);
+const topology = simplify(presimplify(JSON.parse(readFileSync(source, "utf8"))), MIN_WEIGHT);
 const countries = feature(topology, topology.objects.countries);
 const features = [];
 for (const country of countries.features) {
@@ -47,7 +51,7 @@ for (const country of countries.features) {
   const kept = [];
   for (const polygon of polygons) {
     if (!inside(bbox(polygon[0]))) continue;
-    const rings = polygon.map(simplify).filter(Boolean);
+    const rings = polygon.map(rounded).filter(Boolean);
     if (rings.length && rings[0]) kept.push(rings);
   }
   if (kept.length) {

@@ -20,20 +20,9 @@ from kizuna.access import Passwords
 from kizuna.service import Runtime, create_app
 from kizuna.service.demo import CRISIS, DEMO_PASSWORD, DemoInfo, seed_demo
 from kizuna.settings import Settings
+from kizuna.web.browser import BrowserMissing, launch
 from kizuna.web.liveserver import serve_in_thread
 
-CHROMIUM = "/usr/bin/chromium"
-#: How the project starts Chromium here: headless, and no background traffic off the machine.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
 #: The U.S.-only situation report the demo files: no Japanese user may ever receive it.
 US_ONLY_TITLE = "U.S. force posture (U.S. eyes only)"
@@ -90,12 +79,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Launch Debian's chromium through Playwright for this test process."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            launched = launch(playwright)
+        except BrowserMissing as error:
+            pytest.fail(str(error))
         yield launched
         launched.close()
 

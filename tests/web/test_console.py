@@ -431,3 +431,12 @@ def test_api_docs_are_served_from_the_package(demo: Demo, path: str) -> None:
         for script in scripts:
             assert script.startswith("/static/"), script
             assert client.get(script).status_code == 200
+
+
+def test_the_demo_tells_a_newcomer_where_to_go_and_who_to_be(demo: Demo) -> None:
+    from kizuna.service.demo import login_lines
+
+    lines = list(login_lines(demo.info, "http://127.0.0.1:8000"))
+    assert "  Open the console:    http://127.0.0.1:8000/" in lines
+    assert any("sign in as us-operator" in line for line in lines)
+    assert all(len(line) <= 80 for line in lines[:4])

@@ -28,7 +28,6 @@ from kizuna.service.routers import ROUTERS
 from kizuna.service.runtime import Runtime
 from kizuna.settings import Settings, get_settings
 from kizuna.store import Clock, open_store, system_clock
-from kizuna.web import install as install_console
 
 #: Seconds between polls of the log for events other processes appended.
 POLL_S = 1.0
@@ -125,6 +124,8 @@ def create_app(
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    from kizuna.web import install as install_console  # here: kizuna.web imports the service's parts
+
     install_console(app)  # the web console at `/` (kizuna.web), same users, cookie and CSRF token
     return app
 

@@ -1,6 +1,6 @@
 // The crisis overview page: the map with its symbol layer, kept current with the live regions.
 
-import { createMap } from "./map.js";
+import { addBasemap, createMap } from "./map.js";
 import { siteLayer, theatreBounds } from "./symbols.js";
 
 const element = document.getElementById("map");
@@ -29,13 +29,14 @@ function listElsewhere(map, data) {
 }
 
 async function start() {
-  const pending = mapData(); // in parallel with the basemap
-  const map = await createMap(element);
-  let data = await pending;
+  const map = createMap(element);
+  let data = await mapData();
   map.fitBounds(theatreBounds(data).pad(0.12), { padding: [36, 36] });
   let layer = siteLayer(map, data);
+  await addBasemap(map, element);
   listElsewhere(map, data);
   element.dataset.ready = "true";
+  performance.mark("kizuna:map-ready");
   document.addEventListener("kizuna:refreshed", async () => {
     data = await mapData();
     map.removeLayer(layer.group);

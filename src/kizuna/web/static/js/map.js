@@ -9,7 +9,7 @@ const style = getComputedStyle(document.documentElement);
 const LAND = style.getPropertyValue("--land").trim() || "#f4f1e8";
 const COAST = style.getPropertyValue("--coast").trim() || "#8d8a7e";
 
-export async function createMap(element) {
+export function createMap(element) {
   const map = L.map(element, {
     zoomControl: false,
     zoomSnap: 0.25,
@@ -21,6 +21,11 @@ export async function createMap(element) {
   L.control.zoom({ zoomInTitle: element.dataset.zoomIn, zoomOutTitle: element.dataset.zoomOut }).addTo(map);
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Natural Earth (world-atlas)");
+  return map;
+}
+
+// Draw the basemap once the view is set (drawing it before would project every coastline twice).
+export async function addBasemap(map, element) {
   const response = await fetch(element.dataset.basemap);
   const land = await response.json();
   performance.mark("kizuna:basemap-fetched");
@@ -28,5 +33,4 @@ export async function createMap(element) {
   L.geoJSON(land, { interactive: false, renderer, style: { fillColor: LAND, fillOpacity: 1, color: COAST, weight: 0.7 } }).addTo(map);
   performance.mark("kizuna:basemap-drawn");
   element.dataset.basemapReady = "true";
-  return map;
 }
