@@ -31,7 +31,8 @@ function listElsewhere(map, data) {
 async function start() {
   const map = createMap(element);
   let data = await mapData();
-  map.fitBounds(theatreBounds(data).pad(0.12), { padding: [36, 36] });
+  // Room around the sites for the spread of crowded places (Tokyo, Okinawa) and their labels.
+  map.fitBounds(theatreBounds(data).pad(0.05), { padding: [100, 100] });
   let layer = siteLayer(map, data);
   await addBasemap(map, element);
   listElsewhere(map, data);

@@ -83,7 +83,7 @@ export function siteLayer(map, data) {
         return;
       }
       const centre = cluster.reduce((acc, k) => acc.add(points[k]), L.point(0, 0)).divideBy(cluster.length);
-      const radius = SPREAD_PX * 0.55 * Math.max(2, cluster.length) / 2 + 24;
+      const radius = 22 + 9 * cluster.length;
       cluster.forEach((k, n) => {
         const angle = (2 * Math.PI * n) / cluster.length - Math.PI / 2;
         const shown = map.layerPointToLatLng(centre.add(L.point(Math.cos(angle) * radius, Math.sin(angle) * radius)));
