@@ -4,7 +4,8 @@ The request's own compiled DecisionPath is simulated under its crisis's structur
 parameters of a bundled scenario (the one named like the crisis, else the first that compares the
 crisis's structure), starting at the hour the request was filed (duty hours and time zones matter).
 Results are cached per path, structure, scenario and starting hour, so only the first look at a request
-pays for the simulation; the page loads the figure as a fragment after the rest.
+pays for the simulation; the page loads the figure as a fragment after the rest, and the simulation
+engine is imported on first use, not when the service starts.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import numpy as np
 from kizuna.coordination import RequestState
 from kizuna.model import Structure
 from kizuna.model.scenario import Inject, InjectRequest, Scenario, load_scenario
-from kizuna.sim import simulate_inputs, structure_input
-from kizuna.sim.result import bin_edges, bin_index, hist_quantile
 
 #: Replications per path: enough for a percentile to within about a point, in well under a second.
 REPLICATIONS = 2_000
@@ -41,10 +40,14 @@ class PathDistribution:
 
     def quantile(self, q: float, *, of: str = "effect") -> float:
         """Return the q-quantile in hours."""
+        from kizuna.sim.result import hist_quantile
+
         return hist_quantile(self.effect if of == "effect" else self.decision, q)
 
     def percentile(self, hours: float, *, of: str = "effect") -> float | None:
         """Return the share (0-100) of simulated runs that reached the point within `hours`."""
+        from kizuna.sim.result import bin_edges, bin_index
+
         hist = self.effect if of == "effect" else self.decision
         total = int(hist.sum())
         if total == 0:
@@ -100,6 +103,8 @@ class PathStatistics:
     def _simulate(
         self, request: RequestState, structure: Structure, scenario: Scenario, start: datetime
     ) -> PathDistribution:
+        from kizuna.sim import simulate_inputs, structure_input  # the engine loads on first use only
+
         spec = request.spec
         one = scenario.model_copy(
             update={
