@@ -19,7 +19,6 @@ from kizuna.model.queries import (
     operational_commander,
     subordinates,
 )
-from kizuna.report.orgchart import chart_layout
 from kizuna.service.dependencies import RuntimeDep
 from kizuna.web.render import TEMPLATES, page
 from kizuna.web.session import Viewer, ViewerDep
@@ -78,6 +77,8 @@ def structure_page(
 
 def graph_data(structure: Structure, who: Viewer, compare: Structure | None) -> dict[str, Any]:
     """Return the chart's nodes and edges with positions from the org chart's layout."""
+    from kizuna.report.orgchart import chart_layout  # the report package loads on first use only
+
     t = who.t
     layout = chart_layout(structure)
     added: set[str] = set()
