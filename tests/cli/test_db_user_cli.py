@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from kizuna.cli.app import main
-from kizuna.store import NewEvent, open_store
-from kizuna.store.migrate import head_revision
+from kizuna.store import NewEvent, head_revision, open_store
 
 
 def kizuna(

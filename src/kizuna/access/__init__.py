@@ -24,6 +24,7 @@ from kizuna.access.credentials import (
 from kizuna.access.directory import BrowserSession, TokenInfo, UserDirectory
 from kizuna.access.duties import DEFAULT_FILER_EXCLUDED, Separation
 from kizuna.access.marking import Classification, Marking, NationCode, combine, filed_into
+from kizuna.access.preferences import LANGUAGES, Preferences, PreferenceStore
 from kizuna.access.throttle import LoginThrottle
 from kizuna.access.users import Role, User, can_see, visible
 
@@ -31,12 +32,15 @@ __all__ = [
     "BrowserSession",
     "Classification",
     "DEFAULT_FILER_EXCLUDED",
+    "LANGUAGES",
     "LoginThrottle",
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "Marking",
     "NationCode",
     "Passwords",
+    "PreferenceStore",
+    "Preferences",
     "Role",
     "Separation",
     "TOKEN_PREFIX",

@@ -46,6 +46,7 @@ from kizuna.model.structure import (
     RelationKind,
     Site,
     Structure,
+    Symbol,
 )
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "SourceKey",
     "Structure",
     "StructureId",
+    "Symbol",
     "Term",
     "bundled_dir",
     "bundled_ids",

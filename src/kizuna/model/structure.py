@@ -109,6 +109,48 @@ def _zones() -> set[str]:
 _ZONES: set[str] | None = None
 
 
+#: MIL-STD-2525D / APP-6D symbol sets a SIDC may name (digits 5-6).
+SYMBOL_SETS = frozenset(
+    {"01", "02", "05", "06", "10", "11", "15", "20", "25", "27", "30", "35", "36", "40", "45", "46", "47"}
+    | {"50", "51", "52", "53", "54", "60"}
+)
+
+
+class Symbol(Provenanced):
+    """An organization's map symbol: a MIL-STD-2525D (APP-6D) symbol identification code, with provenance.
+
+    The SIDC has 20 digits: version (10 for 2525D, 11 for 2525E), context (0 reality, 1 exercise,
+    2 simulation), standard identity, symbol set, status, headquarters/task force/dummy, echelon, the
+    six-digit entity code and two modifiers. The data holds the reality context; a console showing an
+    exercise sets the context digit to exercise.
+    """
+
+    sidc: str = Field(
+        description="MIL-STD-2525D symbol identification code: 20 digits, e.g. 10031000261100000000."
+    )
+
+    @field_validator("sidc")
+    @classmethod
+    def _sidc(cls, value: str) -> str:
+        if len(value) != 20 or not value.isdigit():
+            raise ValueError(f"a SIDC has 20 digits (MIL-STD-2525D), not {value!r} ({len(value)} characters)")
+        if value[0:2] not in {"10", "11"}:
+            raise ValueError(f"SIDC {value}: version {value[0:2]} is not 10 (2525D) or 11 (2525E)")
+        if value[2] not in "012":
+            raise ValueError(
+                f"SIDC {value}: context {value[2]} is not 0 (reality), 1 (exercise) or 2 (simulation)"
+            )
+        if value[3] not in "0123456":
+            raise ValueError(f"SIDC {value}: standard identity {value[3]} is not one of 0-6")
+        if value[4:6] not in SYMBOL_SETS:
+            raise ValueError(
+                f"SIDC {value}: symbol set {value[4:6]} is not one of {', '.join(sorted(SYMBOL_SETS))}"
+            )
+        if value[6] not in "012345":
+            raise ValueError(f"SIDC {value}: status {value[6]} is not one of 0-5")
+        return value
+
+
 class Organization(Provenanced):
     """A government body, command, staff, coordination body, unit or embassy."""
 
@@ -117,6 +159,9 @@ class Organization(Provenanced):
     name_ja: str | None = Field(default=None, description="Japanese name, where one exists.")
     nation: Ident = Field(description=f"A nation id, or {BILATERAL!r} for a body of both nations.")
     kind: OrgKind
+    symbol: Symbol | None = Field(
+        default=None, description="The organization's MIL-STD-2525D map symbol (SIDC) with its provenance."
+    )
     site: Ident | None = Field(default=None, description="Where the organization sits (a site id).")
     grants: tuple[Ident, ...] = Field(
         default=(), description="Approvals and roles this organization can grant (approval ids)."

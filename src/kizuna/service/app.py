@@ -190,6 +190,9 @@ def create_app(
     errors.install(app, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    from kizuna.web import install as install_console  # here: kizuna.web imports the service's parts
+
+    install_console(app)  # the web console at `/` (kizuna.web), same users, cookie and CSRF token
     return app
 
 

@@ -27,11 +27,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
 
+from fastapi import Response
 from fastapi.concurrency import run_in_threadpool
 
 from kizuna.access import BrowserSession, LoginThrottle, User, UserDirectory, digest
 from kizuna.errors import PermissionDenied, Throttled
+from kizuna.settings import Settings
 from kizuna.store import Clock
+
+#: The cookie that carries a browser session id.
+SESSION_COOKIE = "kizuna_session"
 
 log = logging.getLogger("kizuna.service.login")
 
@@ -166,6 +171,16 @@ class CredentialCache:
         with self._lock:
             self._sessions.pop(digest(session_id), None)
 
+    def log_out(self, session_id: str) -> None:
+        """End a browser session at once: forget it, end it in the directory, and move the epoch.
+
+        Open streams on the session end before their next message; API tokens are not affected. Both
+        the API's logout and the console's sign-out call this.
+        """
+        self.forget_session(session_id)
+        self.directory.end_session(session_id)
+        self.changed()
+
     def _check_token(self, token: str) -> Principal:
         user, expires = self.directory.check_token(token)
         return Principal(user=user, kind="token", secret=token, expires_at=expires)
@@ -276,3 +291,16 @@ async def log_in(
     """
     user = await gate.authenticate(directory, username, password, address)
     return await run_in_threadpool(directory.start_session, user)
+
+
+def set_session_cookie(response: Response, session: BrowserSession, settings: Settings) -> None:
+    """Set the HttpOnly, SameSite=Strict session cookie of a new browser session."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.session_id,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookie_secure,
+        max_age=settings.session_ttl_minutes * 60,
+        path="/",
+    )

@@ -202,6 +202,8 @@ _ACTION = {
 def login_lines(info: DemoInfo, base_url: str) -> Iterable[str]:
     """Return the lines `kizuna serve --demo` prints: where to go, who to be, and a curl session."""
     yield f"Kizuna demo: exercise crisis {CRISIS!r} in {STRUCTURE} (all traffic marked EXERCISE)"
+    yield f"  Open the console:    {base_url}/"
+    yield "    sign in as us-operator; in a second browser as jp-cabinet-approver"
     yield f"  API docs (OpenAPI):  {base_url}/docs"
     yield f"  Password for every demo user: {DEMO_PASSWORD}"
     for user in sorted(info.users, key=lambda u: (u.nation, u.organization, u.id)):

@@ -18,12 +18,10 @@ from fastapi import Depends, Header, Request
 from kizuna.access import User
 from kizuna.coordination import Coordinator
 from kizuna.errors import PermissionDenied
-from kizuna.service.credentials import Principal
+from kizuna.service.credentials import SESSION_COOKIE, Principal
 from kizuna.service.errors import Unauthenticated
 from kizuna.service.runtime import Runtime
 
-#: The cookie that carries a browser session id.
-SESSION_COOKIE = "kizuna_session"
 #: The header a browser echoes its CSRF token in.
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

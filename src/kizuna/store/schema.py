@@ -123,3 +123,13 @@ credential_epoch = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("epoch", BigInteger, nullable=False),
 )
+
+#: Each user's web console preferences (`kizuna.access.preferences`): language and time zone.
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("user_id", String(80), ForeignKey("users.id"), primary_key=True),
+    Column("language", String(16), nullable=True),
+    Column("time_zone", String(64), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -15,8 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from kizuna.access import Role, TokenInfo
 from kizuna.errors import PermissionDenied
-from kizuna.service.credentials import log_in
-from kizuna.service.dependencies import SESSION_COOKIE, CurrentUser, RuntimeDep, current_user
+from kizuna.service.credentials import SESSION_COOKIE, log_in, set_session_cookie
+from kizuna.service.dependencies import CurrentUser, RuntimeDep, current_user
 from kizuna.service.errors import Unauthenticated, responses
 from kizuna.service.schemas import LoginIn, LoginOut, TokenIn, TokenOut, TokenView
 
@@ -40,15 +40,7 @@ async def login(body: LoginIn, request: Request, response: Response, runtime: Ru
         )
     except PermissionDenied as error:
         raise Unauthenticated(str(error)) from error
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.session_id,
-        httponly=True,
-        samesite="strict",
-        secure=runtime.settings.cookie_secure,
-        max_age=runtime.settings.session_ttl_minutes * 60,
-        path="/",
-    )
+    set_session_cookie(response, session, runtime.settings)
     return LoginOut(user=session.user, csrf_token=session.csrf_token, expires_at=session.expires_at)
 
 
@@ -57,9 +49,7 @@ def logout(request: Request, response: Response, runtime: RuntimeDep) -> None:
     """End the browser session, at once (open streams on it end too); API tokens are not affected."""
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        runtime.credentials.forget_session(session_id)
-        runtime.directory.end_session(session_id)
-        runtime.credentials.changed()
+        runtime.credentials.log_out(session_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
