@@ -264,10 +264,17 @@ def test_every_page_renders_offline_with_every_non_loopback_request_blocked(demo
             route.abort()
 
     ctx.route("**/*", guard)
-    page.on(
-        "requestfailed",
-        lambda r: failed.append(f"{r.url} {r.failure}") if "/api/events/stream" not in r.url else None,
-    )
+    missing: list[str] = []
+
+    def on_failed(request: Any) -> None:
+        # A navigation cancels the page's loads still under way (font subsets, the stream): those
+        # ERR_ABORTED requests stayed on loopback and say nothing of what the page needs.
+        if "/api/events/stream" in request.url or request.failure == "net::ERR_ABORTED":
+            return
+        failed.append(f"{request.url} {request.failure}")
+
+    page.on("requestfailed", on_failed)
+    page.on("response", lambda r: missing.append(f"{r.url} {r.status}") if r.status >= 400 else None)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -290,6 +297,7 @@ def test_every_page_renders_offline_with_every_non_loopback_request_blocked(demo
         # Redoc's attribution links a logo on its CDN: the policy stops it in the browser, unsent.
         unsent = [f for f in failed if f.endswith(" csp") and "redoc" in f]
         assert not [f for f in failed if f not in unsent], f"requests failed: {failed}"
+        assert not missing, f"assets missing: {missing}"
         refused = [e for e in errors if "Content Security Policy" in e and "cdn.redoc.ly" not in e]
         assert not refused, refused
     finally:

@@ -41,9 +41,18 @@ def level_class(marking: Marking) -> str:
 
 
 def page_marking(markings: Iterable[Marking]) -> Marking:
-    """Return the marking of a page showing objects with these markings: the most restrictive of them."""
+    """Return the marking of a page showing objects with these markings: the most restrictive of them.
+
+    A page may list real and exercise objects side by side (the crisis list); the banner's level and
+    release come from all of them, and the page is exercise traffic only when everything on it is (the
+    banner leads with EXERCISE whenever an exercise is shown, see `banner`).
+    """
     shown = list(markings)
-    return combine(*shown) if shown else PUBLIC
+    if not shown:
+        return PUBLIC
+    worlds = {m.exercise for m in shown}
+    fused = combine(*(m.model_copy(update={"exercise": False}) for m in shown))
+    return fused.model_copy(update={"exercise": worlds == {True}})
 
 
 def banner(marking: Marking, nation: str, *, exercise_active: bool = False) -> str:

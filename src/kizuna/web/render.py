@@ -16,6 +16,7 @@ from kizuna import __version__
 from kizuna.access import Marking
 from kizuna.coordination.events import EVENT_TYPES
 from kizuna.model import Structure
+from kizuna.service.positions import Numbering
 from kizuna.service.runtime import Runtime
 from kizuna.web import clock, markings
 from kizuna.web.session import Viewer
@@ -61,7 +62,8 @@ def page(
             "t": t,
             "lang": t.language,
             "csrf": who.session.csrf_token,
-            "seq": view.last_seq,
+            # The stream speaks in the user's own event numbers (kizuna.service.positions), never the log's.
+            "seq": Numbering(runtime.coordinator.view, who.user).position(view.last_seq),
             "stream_events": STREAM_EVENTS,
             "banner": markings.banner(marking, who.user.nation, exercise_active=exercise),
             "banner_class": markings.level_class(marking),
