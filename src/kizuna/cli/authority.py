@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from kizuna.cli.console import EXIT_INVALID, EXIT_OK, EXIT_USAGE, err, fail, out, print_problems
+from kizuna.cli.console import EXIT_INVALID, EXIT_OK, EXIT_USAGE, err, fail, out, plural, print_problems
 
 if TYPE_CHECKING:
     from kizuna.authority import FrameworkSet, Ruling
@@ -348,7 +348,7 @@ def validate(
         if problems or framework is None:
             bad = True
             print_problems(problems)
-            err.print(f"[red]invalid[/red] {path}: {len(problems)} problem(s)")
+            err.print(f"[red]invalid[/red] {path}: {plural(len(problems), 'problem')}")
         else:
             loaded.append(framework)
     if not bad:
@@ -356,7 +356,7 @@ def validate(
             fs = FrameworkSet(loaded)
         except DataError as error:
             print_problems(error.problems)
-            err.print(f"[red]invalid[/red] set: {len(error.problems)} problem(s)")
+            err.print(f"[red]invalid[/red] set: {plural(len(error.problems), 'problem')}")
             raise typer.Exit(EXIT_INVALID) from None
         out.print(
             f"[green]valid[/green] {', '.join(fs.ids)}: {len(fs.rules)} rules, {len(fs.approvals)} approvals"

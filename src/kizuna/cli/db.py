@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kizuna.cli.console import EXIT_INVALID, err, fail, out
+from kizuna.cli.console import EXIT_INVALID, err, fail, out, plural
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -133,14 +133,15 @@ def verify(url: UrlOption = None) -> None:
         for problem in report.problems:
             err.print(f"[red]error[/red] {problem}")
         count, first = len(report.problems), report.first_bad_seq
-        err.print(f"the chain does not verify: {count} problem(s), the first at seq {first}")
+        err.print(f"the chain does not verify: {plural(count, 'problem')}, the first at seq {first}")
         raise typer.Exit(EXIT_INVALID)
     head = report.head
     out.print(f"the chain verifies: {report.checked} events, head seq {head.seq} {head.hash}")
     stale = sorted(name for name, same in projections.items() if not same)
     if stale:
         err.print(
-            f"[red]error[/red] projection(s) {', '.join(stale)} differ from a replay of the log; "
+            f"[red]error[/red] {'projection' if len(stale) == 1 else 'projections'} {', '.join(stale)} "
+            f"{'differs' if len(stale) == 1 else 'differ'} from a replay of the log; "
             "run `kizuna db rebuild`"
         )
         raise typer.Exit(EXIT_INVALID)

@@ -75,7 +75,8 @@ def serve(
     finally:
         if workers > 1:
             runtime.close()
-    err.print(f"Serving on {base_url} with {workers} worker(s) (database: {_safe(database)})")
+    served = f"{workers} {'worker' if workers == 1 else 'workers'}"
+    err.print(f"Serving on {base_url} with {served} (database: {_safe(database)})")
     if workers == 1:
         _tune_gc()
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -6,8 +6,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from kizuna.cli.console import EXIT_INVALID, EXIT_OK, EXIT_USAGE, err, fail, out, print_problems
+from kizuna.cli.console import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    err,
+    fail,
+    out,
+    plural,
+    print_lines,
+    print_problems,
+    print_table,
+)
 
 if TYPE_CHECKING:
     from kizuna.model import Structure
@@ -36,7 +48,7 @@ def validate(
         if problems:
             bad += 1
             print_problems(problems)
-            err.print(f"[red]invalid[/red] {path}: {len(problems)} problem(s)")
+            err.print(f"[red]invalid[/red] {path}: {plural(len(problems), 'problem')}")
         elif structure is not None:
             out.print(
                 f"[green]valid[/green] {path}: {structure.id} ({len(structure.organizations)} organizations, "
@@ -48,22 +60,34 @@ def validate(
 @app.command("list")
 def list_structures() -> None:
     """List the bundled structures with their eras."""
-    from rich.table import Table
-
     from kizuna.model import bundled_ids, load_structure
+    from kizuna.report.terminal import Column
 
-    table = Table("id", "name", "valid from", "valid to", "organizations", "relations")
+    rows = []
     for sid in bundled_ids():
         s = load_structure(sid)
-        table.add_row(
-            s.id + (" (hypothetical)" if s.hypothetical else ""),
-            s.name,
-            str(s.era.valid_from),
-            str(s.era.valid_to or "-"),
-            str(len(s.organizations)),
-            str(len(s.relations)),
+        name = escape(s.name) + (
+            " [dim](hypothetical)[/dim]" if s.hypothetical and "hypothetical" not in s.name else ""
         )
-    out.print(table)
+        rows.append(
+            [
+                s.id,
+                name,
+                str(s.era.valid_from),
+                str(s.era.valid_to or "-"),
+                str(len(s.organizations)),
+                str(len(s.relations)),
+            ]
+        )
+    columns = [
+        Column("id", key=True),
+        Column("name", wrap=True),
+        Column("from"),
+        Column("to"),
+        Column("orgs", justify="right"),
+        Column("relations", justify="right"),
+    ]
+    print_table(columns, rows)
 
 
 def _load(ref: str) -> Structure:
@@ -103,14 +127,12 @@ def show(
     if as_json:
         _print_json(structure.to_data())
         return
-    # Piped output has no terminal width to respect: give the tables room instead of folding ids.
-    from rich.console import Console
+    from rich.text import Text
 
     from kizuna.report.terminal import structure_tables
 
-    console = out if out.is_terminal else Console(width=160, highlight=False, soft_wrap=True)
-    for part in structure_tables(structure):
-        console.print(part)
+    for part in structure_tables(structure, width=out.width):
+        out.print(part, soft_wrap=isinstance(part, Text))  # a URL longer than the line stays one token
 
 
 @app.command()
@@ -128,8 +150,7 @@ def diff(
         return
     from kizuna.report.terminal import diff_lines
 
-    for line in diff_lines(result):
-        out.print(line)
+    print_lines(diff_lines(result))
 
 
 @app.command()
@@ -170,8 +191,7 @@ def chain(
         return
     from kizuna.report.terminal import chain_lines
 
-    for line in chain_lines(structure, org, links):
-        out.print(line)
+    print_lines(chain_lines(structure, org, links))
 
 
 @app.command()
@@ -209,6 +229,4 @@ def route(
         return
     from kizuna.report.terminal import route_lines
 
-    out.print(f"[bold]{structure.id}[/bold]: {org_a} → {org_b}")
-    for line in route_lines(result):
-        out.print(line)
+    print_lines([f"[bold]{structure.id}[/bold]: {org_a} → {org_b}", *route_lines(result)])
