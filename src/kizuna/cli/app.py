@@ -66,10 +66,12 @@ def main() -> None:
     try:
         app()
     except DataError as error:
-        from kizuna.cli.console import print_problems
+        from kizuna.cli.console import EXIT_INVALID, EXIT_USAGE, print_problems
 
         print_problems(error.problems)
-        sys.exit(1)
+        # a file that is not there is a usage error (2); a file that is there but invalid is 1
+        missing = all(p.field == "file" and p.message == "no such file" for p in error.problems)
+        sys.exit(EXIT_USAGE if missing else EXIT_INVALID)
     except KizunaError as error:
         from kizuna.cli.console import fail_message
 

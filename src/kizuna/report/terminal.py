@@ -194,8 +194,11 @@ class Column:
     justify: Literal["left", "right"] = "left"
 
 
-#: The narrowest a wrapping column is allowed to become before the table drops to the long format.
+#: The narrowest a wrapping column may be; a table that cannot give it this drops to the long format.
 MIN_WRAP_WIDTH = 12
+#: A wrapping column narrower than this (when its text is longer) reads as a column of fragments: the
+#: long format reads better then.
+READABLE_WIDTH = 20
 
 
 def _plain_width(cell: str) -> int:
@@ -241,25 +244,39 @@ def fit_table(
     for row in data:
         if len(row) != len(columns):
             raise ValueError(f"a row has {len(row)} cells for {len(columns)} columns")
-    needs: list[int] = []
+    needs: list[int] = []  # the narrowest each column may be: ids and one-line cells whole, words whole
+    fulls: list[int] = []  # the width of each column's widest cell, on one line
     for index, column in enumerate(columns):
         cells = [row[index] for row in data]
         header_word = _longest_word(column.header)
+        full = max([_plain_width(c) for c in cells] + [header_word, 1])
+        fulls.append(full)
         if column.wrap:
             words = max([_longest_word(c) for c in cells] + [header_word, 0])
-            full = max([_plain_width(c) for c in cells] + [header_word])
             needs.append(min(full, max(MIN_WRAP_WIDTH, words)))
         else:
-            needs.append(max([_plain_width(c) for c in cells] + [header_word, 1]))
+            needs.append(full)
     overhead = 3 * (len(columns) - 1)  # a space of padding each side of the blank between two columns
-    if sum(needs) + overhead <= width:
+    spare = width - overhead - sum(needs)
+    widths = list(needs)
+    if spare >= 0:
+        # share the spare room among the wrapping columns, in proportion to what each still lacks
+        lacking = [f - n if c.wrap else 0 for c, n, f in zip(columns, needs, fulls, strict=True)]
+        total = sum(lacking)
+        if total:
+            for i, lack in enumerate(lacking):
+                widths[i] += min(lack, spare * lack // total)
+    readable = all(
+        w >= min(f, READABLE_WIDTH) for c, w, f in zip(columns, widths, fulls, strict=True) if c.wrap
+    )
+    if spare >= 0 and readable:
         table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
-        for column, need in zip(columns, needs, strict=True):
+        for column, size in zip(columns, widths, strict=True):
             header = Text(column.header, no_wrap=False, overflow="fold")
             if column.wrap:
-                table.add_column(header, justify=column.justify, overflow="fold", min_width=need)
+                table.add_column(header, justify=column.justify, overflow="fold", width=size)
             else:
-                table.add_column(header, justify=column.justify, no_wrap=True, width=need)
+                table.add_column(header, justify=column.justify, no_wrap=True, width=size)
         for row in data:
             table.add_row(*row)
         return table
