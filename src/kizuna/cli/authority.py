@@ -98,6 +98,10 @@ def check(
         str | None, typer.Argument(help="A JSON or JSON Lines file of queries; '-' or nothing: stdin.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Write one JSON ruling per input line.")] = False,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", metavar="FILE", help="Also write the rulings as a table (.csv or .xlsx)."),
+    ] = None,
     frameworks: FrameworkOption = None,
 ) -> None:
     """Rule on queries: one JSON object, a JSON array, or JSON Lines in; one ruling per query out, in order.
@@ -139,6 +143,11 @@ def check(
             typer.echo(json.dumps(record, ensure_ascii=False))
     if not as_json:
         _print_table(results)
+    if export is not None:
+        from kizuna.report.exports import write_rulings
+
+        rows = [(n, q, r, (e or {}).get("message")) for n, q, r, e in results]
+        err.print(f"wrote {write_rulings(rows, export)}")
     raise typer.Exit(EXIT_USAGE if bad else EXIT_OK)
 
 
@@ -309,7 +318,9 @@ def _print_explanation(fw: FrameworkSet, query: Any, ruling: Ruling) -> None:
 def matrix(
     *,
     situation: Annotated[str, typer.Option(help="Situation id.")],
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or html.")] = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="table|csv|html|xlsx", help="What to print or write.")
+    ] = "table",
     supported: Annotated[str, typer.Option(help="Supported party for every cell.")] = "us-forces",
     location: Annotated[str, typer.Option(help="Location for every cell.")] = "japan-territory",
     flag: Annotated[
@@ -329,8 +340,10 @@ def matrix(
     """Print what each actor may do in a situation: actor x activity -> outcome and missing approvals."""
     from kizuna.authority.matrix import build_matrix, cell_text, matrix_csv, matrix_html
 
-    if fmt not in ("table", "csv", "html"):
-        fail(f"unknown --format {fmt!r}; valid: table, csv, html")
+    if fmt not in ("table", "csv", "html", "xlsx"):
+        fail(f"unknown --format {fmt!r}; valid: table, csv, html, xlsx")
+    if fmt == "xlsx" and output is None:
+        fail("--format xlsx writes a file: give --output FILE.xlsx")
     fw = _frameworks(frameworks)
     m = build_matrix(
         fw,
@@ -358,6 +371,11 @@ def matrix(
             rows,
             title=escape(f"{fw.situations[situation].name} — {m.context}"),
         )
+        return
+    if fmt == "xlsx" and output is not None:
+        from kizuna.report.exports import matrix_sheets, write_sheets
+
+        err.print(f"wrote {write_sheets(matrix_sheets(m), output.with_suffix('.xlsx'))}")
         return
     text = matrix_csv(m) if fmt == "csv" else matrix_html(m, fw)
     if output is not None:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
-def serve(
+def serve(  # noqa: PLR0917 - Typer passes every option as an argument
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port (default 8000).")] = None,
     demo: Annotated[
@@ -22,6 +22,14 @@ def serve(
             help="Seed demo users of both nations and a running taiwan-contingency exercise, and print "
             "how to log in. Uses demo.db in the data directory unless --url or KIZUNA_DATABASE_URL says "
             "otherwise.",
+        ),
+    ] = False,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="With --demo: delete the demo's SQLite database first, so the demo starts clean (requests "
+            "carried through on an earlier run are gone).",
         ),
     ] = False,
     url: Annotated[
@@ -58,6 +66,8 @@ def serve(
     elif demo and settings.database_url is None:
         updates["database_url"] = f"sqlite:///{settings.data_dir / 'demo.db'}"
     settings = settings.model_copy(update=updates)
+    if reset:
+        _reset_demo(settings.resolved_database_url(), demo=demo)
     display_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host  # noqa: S104
     base_url = f"http://{display_host}:{settings.port}"
     database = settings.resolved_database_url()
@@ -70,8 +80,8 @@ def serve(
         if demo:
             with err.status("Seeding the demo (users, crisis, designation, requests)..."):
                 info = seed_demo(runtime)
-            for line in login_lines(info, base_url):
-                out.print(line, markup=False, highlight=False)
+            for line in login_lines(info, base_url, runtime):
+                out.print(line, markup=False, highlight=False, soft_wrap=True)  # commands stay one line
     finally:
         if workers > 1:
             runtime.close()
@@ -90,6 +100,33 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+    )
+
+
+def _reset_demo(database: str, *, demo: bool) -> None:
+    """Delete the SQLite file of the demo database (and its journal files); exit 2 when that cannot be."""
+    from sqlalchemy.engine import make_url
+
+    from kizuna.cli.console import EXIT_USAGE, fail
+
+    if not demo:
+        fail("--reset starts the demo afresh: give it with --demo", EXIT_USAGE)
+    parsed = make_url(database)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        fail(
+            f"--reset deletes a SQLite demo database; {_safe(database)} is not one (drop it yourself)",
+            EXIT_USAGE,
+        )
+    from pathlib import Path
+
+    removed = 0
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = Path(parsed.database + suffix)
+        if path.exists():
+            path.unlink()
+            removed += 1
+    err.print(
+        f"reset: {'deleted ' + parsed.database if removed else 'no demo database yet at ' + parsed.database}"
     )
 
 

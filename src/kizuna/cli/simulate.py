@@ -34,7 +34,22 @@ def simulate(  # noqa: PLR0917 - Typer passes every option as an argument
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     report: Annotated[
-        Path | None, typer.Option("--report", help="Write the HTML report (with its figures) here.")
+        Path | None,
+        typer.Option(
+            "--report", metavar="FILE", help="Write the HTML report (with its figures) here (.html)."
+        ),
+    ] = None,
+    pdf: Annotated[
+        Path | None, typer.Option("--pdf", metavar="FILE", help="Write the report as a PDF file too (.pdf).")
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            metavar="FILE",
+            help="Write the results as a table: .csv (times per request and structure) or .xlsx (also "
+            "organizations and comparisons).",
+        ),
     ] = None,
 ) -> None:
     """Simulate a scenario under its structures: times to decision and effect, bottlenecks, deadlines."""
@@ -42,6 +57,10 @@ def simulate(  # noqa: PLR0917 - Typer passes every option as an argument
 
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         fail(f"--report {report}: the report is an HTML file (FILE.html)", EXIT_USAGE)
+    if pdf is not None and pdf.suffix.lower() != ".pdf":
+        fail(f"--pdf {pdf}: write a .pdf file", EXIT_USAGE)
+    if export is not None and export.suffix.lower() not in (".csv", ".xlsx"):
+        fail(f"--export {export}: write a .csv or .xlsx file", EXIT_USAGE)
     loaded = _load_scenario(scenario)
     if structure:
         for sid in structure:
@@ -61,11 +80,18 @@ def simulate(  # noqa: PLR0917 - Typer passes every option as an argument
             workers=workers,
             progress=advance,
         )
-    if report is not None:
+    if report is not None or pdf is not None:
         from kizuna.report.simulation import write_report
 
         with _progress("writing the report", None, quiet=as_json):
-            path = write_report(result, loaded, report)
+            written = write_report(result, loaded, report, pdf=pdf)
+        if not as_json:
+            for path in written:
+                out.print(f"wrote {path}")
+    if export is not None:
+        from kizuna.report.exports import write_simulation
+
+        path = write_simulation(result, export, loaded)
         if not as_json:
             out.print(f"wrote {path}")
     if as_json:

@@ -172,6 +172,27 @@ def graph(
     out.print(f"wrote {path} ({structure.id}: {len(structure.organizations)} organizations)")
 
 
+@app.command("map")
+def map_(
+    ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A bundled structure id or a file.")],
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Where to write the map: .geojson (or .json) or .kml."
+        ),
+    ],
+) -> None:
+    """Write a structure's sites and the organizations at each as GeoJSON or KML, with their names."""
+    from kizuna.interop.geo import MAP_FORMATS, write_structure_map
+
+    if out_file.suffix.lower() not in MAP_FORMATS:
+        fail(f"--out must end in {', '.join(MAP_FORMATS)} (got {out_file.name!r})", EXIT_USAGE)
+    structure = _load(ref)
+    path = write_structure_map(structure, out_file)
+    located = sum(1 for o in structure.organizations if o.site)
+    out.print(f"wrote {path} ({structure.id}: {len(structure.sites)} sites, {located} organizations placed)")
+
+
 @app.command()
 def chain(
     ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A bundled structure id or a file.")],

@@ -121,20 +121,18 @@ def chain_lines(structure: Structure, org_id: str, chain: tuple[CommandLink, ...
 
 
 def route_lines(route: CoordinationRoute) -> list[str]:
-    """Render a coordination route: each hop with the relation used, its site, zone and UTC offset."""
+    """Render a coordination route: each organization, how word reaches it, its site, zone and UTC offset."""
     lines = []
     for i, hop in enumerate(route.hops):
         where = f"{hop.site} ({hop.time_zone}, {hop.offset_text})" if hop.site else "(no site)"
-        via = f"--{hop.via}--> " if i else ""
-        lines.append(
-            f"  {i}. {escape(via)}[bold]{escape(hop.org)}[/bold]  {escape(hop.name)}"
-            f"  [dim]{escape(where)}[/dim]"
-        )
+        how = f", {hop.words(route.hops[i - 1].name)}" if i else ", where the route starts"
+        name = f"{escape(hop.name)}{escape(how)}"
+        lines.append(f"  {i}. [bold]{escape(hop.org)}[/bold]  {name}  [dim]{escape(where)}[/dim]")
     spread = route.max_offset_spread.total_seconds() / 3600
     hops = len(route.hops) - 1
     changes = ", ".join(f"{c.from_org} → {c.to_org} {c.hours:+g} h" for c in route.offset_changes) or "none"
     lines.append(
-        f"  {hops} hop{'s' if hops != 1 else ''}, cost {route.cost:g}; clock changes: {escape(changes)}; "
+        f"  {hops} hop{'s' if hops != 1 else ''}; clock changes: {escape(changes)}; "
         f"widest gap {spread:g} h (offsets at {route.at.isoformat()})"
     )
     return lines
