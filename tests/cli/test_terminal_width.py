@@ -27,7 +27,11 @@ WIDTHS = (80, 120)
 
 
 def run(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], width: int, *args: str, stdin: str = ""
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    width: int,
+    *args: str,
+    stdin: str = "",
 ) -> tuple[int, str, str]:
     """Run `kizuna ARGS` at a terminal width; return the exit code, stdout and stderr."""
     monkeypatch.setenv("COLUMNS", str(width))
@@ -111,12 +115,15 @@ CASES: dict[str, Case] = {
         ("Sources",),
     ),
     "structure chain": Case(
-        ("structure", "chain", "us-japan-2025", "12th-mlr"), lambda: ["12th-mlr", "iii-mef", "usfj", "indopacom"]
+        ("structure", "chain", "us-japan-2025", "12th-mlr"),
+        lambda: ["12th-mlr", "iii-mef", "usfj", "indopacom"],
     ),
     "structure route": Case(
         ("structure", "route", "us-japan-2015", "iii-mef", "gsdf"), lambda: ["iii-mef", "marforpac", "gsdf"]
     ),
-    "structure validate": Case(("structure", "validate", "--all"), lambda: ["us-japan-2015", "us-japan-2025"]),
+    "structure validate": Case(
+        ("structure", "validate", "--all"), lambda: ["us-japan-2015", "us-japan-2025"]
+    ),
     "authority vocabulary": Case(("authority", "vocabulary"), _vocabulary, ("name", "meaning")),
     "authority explain": Case(
         ("authority", "explain", *EXPLAIN, "--supported", "us-forces"),
@@ -132,7 +139,14 @@ CASES: dict[str, Case] = {
     ),
     "authority check": Case(
         ("authority", "check"),
-        lambda: ["important-influence", "survival-threatening", "escort-us-ships", "msdf", "jsdf", "gray-zone"],
+        lambda: [
+            "important-influence",
+            "survival-threatening",
+            "escort-us-ships",
+            "msdf",
+            "jsdf",
+            "gray-zone",
+        ],
         ("situation", "actor", "activity", "outcome", "missing (in order)", "after"),
         code=2,
         stdin=QUERIES,
@@ -141,7 +155,9 @@ CASES: dict[str, Case] = {
         ("authority", "matrix", "--situation", "important-influence"),
         lambda: [*load_frameworks().activities, "nsc-deliberation", "prime-minister-approval"],
     ),
-    "authority validate": Case(("authority", "validate", "--all"), lambda: ["japan-2015", "us-japan-treaty-1960"]),
+    "authority validate": Case(
+        ("authority", "validate", "--all"), lambda: ["japan-2015", "us-japan-treaty-1960"]
+    ),
     "simulate": Case(
         ("simulate", "okinawa-earthquake", "-n", "200", "--workers", "1"),
         lambda: _scenario_ids("okinawa-earthquake"),
@@ -149,7 +165,11 @@ CASES: dict[str, Case] = {
     ),
     "sweep --list": Case(
         ("sweep", "okinawa-earthquake", "--list"),
-        lambda: ["defaults.servers", "organizations.gsdf.servers", "organizations.okinawa-prefecture.servers"],
+        lambda: [
+            "defaults.servers",
+            "organizations.gsdf.servers",
+            "organizations.okinawa-prefecture.servers",
+        ],
         ("parameter", "now", "why it has this value"),
     ),
     "sweep": Case(
@@ -220,7 +240,9 @@ def test_a_table_too_wide_for_the_terminal_reflows_to_one_block_per_row() -> Non
         Column("zone", key=True),
         Column("offset"),
     ]
-    rows = [["yonaguni-coast-observation-unit", "Yonaguni Coast Observation Unit", "yonaguni", "Asia/Tokyo", "+9"]]
+    rows = [
+        ["yonaguni-coast-observation-unit", "Yonaguni Coast Observation Unit", "yonaguni", "Asia/Tokyo", "+9"]
+    ]
     console = Console(width=40, file=io.StringIO(), record=True)
     console.print(fit_table(columns, rows, width=40))
     text = console.export_text()

@@ -118,7 +118,7 @@ def test_a_network_scenario_has_no_deadlines_figure_and_still_reports(tmp_path: 
     sc = load_scenario(DOCS / "mmc.yaml")
     result = simulate(sc, replications=8, seed=1, workers=1)
     assert deadline_figure(result) is None
-    path = write_report(result, sc, tmp_path / "mmc.html")
+    [path] = write_report(result, sc, tmp_path / "mmc.html")
     assert path.stat().st_size > 0
     assert "The scenario sets no deadlines." in path.read_text(encoding="utf-8")
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from kizuna.cli.console import out
+from kizuna.cli.console import out, print_lines
 
 #: The structures the demo compares, and the hypothetical one drawn beside them.
 BEFORE, AFTER, HYPOTHETICAL = "us-japan-2015", "us-japan-2025", "us-japan-combined"
@@ -85,14 +86,14 @@ def step_simulation(ctx: DemoContext) -> None:
 
     with Progress(console=out, transient=True) as progress:
         task = progress.add_task("simulating taiwan-contingency", total=3 * 10_000)
-        result, path = simulate_and_report(
+        result, findings, path = simulate_and_report(
             "taiwan-contingency",
             ctx.out_dir / "taiwan-contingency.html",
             replications=10_000,
             progress=lambda n: progress.advance(task, n),
         )
-    for line in headline_lines(result):
-        out.print(line)
+    print_lines(headline_lines(result))
+    print_lines(f"[yellow]note[/yellow] {escape(f.text())}" for f in findings)
     out.print(f"wrote {path}")
 
 

@@ -15,6 +15,7 @@ from kizuna.cli.console import EXIT_USAGE, err, fail, out, print_lines, print_ta
 
 if TYPE_CHECKING:
     from kizuna.model.scenario import Scenario
+    from kizuna.report.findings import Finding
     from kizuna.sim.result import SimResult
     from kizuna.sim.sweep import SweepResult
 
@@ -65,9 +66,11 @@ def simulate(  # noqa: PLR0917 - Typer passes every option as an argument
     if structure:
         for sid in structure:
             if loaded.network is None and sid not in loaded.structures:
+                from kizuna.errors import suggestion
+
+                hint = suggestion(sid, loaded.structures) + "known: " + ", ".join(loaded.structures)
                 fail(
-                    f"--structure {sid!r} is not compared by {loaded.id}; "
-                    f"known: {', '.join(loaded.structures)}",
+                    f"--structure {sid!r} is not compared by {loaded.id}; {hint}",
                     EXIT_USAGE,
                 )
     count = len(structure or loaded.structures or ["network"])
@@ -80,11 +83,20 @@ def simulate(  # noqa: PLR0917 - Typer passes every option as an argument
             workers=workers,
             progress=advance,
         )
+    findings: list[Finding] = []
+    if loaded.network is None:
+        from kizuna.report.findings import SENSITIVITY_REPLICATIONS, explain, flagged
+        from kizuna.report.simulation import report_structures
+
+        structures = report_structures(result, loaded)
+        runs = len(flagged(result, structures)) * 2 * min(replications, SENSITIVITY_REPLICATIONS)
+        with _progress("explaining surprising results", runs or None, quiet=as_json) as advance:
+            findings = explain(result, loaded, structures, progress=advance)
     if report is not None or pdf is not None:
         from kizuna.report.simulation import write_report
 
         with _progress("writing the report", None, quiet=as_json):
-            written = write_report(result, loaded, report, pdf=pdf)
+            written = write_report(result, loaded, report, pdf=pdf, findings=findings)
         if not as_json:
             for path in written:
                 out.print(f"wrote {path}")
@@ -95,9 +107,10 @@ def simulate(  # noqa: PLR0917 - Typer passes every option as an argument
         if not as_json:
             out.print(f"wrote {path}")
     if as_json:
-        typer.echo(json.dumps(finite(result.to_json()), indent=2, allow_nan=False))
+        data = result.to_json() | {"findings": [f.to_json() for f in findings]}
+        typer.echo(json.dumps(finite(data), indent=2, allow_nan=False))
         return
-    _print_summary(loaded, result)
+    _print_summary(loaded, result, findings)
 
 
 def _load_scenario(ref: str) -> Scenario:
@@ -176,7 +189,7 @@ def _progress(label: str, total: int | None, *, quiet: bool) -> Iterator[Callabl
         yield lambda n: bar.advance(task, n)
 
 
-def _print_summary(scenario: Scenario, result: SimResult) -> None:
+def _print_summary(scenario: Scenario, result: SimResult, findings: list[Finding]) -> None:
     """Print the figures a reader wants first: per request and structure, then bottlenecks and effects."""
     from rich.markup import escape
 
@@ -247,6 +260,9 @@ def _print_summary(scenario: Scenario, result: SimResult) -> None:
                 f"\\[{unit(c.ci_low_h):+.1f}, {unit(c.ci_high_h):+.1f}], δ = {c.cliffs_delta:+.2f}"
             )
         print_lines(lines)
+    if findings:
+        print_lines(["", "[bold yellow]Read with care[/bold yellow]"])
+        print_lines(f"  [yellow]•[/yellow] {escape(f.text())}" for f in findings)
 
 
 def sweep(  # noqa: PLR0917 - Typer passes every option as an argument

@@ -58,15 +58,15 @@ def structure_geojson(structure: Structure) -> dict[str, Any]:
             }
         )
     for org in structure.organizations:
-        site = structure.site_by_id.get(org.site) if org.site else None
-        if site is None:
+        where = structure.site_by_id.get(org.site) if org.site else None
+        if where is None:
             continue
         nation = structure.nation_by_id.get(org.nation)
         features.append(
             {
                 "type": "Feature",
                 "id": f"organization:{org.id}",
-                "geometry": {"type": "Point", "coordinates": [site.longitude, site.latitude]},
+                "geometry": {"type": "Point", "coordinates": [where.longitude, where.latitude]},
                 "properties": {
                     "kind": org.kind.value,
                     "id": org.id,
@@ -74,8 +74,8 @@ def structure_geojson(structure: Structure) -> dict[str, Any]:
                     "name_ja": org.name_ja,
                     "nation": org.nation,
                     "nation_name": nation.name if nation else "bilateral",
-                    "site": site.id,
-                    "site_name": site.name,
+                    "site": where.id,
+                    "site_name": where.name,
                     **_provenance(org),
                 },
             }

@@ -112,7 +112,8 @@ def load_procedures(path: str | Path) -> Procedures:
             fld = ".".join(str(p) for p in loc) or "(top level)"
             problems.append(Problem(file, line, fld, e["msg"].removeprefix("Value error, "), None))
         raise DataError(problems) from err
-    nodes = root.get("designations") if isinstance(root.get("designations"), list) else []
+    listed = root.get("designations")
+    nodes: list[Any] = listed if isinstance(listed, list) else []
     refs = [
         (f"designations[{d.situation}].source", line_of(nodes[i], "source") if i < len(nodes) else None, ref)
         for i, d in enumerate(procedures.designations)
