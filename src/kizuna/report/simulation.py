@@ -198,7 +198,8 @@ def _cdf_panel(ax: Axes, result: SimResult, scenario: Scenario, request: str, *,
     ax.grid(True, which="both", alpha=0.25)
     ax.set_ylabel("share done")
     ax.set_xlabel(f"time to {of} after filing ({unit.name}, log scale)")
-    ax.set_title(f"{request}: time to {of}", fontsize=10, loc="left")
+    name = next((r.name for r in scenario.requests if r.id == request and r.name), request)
+    ax.set_title(f"{textwrap.shorten(name, 70)}: time to {of}", fontsize=10, loc="left")
 
 
 def _log_axis(ax: Axes) -> None:
@@ -245,7 +246,9 @@ def _simulated_requests(result: SimResult, scenario: Scenario) -> list[str]:
     return sorted(seen, key=lambda r: order.index(r) if r in order else len(order))
 
 
-def bottleneck_figure(result: SimResult, *, top: int = 10) -> Figure:
+def bottleneck_figure(
+    result: SimResult, *, top: int = 10, models: Mapping[str, Structure] | None = None
+) -> Figure:
     """Draw, per structure, the organizations with the largest share of the delay on critical paths.
 
     Each bar is split into queueing (waiting for a free server), work and waiting for duty hours; the
@@ -263,7 +266,8 @@ def bottleneck_figure(result: SimResult, *, top: int = 10) -> Figure:
         orgs = [o for o in sres.organizations.values() if math.isfinite(o.delay_share) and o.delay_share > 0]
         orgs.sort(key=lambda o: -o.delay_share)
         orgs = orgs[:top]
-        labels = [o.organization for o in orgs]
+        names = {o.id: _short(o.name) for o in models[sid].organizations} if models and sid in models else {}
+        labels = [names.get(o.organization, o.organization) for o in orgs]
         rows = list(range(len(orgs)))[::-1]
         for row, org in zip(rows, orgs, strict=True):
             parts = [
@@ -430,7 +434,7 @@ def gantt_figure(
         tick.set_color(palette[requests.index(bar.request) % len(palette)])
     ax.invert_yaxis()
     ax.grid(True, axis="x", alpha=0.3)
-    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_title(textwrap.fill(title, 120), fontsize=10, loc="left")
     _time_axis(ax, start)
     handles = [
         Patch(color=palette[i % len(palette)], label=textwrap.shorten(request_names.get(req, req), 60))
@@ -449,11 +453,19 @@ def _time_axis(ax: Axes, start: datetime | None) -> None:
     """Tick a Gantt chart's time axis: local dates and times at whole hours or days, or hours from 0."""
     if start is not None:
         from matplotlib import dates as mdates
+        from matplotlib.ticker import FuncFormatter
 
-        locator = mdates.AutoDateLocator(tz=start.tzinfo, minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
+        zone = start.tzinfo
+        locator = mdates.AutoDateLocator(tz=zone, minticks=5, maxticks=12)  # type: ignore[no-untyped-call]
+        locator.intervald[mdates.HOURLY] = [1, 2, 3, 6, 12]  # whole hours a reader counts in
+
+        def label(value: float, _: object) -> str:
+            when: datetime = mdates.num2date(value, tz=zone)  # type: ignore[no-untyped-call]
+            return when.strftime("%a %d %b" if (when.hour, when.minute) == (0, 0) else "%a %H:%M")
+
         ax.xaxis.set_major_locator(locator)
-        formatter = mdates.ConciseDateFormatter(locator, tz=start.tzinfo)  # type: ignore[no-untyped-call]
-        ax.xaxis.set_major_formatter(formatter)
+        ax.xaxis.set_major_formatter(FuncFormatter(label))
+        ax.tick_params(axis="x", labelsize=7)
         ax.set_xlabel(f"local time ({start.tzname()}); the scenario starts {start:%a %d %b %Y %H:%M}")
     else:
         from matplotlib.ticker import MaxNLocator
@@ -602,7 +614,7 @@ def draw_figures(
     start = _start(scenario)
     figs: dict[str, Figure] = {
         "distributions": distribution_figure(result, scenario),
-        "bottlenecks": bottleneck_figure(result),
+        "bottlenecks": bottleneck_figure(result, models=structures),
     }
     window = gantt_window([sres.gantt for sres in result.structures.values()])
     request_names = {r.id: r.name or r.id for r in scenario.requests}
