@@ -61,7 +61,7 @@ def step_routes(ctx: DemoContext) -> None:
 
 
 def step_charts(ctx: DemoContext) -> None:
-    """Write the org charts of the three bundled structures to the output folder (PNG and SVG)."""
+    """Write the org charts of the three structures on one layout, changes marked (PNG, SVG, PDF)."""
     from rich.progress import Progress
 
     from kizuna.report.comparison import write_orgcharts
@@ -70,10 +70,10 @@ def step_charts(ctx: DemoContext) -> None:
     structures = ctx.results["structures"]
     written: list[Path] = []
     with Progress(console=out, transient=True) as progress:
-        task = progress.add_task("drawing org charts", total=len(structures))
-        for structure in structures:
-            written += write_orgcharts([structure], ctx.out_dir, FORMATS)
-            progress.advance(task)
+        task = progress.add_task("drawing org charts", total=len(structures) * 2)
+        for lang in ("en", "ja"):
+            written += write_orgcharts(structures, ctx.out_dir, FORMATS, lang=lang)
+            progress.advance(task, len(structures))
     for path in written:
         out.print(f"wrote {path}")
 

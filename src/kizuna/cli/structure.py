@@ -157,19 +157,37 @@ def diff(
 def graph(
     ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A bundled structure id or a file.")],
     out_file: Annotated[
-        Path, typer.Option("--out", "-o", help="Where to write the chart: a .png or .svg file.")
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Where to write the chart: a .png, .svg or .pdf file."
+        ),
     ],
+    compare_with: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-with",
+            metavar="ID|FILE",
+            help="An earlier era: the chart uses the layout of both and marks what is new, gone or changed.",
+        ),
+    ] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", metavar="en|ja", help="Label language: ja uses the Japanese names.")
+    ] = "en",
 ) -> None:
-    """Draw a structure as an org chart: nations side by side, bilateral bodies between them."""
+    """Draw a structure as an org chart: nations side by side, bilateral bodies and their members between."""
     from kizuna.report.orgchart import FORMATS
 
     if out_file.suffix.lower() not in FORMATS:
-        fail(f"--out must end in {' or '.join(FORMATS)} (got {out_file.name!r})", EXIT_USAGE)
+        fail(f"--out must end in {', '.join(FORMATS)} (got {out_file.name!r})", EXIT_USAGE)
+    if lang not in ("en", "ja"):
+        fail(f"--lang is en or ja (got {lang!r})", EXIT_USAGE)
     structure = _load(ref)
+    base = _load(compare_with) if compare_with else None
     from kizuna.report.orgchart import draw_orgchart
 
-    path = draw_orgchart(structure, out_file)
-    out.print(f"wrote {path} ({structure.id}: {len(structure.organizations)} organizations)")
+    path = draw_orgchart(structure, out_file, base=base, lang=lang)
+    against = f"; changes marked against {base.id}" if base else ""
+    out.print(f"wrote {path} ({structure.id}: {len(structure.organizations)} organizations{against})")
 
 
 @app.command("map")
