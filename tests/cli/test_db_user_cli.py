@@ -231,3 +231,19 @@ def test_user_update_and_password(
         assert not directory.get("kim").active
         with pytest.raises(PermissionDenied):
             directory.authenticate("kim", "kim-password-1")  # inactive
+
+
+def test_serve_on_a_busy_port_says_so_and_suggests_another(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = kizuna(capsys, monkeypatch, "serve", "--port", str(port))
+    assert code == 2
+    flat = " ".join(err.split())
+    assert f"port {port} on 127.0.0.1 is already in use" in flat
+    assert f"--port {port + 1}" in flat

@@ -66,6 +66,7 @@ def serve(  # noqa: PLR0917 - Typer passes every option as an argument
     elif demo and settings.database_url is None:
         updates["database_url"] = f"sqlite:///{settings.data_dir / 'demo.db'}"
     settings = settings.model_copy(update=updates)
+    _check_port(settings.host, settings.port)
     if reset:
         _reset_demo(settings.resolved_database_url(), demo=demo)
     display_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host  # noqa: S104
@@ -101,6 +102,28 @@ def serve(  # noqa: PLR0917 - Typer passes every option as an argument
         log_level="warning",
         access_log=False,
     )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 2 with a clear message when the port is taken, before anything is seeded or started."""
+    import errno
+    import socket
+
+    from kizuna.cli.console import EXIT_USAGE, fail
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                fail(
+                    f"port {port} on {host} is already in use (another `kizuna serve`?); "
+                    f"choose another with --port, e.g. --port {port + 1}",
+                    EXIT_USAGE,
+                )
+            fail(f"cannot listen on {host}:{port}: {error.strerror}", EXIT_USAGE)
 
 
 def _reset_demo(database: str, *, demo: bool) -> None:

@@ -1,8 +1,9 @@
 """Results a reader should not take at face value, with the assumption that drives each and its weight.
 
 A comparison is flagged when a newer structure (a reform) is slower than the older one with the 95%
-interval clear of zero, or no faster (the interval spans zero) although the reform was meant to speed
-coordination. For each flagged comparison the organization that accounts for the difference is found in
+interval clear of zero, or no faster (the interval spans zero) although the request's path passes other
+organizations under it (a request the reform does not touch, such as Japan's own designation procedure,
+is not flagged). For each flagged comparison the organization that accounts for the difference is found in
 the median replications (the hours each organization holds the request on its critical path, split into
 waiting for staff, waiting for duty hours or a call-in, and work); the scenario parameter behind the
 dominant part (duty hours, staff, or step durations) is named with its assumption or source; and the
@@ -110,9 +111,20 @@ def flagged(result: SimResult, structures: Mapping[str, Structure]) -> list[Comp
             continue  # only a newer structure against an older one is a reform
         if not all(math.isfinite(v) for v in (c.diff_mean_h, c.ci_low_h, c.ci_high_h)):
             continue
-        if c.ci_low_h > 0 or c.ci_low_h <= 0 <= c.ci_high_h:
+        if c.ci_low_h > 0:
             out.append(c)
+        elif c.ci_low_h <= 0 <= c.ci_high_h and _path_differs(result, c):
+            out.append(c)  # the reform changed this request's path, yet it is no faster
     return out
+
+
+def _path_differs(result: SimResult, c: Comparison) -> bool:
+    """Tell whether the request passes other organizations under the two structures (median replications)."""
+
+    def orgs(sid: str) -> set[str]:
+        return {b.organization for b in result.structures[sid].gantt if b.request == c.request}
+
+    return orgs(c.a) != orgs(c.b)
 
 
 def critical_hours(bars: Sequence[GanttBar], request: str) -> dict[str, dict[str, float]]:
