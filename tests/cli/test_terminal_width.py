@@ -5,6 +5,9 @@ every id a user must type afterwards (structures, organizations, sites, situatio
 approvals, scenarios, requests, parameters, users) must appear whole, as a token of its own; every
 column header must appear (as a table header or as a label of the long format); and no line may be wider
 than the terminal unless it is a single token that cannot break (a URL).
+
+The benchmarks (`kizuna bench ...`) print through the same table helper; they run for minutes and have
+tests of their own. `kizuna demo` and `kizuna serve` print lines (their tests read them).
 """
 
 from __future__ import annotations
@@ -101,7 +104,7 @@ CASES: dict[str, Case] = {
     "structure list": Case(
         ("structure", "list"),
         lambda: ["us-japan-2015", "us-japan-2025", "us-japan-combined"],
-        ("id", "name", "from", "to", "orgs", "relations"),
+        ("id", "name", "era", "orgs"),
     ),
     "structure show": Case(
         ("structure", "show", "us-japan-2025"), lambda: _structure_ids("us-japan-2025"), ("Sources",)
@@ -178,6 +181,12 @@ CASES: dict[str, Case] = {
         ("parameter", "range", "fitted swing (h)", "Spearman ρ"),
     ),
     "source list": Case(("source", "list"), lambda: ["G15", "DOJ24", "2P2-24", "USFJ25", "5PARTY"]),
+    "db info": Case(
+        ("db", "info"),
+        lambda: ["stream-catalog", "sqlite"],
+        ("projection", "version", "applied to seq"),
+        setup=lambda tmp: [f"sqlite:///{tmp / 'w.db'}"],
+    ),
     "user list": Case(
         ("user", "list"),
         lambda: ["jp-cabinet-approver", "us-operator"],
@@ -205,6 +214,8 @@ def test_output_fits_and_keeps_every_id_and_column(
     setup = case.setup(tmp_path)
     if setup:
         url, *users = setup
+        code, _, err = run(monkeypatch, capsys, width, "db", "upgrade", "--url", url)
+        assert code == 0, err
         for spec in users:
             uid, full, nation, org, role = spec.split(":")
             code, _, err = run(

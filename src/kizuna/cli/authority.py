@@ -205,9 +205,9 @@ def _print_table(results: list[tuple[int, dict[str, Any], Ruling | None, dict[st
 @app.command()
 def explain(
     *,
-    situation: Annotated[str | None, typer.Option(help="Situation id.")] = None,
-    actor: Annotated[str | None, typer.Option(help="Actor id.")] = None,
-    activity: Annotated[str | None, typer.Option(help="Activity id.")] = None,
+    situation: Annotated[str | None, typer.Option(help="Situation id. Required unless --query.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Actor id. Required unless --query.")] = None,
+    activity: Annotated[str | None, typer.Option(help="Activity id. Required unless --query.")] = None,
     supported: Annotated[str, typer.Option(help="Supported party (or what a missile threatens).")] = "none",
     location: Annotated[str, typer.Option(help="Location id.")] = "japan-territory",
     flag: Annotated[list[str] | None, typer.Option("--flag", help="A context flag (repeatable).")] = None,

@@ -66,26 +66,16 @@ def list_structures() -> None:
     rows = []
     for sid in bundled_ids():
         s = load_structure(sid)
-        name = escape(s.name) + (
-            " [dim](hypothetical)[/dim]" if s.hypothetical and "hypothetical" not in s.name else ""
-        )
-        rows.append(
-            [
-                s.id,
-                name,
-                str(s.era.valid_from),
-                str(s.era.valid_to or "-"),
-                str(len(s.organizations)),
-                str(len(s.relations)),
-            ]
-        )
+        name = escape(s.name)
+        if s.hypothetical and "hypothetical" not in s.name:
+            name += " [dim](hypothetical)[/dim]"
+        era = f"{s.era.valid_from} → {s.era.valid_to or 'present'}"
+        rows.append([s.id, name, era, str(len(s.organizations))])
     columns = [
         Column("id", key=True),
         Column("name", wrap=True),
-        Column("from"),
-        Column("to"),
+        Column("era"),
         Column("orgs", justify="right"),
-        Column("relations", justify="right"),
     ]
     print_table(columns, rows)
 

@@ -235,6 +235,7 @@ def fit_table(
     at words under its label. Either way an id is never cut and no column is dropped.
     """
     from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
@@ -255,6 +256,10 @@ def fit_table(
         else:
             needs.append(full)
     overhead = 3 * (len(columns) - 1)  # a space of padding each side of the blank between two columns
+    # one-line columns get their whole header on one line when the table has room for it
+    headed = [max(n, cell_len(c.header)) if not c.wrap else n for c, n in zip(columns, needs, strict=True)]
+    if sum(headed) + overhead <= width:
+        needs = headed
     spare = width - overhead - sum(needs)
     widths = list(needs)
     if spare >= 0:
