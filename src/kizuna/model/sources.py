@@ -242,14 +242,29 @@ def resolve_references(
     return cited
 
 
+_BRACKETED = re.compile(r"\[([^\[\]]+)\]\s*$")
+
+
+def reference_in(citation: str) -> str:
+    """Return the source reference in a citation: `SDF Act Art. 83 [DOJ24 Ch5 §5]` -> `DOJ24 Ch5 §5`.
+
+    A text without a bracketed reference at its end is a reference itself (`DOJ24 Fig II-4-2-5`, a URL).
+    """
+    found = _BRACKETED.search(citation)
+    return found.group(1).strip() if found else citation.strip()
+
+
 def cited_sources(references: Iterable[str], *tables: Mapping[str, Source]) -> list[Source]:
     """Return the entries the references cite (URLs skipped), each once, sorted by key.
+
+    A reference may be a citation text with its reference in brackets at the end (`reference_in`).
 
     `tables` are the cited objects' own tables (a structure's, a scenario's), searched before the
     catalog; a key found nowhere is left out (validation has already refused such a file).
     """
     found: dict[str, Source] = {}
-    for reference in references:
+    for text in references:
+        reference = reference_in(text)
         if is_url(reference):
             continue
         key = source_key(reference)

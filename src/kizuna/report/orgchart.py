@@ -572,6 +572,10 @@ def draw_orgchart(
     from kizuna.report.fonts import register_japanese_font
 
     family = register_japanese_font() if lang == "ja" else "DejaVu Sans"
+    if lang == "ja":  # IPAexGothic has one weight: titles are set in it without asking for a bold one
+        import logging
+
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     eras = list(layout_of) or [s for s in (base, structure) if s is not None]
     if structure not in eras:
         eras.append(structure)

@@ -470,7 +470,7 @@ def _time_axis(ax: Axes, start: datetime | None) -> None:
     else:
         from matplotlib.ticker import MaxNLocator
 
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 3, 6, 12]))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 2.5, 3, 5, 6, 10]))
         ax.set_xlabel("hours after the start")
 
 
