@@ -275,3 +275,20 @@ def test_a_long_line_wraps_at_words_under_its_own_indent() -> None:
     assert all(cell_len(w.rstrip()) <= 50 for w in wrapped)
     assert all(w.startswith(" " * 10) for w in wrapped[1:])  # continuation under the start, indented
     assert " ".join(" ".join(w.split()) for w in wrapped) == " ".join(line.split())
+
+
+def test_ids_are_read_without_case_and_a_missing_file_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(monkeypatch, capsys, 80, "structure", "chain", "US-Japan-2025", "JJOC")
+    assert code == 0
+    assert "jjoc" in tokens(out)
+    code, _, err = run(monkeypatch, capsys, 80, "structure", "show", "no-such-file.yaml")
+    assert code == 2
+    assert "no such file" in err
+    code, _, err = run(monkeypatch, capsys, 80, "structure", "show", "us-japan-2105")
+    assert code == 2
+    assert "did you mean 'us-japan-2015' or 'us-japan-2025'?" in " ".join(err.split())
+    code, _, err = run(monkeypatch, capsys, 80, "simulate", "us-japan-2015")
+    assert code == 2
+    assert "is a structure, not a scenario" in " ".join(err.split())

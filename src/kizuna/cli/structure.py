@@ -91,14 +91,20 @@ def _load(ref: str) -> Structure:
         fail(f"{error} (or give a path to a structure file)", EXIT_USAGE)
     except DataError as error:
         print_problems(error.problems)
-        raise typer.Exit(EXIT_INVALID) from None
+        missing = all(p.field == "file" and p.message == "no such file" for p in error.problems)
+        raise typer.Exit(EXIT_USAGE if missing else EXIT_INVALID) from None
 
 
-def _check_org(structure: Structure, org_id: str) -> None:
-    if org_id not in structure.org_by_id:
+def _check_org(structure: Structure, org_id: str) -> str:
+    """Return the organization's id as the structure spells it (read without case); exit 2 if none."""
+    if org_id in structure.org_by_id:
+        return org_id
+    folded = {o.casefold(): o for o in structure.org_by_id}
+    if org_id.casefold() not in folded:
         from kizuna.errors import UnknownId
 
         fail(f"{structure.id}: {UnknownId('organization', org_id, structure.org_by_id)}", EXIT_USAGE)
+    return folded[org_id.casefold()]
 
 
 def _print_json(data: object) -> None:
@@ -211,7 +217,7 @@ def chain(
     from kizuna.model.queries import chain_of_command
 
     structure = _load(ref)
-    _check_org(structure, org)
+    org = _check_org(structure, org)
     links = chain_of_command(structure, org)
     if as_json:
         _print_json(
@@ -241,8 +247,8 @@ def route(
     from kizuna.model.queries import coordination_route
 
     structure = _load(ref)
-    _check_org(structure, org_a)
-    _check_org(structure, org_b)
+    org_a = _check_org(structure, org_a)
+    org_b = _check_org(structure, org_b)
     when = None
     if at is not None:
         try:
