@@ -67,7 +67,10 @@ def missing(expected: Iterable[str], text: str) -> list[str]:
 
 @dataclass
 class Case:
-    """A command, the ids its output must show whole, and the headers (column names) it must show."""
+    """A command, the ids its output must show whole, and the headers of its other columns.
+
+    Columns of ids are checked through their values (in the long format their ids head each block).
+    """
 
     args: tuple[str, ...]
     ids: Callable[[], Iterable[str]] = list
@@ -104,7 +107,7 @@ CASES: dict[str, Case] = {
     "structure list": Case(
         ("structure", "list"),
         lambda: ["us-japan-2015", "us-japan-2025", "us-japan-combined"],
-        ("id", "name", "era", "orgs"),
+        ("name", "era", "orgs"),
     ),
     "structure show": Case(
         ("structure", "show", "us-japan-2025"), lambda: _structure_ids("us-japan-2025"), ("Sources",)
@@ -138,7 +141,7 @@ CASES: dict[str, Case] = {
             "defense-minister-order",
             "DOJ24",
         ],
-        ("approval", "name", "status", "comes after", "Citations", "Sources"),
+        ("name", "status", "comes after", "Citations", "Sources"),
     ),
     "authority check": Case(
         ("authority", "check"),
@@ -150,7 +153,7 @@ CASES: dict[str, Case] = {
             "jsdf",
             "gray-zone",
         ],
-        ("situation", "actor", "activity", "outcome", "missing (in order)", "after"),
+        ("context", "missing (in order)", "after"),
         code=2,
         stdin=QUERIES,
     ),
@@ -164,7 +167,7 @@ CASES: dict[str, Case] = {
     "simulate": Case(
         ("simulate", "okinawa-earthquake", "-n", "200", "--workers", "1"),
         lambda: _scenario_ids("okinawa-earthquake"),
-        ("structure", "decision p50", "effect p50", "effect mean", "effect p90", "deadlines met"),
+        ("decision p50", "effect p50", "effect mean", "effect p90", "deadlines met"),
     ),
     "sweep --list": Case(
         ("sweep", "okinawa-earthquake", "--list"),
@@ -173,24 +176,24 @@ CASES: dict[str, Case] = {
             "organizations.gsdf.servers",
             "organizations.okinawa-prefecture.servers",
         ],
-        ("parameter", "now", "why it has this value"),
+        ("now", "why it has this value"),
     ),
     "sweep": Case(
         ("sweep", "okinawa-earthquake", "--vary", "defaults.servers=1:2", "-n", "50", "--workers", "1"),
         lambda: ["defaults.servers", "sdf-disaster-relief.effect.mean"],
-        ("parameter", "range", "fitted swing (h)", "Spearman ρ"),
+        ("range", "fitted swing (h)", "Spearman ρ"),
     ),
     "source list": Case(("source", "list"), lambda: ["G15", "DOJ24", "2P2-24", "USFJ25", "5PARTY"]),
     "db info": Case(
         ("db", "info"),
         lambda: ["stream-catalog", "sqlite"],
-        ("projection", "version", "applied to seq"),
+        ("version", "applied to seq"),
         setup=lambda tmp: [f"sqlite:///{tmp / 'w.db'}"],
     ),
     "user list": Case(
         ("user", "list"),
         lambda: ["jp-cabinet-approver", "us-operator"],
-        ("id", "name", "nation", "organization", "role", "clearance", "active"),
+        ("name", "active"),
         setup=lambda tmp: [
             f"sqlite:///{tmp / 'w.db'}",
             "jp-cabinet-approver:Ito Yumi, Cabinet Secretariat, Government of Japan:JPN:jp-cabinet:approver",
@@ -232,8 +235,8 @@ def test_output_fits_and_keeps_every_id_and_column(
     assert not too_wide(out, width), f"lines wider than {width}:\n" + "\n".join(too_wide(out, width))
     assert not too_wide(err, width), f"error lines wider than {width}:\n" + "\n".join(too_wide(err, width))
     assert not missing(case.ids(), out), f"ids cut or missing at {width} columns: {missing(case.ids(), out)}"
-    flat = " ".join(out.split())
-    lost = [h for h in case.headers if h not in flat]
+    words = set(out.replace(":", " ").split())
+    lost = [h for h in case.headers if not set(h.split()) <= words]  # a header may wrap within its column
     assert not lost, f"columns lost at {width} columns: {lost}"
     assert "…" not in out, "a cell was cut with an ellipsis"
 
@@ -257,8 +260,9 @@ def test_a_table_too_wide_for_the_terminal_reflows_to_one_block_per_row() -> Non
     console = Console(width=40, file=io.StringIO(), record=True)
     console.print(fit_table(columns, rows, width=40))
     text = console.export_text()
-    assert "yonaguni-coast-observation-unit" in text.split()
-    for header in ("name:", "site:", "zone:", "offset:"):
+    for key in ("yonaguni-coast-observation-unit", "yonaguni", "Asia/Tokyo"):  # ids first, whole
+        assert key in text.split()
+    for header in ("name:", "offset:"):  # then every other column, labelled
         assert header in text
     assert not too_wide(text, 40)
     wide = Console(width=120, file=io.StringIO(), record=True)

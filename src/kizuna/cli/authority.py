@@ -162,7 +162,18 @@ def _print_table(results: list[tuple[int, dict[str, Any], Ruling | None, dict[st
                 note = f"unknown {short['kind']} {short['value']!r}"
             else:
                 note = str(short.get("message", "")).split(";")[0]
-            rows.append([str(number), "", "", "", "", "[red]error[/red]", escape(note), ""])
+            rows.append(
+                [
+                    str(number),
+                    escape(str(q.get("situation", "-"))),
+                    escape(str(q.get("actor", "-"))),
+                    escape(str(q.get("activity", "-"))),
+                    "",
+                    "[red]error[/red]",
+                    escape(note),
+                    "",
+                ]
+            )
             continue
         context = ", ".join(
             part

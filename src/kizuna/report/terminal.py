@@ -8,7 +8,6 @@ file compares exactly.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,15 +34,12 @@ _TITLE = {
 }
 
 
-#: Field values longer than this are cut in the text diff (the --json form keeps them whole).
-VALUE_WIDTH = 100
-
-
 def _value(value: Any) -> str:
+    """A field's value in the text diff, whole (long values wrap with the line, they are never cut)."""
     if value is None:
         return "(none)"
     text = "[" + ", ".join(str(v) for v in value) + "]" if isinstance(value, list) else str(value)
-    return textwrap.shorten(text, VALUE_WIDTH, placeholder=" …")
+    return " ".join(text.split())
 
 
 def _entry_lines(change: EntityChange) -> list[str]:
