@@ -774,6 +774,7 @@ def report_context(
             path = paths.get(sid, {}).get(rid)
             if path is None:
                 continue
+            number = {step.id: i + 1 for i, step in enumerate(path.order())}
             per.append(
                 {
                     "structure": sid,
@@ -792,7 +793,7 @@ def report_context(
                             "label": s.label,
                             "approval": s.approval or "",
                             "after": s.after_effect,
-                            "predecessors": ", ".join(s.predecessors),
+                            "predecessors": ", ".join(str(number[p]) for p in s.predecessors if p in number),
                             "citations": list(s.citations),
                             "end": "decision"
                             if s.id == path.decision_step
