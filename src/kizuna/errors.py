@@ -34,12 +34,16 @@ class Problem:
     message: str
     value: object = None
     expected: str | None = None
+    #: The nearest valid values, as "did you mean 'x'?" (see `suggestion`), or None.
+    hint: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         text = f"{where}: {self.field}: {self.message}"
         if self.value is not None:
-            text += f" (got {self.value!r})"
+            text += f" (got {self.value!r}" + (f"; {self.hint}" if self.hint else "") + ")"
+        elif self.hint:
+            text += f" ({self.hint})"
         if self.expected:
             text += f"; expected {self.expected}"
         return text
@@ -71,14 +75,57 @@ class DataError(KizunaError, ValueError):
         return cls([Problem(str(file), line, field, message, value, expected)])
 
 
+def did_you_mean(value: str, known: Iterable[str], *, limit: int = 3) -> list[str]:
+    """Return the known names nearest to `value` (a typo, another case), best first; empty when none is close.
+
+    Compared without case and with `_` read as `-`, so `Gray_Zone` suggests `gray-zone`; a known name that
+    starts with the value (an abbreviation) counts as close.
+    """
+    import difflib
+
+    def norm(text: str) -> str:
+        return text.casefold().replace("_", "-")
+
+    by_norm: dict[str, str] = {}
+    for name in known:
+        by_norm.setdefault(norm(name), name)
+    wanted = norm(value)
+    if not wanted:
+        return []
+    if wanted in by_norm:
+        return [by_norm[wanted]]
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, wanted, n).ratio(), n) for n in by_norm), key=lambda x: (-x[0], x[1])
+    )
+    best = scored[0][0] if scored else 0.0
+    close = [n for score, n in scored if score >= 0.6 and score >= best - 0.05][:limit]
+    prefixed = [n for n in by_norm if n.startswith(wanted) and n not in close] if len(wanted) >= 3 else []
+    return [by_norm[n] for n in [*close, *prefixed][:limit]]
+
+
+def suggestion(value: str, known: Iterable[str]) -> str:
+    """Return "did you mean 'x'? " (or 'x' or 'y'), or "" when nothing known is close."""
+    near = did_you_mean(value, known)
+    if not near:
+        return ""
+    return "did you mean " + " or ".join(repr(n) for n in near) + "? "
+
+
+def hint(value: str, known: Iterable[str]) -> str | None:
+    """Return "did you mean 'x'?" for a Problem's `hint`, or None when nothing known is close."""
+    return suggestion(value, known).strip() or None
+
+
 class UnknownId(KizunaError, KeyError):
-    """An identifier is not defined; the message names it and the known ones."""
+    """An identifier is not defined; the message names it, the nearest known ones, and all known ones."""
 
     def __init__(self, kind: str, value: str, known: Iterable[str]) -> None:
         self.kind = kind
         self.value = value
         self.known = tuple(sorted(known))
-        super().__init__(f"unknown {kind} {value!r}; known: {', '.join(self.known) or '(none)'}")
+        self.suggestions = tuple(did_you_mean(value, self.known))
+        hint = suggestion(value, self.known)
+        super().__init__(f"unknown {kind} {value!r}; {hint}known: {', '.join(self.known) or '(none)'}")
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -58,7 +58,10 @@ def test_check_json_lines_answers_every_line_in_order_even_with_a_bad_one(
     assert "valid fields: situation" in records[2]["error"]["message"]
     assert records[3]["error"]["type"] == "invalid-json"
     assert records[4]["missing"] == ["prior-consultation"]
-    assert "line 2: unknown situation 'armed-atack'; known: anticipated-armed-attack" in err
+    assert (
+        "line 2: unknown situation 'armed-atack'; did you mean 'armed-attack'? "
+        "known: anticipated-armed-attack" in " ".join(err.split())
+    )
     assert "line 3: unknown query field 'colour'" in err
 
 

@@ -72,4 +72,4 @@ def test_the_error_listing_in_the_format_doc_is_what_the_loader_reports(
     listing = FORMAT_DOC.read_text(encoding="utf-8")
     for problem in problems:
         assert f"error {problem}\n" in listing, f"docs do not show: {problem}"
-    assert f"{len(problems)} problem(s)" in listing
+    assert f"{len(problems)} problems" in listing

@@ -143,7 +143,7 @@ LINK = "parameters.links.co-located"
     [
         ("cv: 0.8", "cvv: 0.8", "parameters.defaults.service.cvv", "unknown key; expected one of"),
         ("dist: triangular", "dist: triangle", "parameters.step_kinds.approve.service", "unknown distri"),
-        ("source: DOJ24 p.3", "source: DOJ23 p.3", "parameters.step_kinds.approve.source", "(got 'DOJ23')"),
+        ("source: DOJ24 p.3", "source: DOJ23 p.3", "parameters.step_kinds.approve.source", "(got 'DOJ23'"),
         ("days: mon-fri", "days: mon-fry", "parameters.organizations.jp-cabinet.duty.days", "unknown day"),
         ("servers: 1", "servers: 0", "parameters.organizations.jp-cabinet.servers", "greater than or equal"),
         ("rework: 0.1", "rework: 1.5", "parameters.organizations.jp-cabinet.rework", "less than 1"),

@@ -1,4 +1,8 @@
-"""Org charts: a layout a person can read (bands, rows, no overlaps) and files that really are PNG and SVG."""
+"""Org charts a planner can read, and files that really are PNG, SVG and PDF.
+
+Bands, rows, no overlaps; members inside their bilateral bodies; one layout across eras with changes marked;
+whole names, in English or Japanese.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from kizuna.model import (
     Structure,
     load_structure,
 )
-from kizuna.report.orgchart import BOX_H, BOX_W, chart_layout, draw_orgchart
+from kizuna.report.orgchart import Box, Change, changes, chart_layout, draw_orgchart, wrap_name
 
 FIXTURES = Path(__file__).resolve().parents[1] / "model" / "fixtures"
 STRUCTURES = [
@@ -39,13 +43,16 @@ def structure(request: pytest.FixtureRequest) -> Structure:
     return load_structure(request.param)
 
 
+def overlap(a: Box, b: Box) -> bool:
+    (al, ab, ar, at), (bl, bb, br, bt) = a.bounds, b.bounds
+    return al < br - 1e-9 and bl < ar - 1e-9 and ab < bt - 1e-9 and bb < at - 1e-9
+
+
 def test_every_organization_gets_one_box_and_no_two_boxes_overlap(structure: Structure) -> None:
     layout = chart_layout(structure)
     assert set(layout.boxes) == {o.id for o in structure.organizations}
     for a, b in itertools.combinations(layout.boxes.values(), 2):
-        apart_x = abs(a.x - b.x) >= BOX_W
-        apart_y = abs(a.y - b.y) >= BOX_H
-        assert apart_x or apart_y, f"{a.org} overlaps {b.org}"
+        assert not overlap(a, b), f"{a.org} overlaps {b.org}"
 
 
 def test_nations_side_by_side_with_bilateral_bodies_between(structure: Structure) -> None:
@@ -74,7 +81,7 @@ def test_political_leadership_on_top_and_units_at_the_bottom() -> None:
     s = load_structure("us-japan-2025")
     layout = chart_layout(s)
     top = max(b.y for b in layout.boxes.values())
-    bottom = min(b.y for b in layout.boxes.values())
+    bottom = min(b.y for b in layout.boxes.values() if not b.panel)  # panels list bodies' members beside
     assert layout.boxes["us-president"].y == layout.boxes["jp-pm"].y == top
     assert layout.boxes["12th-mlr"].y == layout.boxes["ardb"].y == bottom
 
@@ -98,9 +105,86 @@ def test_the_same_structure_gives_the_same_svg(tmp_path: Path) -> None:
 
 
 def test_other_suffixes_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(InvalidQuery, match=r"\.png or \.svg"):
-        draw_orgchart(load_structure(FIXTURES / "twin-2010.yaml"), tmp_path / "chart.pdf")
-    assert not (tmp_path / "chart.pdf").exists()
+    with pytest.raises(InvalidQuery, match=r"\.png, \.svg or \.pdf"):
+        draw_orgchart(load_structure(FIXTURES / "twin-2010.yaml"), tmp_path / "chart.jpg")
+    assert not (tmp_path / "chart.jpg").exists()
+
+
+def test_a_pdf_is_written(tmp_path: Path) -> None:
+    pdf = draw_orgchart(load_structure("us-japan-2015"), tmp_path / "chart.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+# -- reading the chart -------------------------------------------------------------------------------------
+
+
+ERAS = ["us-japan-2015", "us-japan-2025", "us-japan-combined"]
+
+
+def test_the_eras_share_one_layout() -> None:
+    """Every organization sits in the same place in every era's chart, so eras compare by eye."""
+    structures = [load_structure(s) for s in ERAS]
+    shared = chart_layout(structures)
+    assert set(shared.boxes) == {o.id for s in structures for o in s.organizations}
+    for a, b in itertools.combinations(shared.boxes.values(), 2):
+        assert not overlap(a, b), f"{a.org} overlaps {b.org}"
+    # the usual per-era rule still holds on the shared layout
+    for s in structures:
+        for rel in s.relations:
+            if rel.kind.is_hierarchical:
+                sup, sub = (rel.from_, rel.to) if rel.kind.points_down else (rel.to, rel.from_)
+                assert shared.boxes[sup].y > shared.boxes[sub].y, rel.key
+
+
+def test_a_bilateral_body_lists_its_members_inside_it() -> None:
+    s = load_structure("us-japan-2025")
+    layout = chart_layout(s)
+    bocc = layout.boxes["acm-bocc"]
+    assert bocc.panel
+    members = {r.from_ for r in s.relations if r.kind is RelationKind.MEMBER_OF and r.to == "acm-bocc"}
+    assert set(layout.members["acm-bocc"]) == members
+    assert layout.members["acm-bocc"][0] in {
+        o.id for o in s.organizations if o.nation == "us"
+    }  # nation by nation
+
+
+def test_subordinates_sit_under_their_superior() -> None:
+    """The chain of command reads down the page: GSDF's units sit under GSDF, not across the band."""
+    layout = chart_layout(load_structure("us-japan-2025"))
+    units = ["ardb", "amami-area-security-force", "yonaguni-coast-observation-unit"]
+    xs = [layout.boxes[u].x for u in units]
+    assert min(xs) <= layout.boxes["gsdf"].x <= max(xs)
+
+
+def test_changes_against_the_earlier_era_are_marked(tmp_path: Path) -> None:
+    before, after = load_structure("us-japan-2015"), load_structure("us-japan-2025")
+    orgs, rels = changes(after, before)
+    assert orgs["jjoc"] is Change.ADDED
+    assert orgs["gsdf"] is Change.CHANGED  # operational control moved from the Minister to JJOC
+    assert orgs["jp-pm"] is Change.SAME
+    assert rels["jp-mod commands gsdf"] is Change.REMOVED
+    svg = draw_orgchart(after, tmp_path / "c.svg", base=before).read_text(encoding="utf-8")
+    assert "new in this era" in svg
+    assert "gone in this era" in svg
+    assert "changes marked against us-japan-2015" in svg
+
+
+def test_names_are_never_cut(structure: Structure) -> None:
+    for org in structure.organizations:
+        lines = wrap_name(org.name)
+        assert " ".join(lines) == " ".join(org.name.split())
+        assert not any("…" in line for line in lines)
+
+
+def test_japanese_labels_use_the_japanese_names_and_the_bundled_font(tmp_path: Path) -> None:
+    s = load_structure("us-japan-2025")
+    svg = draw_orgchart(s, tmp_path / "ja.svg", lang="ja").read_text(encoding="utf-8")
+    jjoc = s.org_by_id["jjoc"].name_ja
+    assert jjoc
+    assert all(line in svg for line in wrap_name(jjoc))
+    assert "IPAexGothic" in svg
+    with pytest.raises(InvalidQuery, match="en or ja"):
+        draw_orgchart(s, tmp_path / "x.svg", lang="fr")
 
 
 # -- any structure -----------------------------------------------------------------------------------------
@@ -153,7 +237,7 @@ def test_any_structure_lays_out_without_overlaps_and_top_down(structure: Structu
     band = {b.key: b for b in layout.bands}
     assert set(layout.boxes) == {o.id for o in structure.organizations}
     for a, b in itertools.combinations(layout.boxes.values(), 2):
-        assert abs(a.x - b.x) >= BOX_W or abs(a.y - b.y) >= BOX_H, f"{a.org} overlaps {b.org}"
+        assert not overlap(a, b), f"{a.org} overlaps {b.org}"
     for box in layout.boxes.values():
         left, bottom, right, top = box.bounds
         assert band[box.band].x0 <= left

@@ -6,6 +6,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+from kizuna.model import load_structure
 from kizuna.model.scenario import Scenario, load_scenario
 from kizuna.report.simulation import (
     bottleneck_figure,
@@ -114,11 +115,43 @@ def test_the_gantt_chart_draws_every_step_of_the_median_replication() -> None:
     assert len(gantt_figure(bars, title="t", max_rows=3).axes[0].get_yticklabels()) == 3
 
 
+def test_the_gantt_chart_speaks_in_names_dates_and_one_scale_for_every_era() -> None:
+    from kizuna.report.simulation import gantt_window
+
+    sc, result = run("okinawa-earthquake")
+    structure = load_structure("us-japan-2025")
+    names = {o.id: o.name for o in structure.organizations}
+    window = gantt_window([s.gantt for s in result.structures.values()])
+    charts = {
+        sid: gantt_figure(
+            sres.gantt,
+            title=sid,
+            start=sc.start,
+            window=window,
+            org_names=names,
+            request_names={r.id: r.name or r.id for r in sc.requests},
+        )
+        for sid, sres in result.structures.items()
+    }
+    limits = {tuple(round(v, 6) for v in fig.axes[0].get_xlim()) for fig in charts.values()}
+    assert len(limits) == 1, "every era's chart has the same time scale"
+    ax = charts["us-japan-2025"].axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert any(label.startswith("Alliance Coordination Group — ") for label in labels)
+    assert not any("·" in label or "relay" in label for label in labels), "no internal ids"
+    charts["us-japan-2025"].canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks
+    assert all(re.match(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d\d:\d\d|\d\d \w{3})$", t) for t in ticks), ticks
+    legend = [t.get_text() for t in charts["us-japan-2025"].legends[0].get_texts()]
+    assert any(text.startswith("GSDF disaster relief") for text in legend)  # request names, not ids
+
+
 def test_a_network_scenario_has_no_deadlines_figure_and_still_reports(tmp_path: Path) -> None:
     sc = load_scenario(DOCS / "mmc.yaml")
     result = simulate(sc, replications=8, seed=1, workers=1)
     assert deadline_figure(result) is None
-    path = write_report(result, sc, tmp_path / "mmc.html")
+    [path] = write_report(result, sc, tmp_path / "mmc.html")
     assert path.stat().st_size > 0
     assert "The scenario sets no deadlines." in path.read_text(encoding="utf-8")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from tests.service.conftest import Service
 
 from kizuna.service.demo import CRISIS, DEMO_PASSWORD, login_lines, seed_demo
@@ -49,3 +52,54 @@ def test_demo_users_can_carry_a_demo_request_to_execution(service: Service) -> N
         )
         assert response.status_code == 200, response.text
     assert coordinator.view.requests[request.id].status.value == "executed"
+
+
+def test_the_printed_instructions_are_true_once_every_request_is_carried_through(service: Service) -> None:
+    """A second `serve --demo` on a finished demo: no empty "next:", no placeholder step in the curl."""
+    from kizuna.service.demo import _carry
+
+    info = seed_demo(service.runtime)
+    members = {u.organization: u for u in info.users if u.role in {"operator", "approver"}}
+    for request in info.requests:
+        _carry(service.runtime, request.id, lambda org: members[org])
+    text = "\n".join(login_lines(seed_demo(service.runtime), "http://127.0.0.1:8000", service.runtime))
+    assert "-> next: \n" not in text + "\n"
+    assert "STEP" not in text
+    assert "/steps/" not in text  # nothing is left to act on
+    assert "carried through" in text
+    assert "serve --demo --reset" in text
+    for request in info.requests:
+        assert f"Request {request.id}: " in text
+    assert "-> executed" in text
+
+
+def test_the_curl_acts_on_a_ready_step_as_a_member_of_its_organization(service: Service) -> None:
+    info = seed_demo(service.runtime)
+    text = "\n".join(login_lines(info, "http://127.0.0.1:8000", service.runtime))
+    request = service.runtime.coordinator.view.requests[info.requests[0].id]
+    step = request.ready_steps()[0]
+    assert f"/api/requests/{request.id}/steps/{step.id}/actions" in text
+    import re
+
+    user_id = re.search(r'"username":"([^"]+)"', text)
+    assert user_id is not None
+    actor = next(u for u in info.users if u.id == user_id.group(1))
+    assert actor.organization == step.organization
+    assert actor.role in {"operator", "approver"}
+
+
+def test_reset_deletes_only_a_sqlite_demo_database(tmp_path: Path) -> None:
+    import typer
+
+    from kizuna.cli.serve import _reset_demo
+
+    db = tmp_path / "demo.db"
+    db.write_bytes(b"not empty")
+    (tmp_path / "demo.db-wal").write_bytes(b"x")
+    _reset_demo(f"sqlite:///{db}", demo=True)
+    assert not db.exists()
+    assert not (tmp_path / "demo.db-wal").exists()
+    for url, demo in ((f"sqlite:///{db}", False), ("postgresql://u@localhost/kizuna", True)):
+        with pytest.raises(typer.Exit) as done:
+            _reset_demo(url, demo=demo)
+        assert done.value.exit_code == 2

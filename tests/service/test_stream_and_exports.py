@@ -45,4 +45,9 @@ def test_the_geojson_export_places_objects_at_their_sites(service: Service) -> N
     assert site is not None
     assert feature["geometry"]["coordinates"] == [site.longitude, site.latitude]
     assert feature["properties"]["banner"].startswith("EXERCISE//SECRET//REL TO USA, JPN")
+    structure = load_structure("us-japan-2025")  # names beside the ids, for a map a person reads
+    assert feature["properties"]["organization"] == "msdf"
+    assert feature["properties"]["organization_name"] == structure.org_by_id["msdf"].name
+    assert feature["properties"]["site_name"] == site.name
+    assert feature["properties"]["name"] == "MSDF protects U.S. ships"
     assert collection["properties"]["marking"]["level"] == "secret", "the export is as secret as its parts"

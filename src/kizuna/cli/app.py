@@ -9,18 +9,21 @@ from typing import Annotated
 import typer
 
 from kizuna import __version__
+from kizuna.cli.help import KizunaGroup
 
 app = typer.Typer(
     name="kizuna",
+    cls=KizunaGroup,
     help="Kizuna: an alliance's crisis-response arrangement as working software.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
 
 #: (command or group name, module, attribute). A group module defines `app`; a command module a function.
 _GROUPS: list[tuple[str, str]] = [
     ("structure", "kizuna.cli.structure"),
+    ("source", "kizuna.cli.source"),
     ("authority", "kizuna.cli.authority"),
     ("schema", "kizuna.cli.schema"),
     ("bench", "kizuna.cli.bench"),
@@ -52,7 +55,9 @@ def root(
 
 for _name, _module in _GROUPS:
     _mod = importlib.import_module(_module)
-    app.add_typer(_mod.app, name=_name, help=_mod.__doc__.splitlines()[0] if _mod.__doc__ else None)
+    # the module docstring's first paragraph, joined: a line break of the source is not a sentence's end
+    _summary = " ".join(_mod.__doc__.split("\n\n")[0].split()) if _mod.__doc__ else None
+    app.add_typer(_mod.app, name=_name, help=_summary)
 for _name, _module, _attr in _COMMANDS:
     app.command(_name)(getattr(importlib.import_module(_module), _attr))
 
@@ -66,10 +71,12 @@ def main() -> None:
     try:
         app()
     except DataError as error:
-        from kizuna.cli.console import print_problems
+        from kizuna.cli.console import EXIT_INVALID, EXIT_USAGE, print_problems
 
         print_problems(error.problems)
-        sys.exit(1)
+        # a file that is not there is a usage error (2); a file that is there but invalid is 1
+        missing = all(p.field == "file" and p.message == "no such file" for p in error.problems)
+        sys.exit(EXIT_USAGE if missing else EXIT_INVALID)
     except KizunaError as error:
         from kizuna.cli.console import fail_message
 

@@ -10,7 +10,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from kizuna.cli.console import EXIT_INVALID, EXIT_OK, EXIT_USAGE, err, fail, out, print_problems
+from kizuna.cli.console import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    err,
+    fail,
+    out,
+    plural,
+    print_lines,
+    print_problems,
+    print_table,
+)
 
 if TYPE_CHECKING:
     from kizuna.authority import FrameworkSet, Ruling
@@ -87,6 +98,10 @@ def check(
         str | None, typer.Argument(help="A JSON or JSON Lines file of queries; '-' or nothing: stdin.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Write one JSON ruling per input line.")] = False,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", metavar="FILE", help="Also write the rulings as a table (.csv or .xlsx)."),
+    ] = None,
     frameworks: FrameworkOption = None,
 ) -> None:
     """Rule on queries: one JSON object, a JSON array, or JSON Lines in; one ruling per query out, in order.
@@ -128,15 +143,18 @@ def check(
             typer.echo(json.dumps(record, ensure_ascii=False))
     if not as_json:
         _print_table(results)
+    if export is not None:
+        from kizuna.report.exports import write_rulings
+
+        rows = [(n, q, r, (e or {}).get("message")) for n, q, r, e in results]
+        err.print(f"wrote {write_rulings(rows, export)}")
     raise typer.Exit(EXIT_USAGE if bad else EXIT_OK)
 
 
 def _print_table(results: list[tuple[int, dict[str, Any], Ruling | None, dict[str, Any] | None]]) -> None:
-    from rich.table import Table
+    from kizuna.report.terminal import Column
 
-    table = Table(
-        "line", "situation", "actor", "activity", "context", "outcome", "missing (in order)", "after"
-    )
+    rows = []
     for number, q, ruling, error in results:
         if ruling is None:
             short = error or {}
@@ -144,7 +162,18 @@ def _print_table(results: list[tuple[int, dict[str, Any], Ruling | None, dict[st
                 note = f"unknown {short['kind']} {short['value']!r}"
             else:
                 note = str(short.get("message", "")).split(";")[0]
-            table.add_row(str(number), "", "", "", "", "[red]error[/red]", escape(note), "")
+            rows.append(
+                [
+                    str(number),
+                    escape(str(q.get("situation", "-"))),
+                    escape(str(q.get("actor", "-"))),
+                    escape(str(q.get("activity", "-"))),
+                    "",
+                    "[red]error[/red]",
+                    escape(note),
+                    "",
+                ]
+            )
             continue
         context = ", ".join(
             part
@@ -157,25 +186,39 @@ def _print_table(results: list[tuple[int, dict[str, Any], Ruling | None, dict[st
             if part
         )
         outcome = ruling.outcome.value
-        table.add_row(
-            str(number),
-            q["situation"],
-            q["actor"],
-            q["activity"],
-            context,
-            f"[{_STYLE[outcome]}]{outcome}[/]",
-            " > ".join(ruling.missing) or "-",
-            ", ".join(ruling.after) or "-",
+        rows.append(
+            [
+                str(number),
+                q["situation"],
+                q["actor"],
+                q["activity"],
+                escape(context),
+                f"[{_STYLE[outcome]}]{outcome}[/]",
+                " > ".join(ruling.missing) or "-",
+                ", ".join(ruling.after) or "-",
+            ]
         )
-    out.print(table)
+    print_table(
+        [
+            Column("line", key=True, justify="right"),
+            Column("situation", key=True),
+            Column("actor", key=True),
+            Column("activity", key=True),
+            Column("context", wrap=True),
+            Column("outcome", key=True),
+            Column("missing (in order)", wrap=True),
+            Column("after", wrap=True),
+        ],
+        rows,
+    )
 
 
 @app.command()
 def explain(
     *,
-    situation: Annotated[str | None, typer.Option(help="Situation id.")] = None,
-    actor: Annotated[str | None, typer.Option(help="Actor id.")] = None,
-    activity: Annotated[str | None, typer.Option(help="Activity id.")] = None,
+    situation: Annotated[str | None, typer.Option(help="Situation id. Required unless --query.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Actor id. Required unless --query.")] = None,
+    activity: Annotated[str | None, typer.Option(help="Activity id. Required unless --query.")] = None,
     supported: Annotated[str, typer.Option(help="Supported party (or what a missile threatens).")] = "none",
     location: Annotated[str, typer.Option(help="Location id.")] = "japan-territory",
     flag: Annotated[list[str] | None, typer.Option("--flag", help="A context flag (repeatable).")] = None,
@@ -220,30 +263,34 @@ def explain(
 
 
 def _print_explanation(fw: FrameworkSet, query: Any, ruling: Ruling) -> None:
-    from rich.panel import Panel
-    from rich.table import Table
+    from kizuna.model.sources import cited_sources
+    from kizuna.report.terminal import Column, source_lines
 
     outcome = ruling.outcome.value
     q = query.to_dict()
-    head = (
-        f"[bold]{escape(q['actor'])}[/] · [bold]{escape(q['activity'])}[/] "
-        f"in [bold]{escape(q['situation'])}[/]"
-        f" (supported={escape(q['supported'])}, at {escape(q['location'])}"
-        + (f", flags: {escape(' '.join(q['flags']))}" if q["flags"] else "")
-        + (f", granted: {escape(' '.join(q['granted']))}" if q["granted"] else "")
-        + ")"
+    context = [f"supported: {q['supported']}", f"at {q['location']}"]
+    if q["flags"]:
+        context.append("flags: " + " ".join(q["flags"]))
+    if q["granted"]:
+        context.append("granted: " + " ".join(q["granted"]))
+    print_lines(
+        [
+            f"[bold]Ruling[/bold]: [bold]{escape(q['actor'])}[/] · [bold]{escape(q['activity'])}[/] "
+            f"in [bold]{escape(q['situation'])}[/] ({escape('; '.join(context))})",
+            f"  [{_STYLE[outcome]}][bold]{outcome}[/bold][/]",
+            "",
+            "[bold]Rules that fired[/bold]",
+            *(
+                f"  • [cyan]{escape(rid)}[/cyan]: {escape(reason)}"
+                for rid, reason in zip(ruling.rule_ids, ruling.reasons, strict=True)
+            ),
+        ]
     )
-    out.print(Panel(f"{head}\n[{_STYLE[outcome]}][bold]{outcome}[/bold][/]", title="ruling", expand=False))
-    out.print("[bold]Rules that fired[/bold]")
-    for rid, reason in zip(ruling.rule_ids, ruling.reasons, strict=True):
-        out.print(f"  • [cyan]{escape(rid)}[/cyan]: {escape(reason)}")
     if ruling.lawful_under:
-        out.print(f"[bold]Would be lawful under:[/bold] {escape(', '.join(ruling.lawful_under))}")
+        print_lines([f"[bold]Would be lawful under:[/bold] {escape(', '.join(ruling.lawful_under))}"])
     if ruling.required:
-        table = Table(
-            "#", "approval", "name", "status", "comes after", title="Approvals in the order they are obtained"
-        )
         granted = set(query.granted)
+        rows = []
         for i, aid in enumerate(ruling.required, start=1):
             approval = fw.approvals[aid]
             if aid in ruling.missing:
@@ -255,22 +302,36 @@ def _print_explanation(fw: FrameworkSet, query: Any, ruling: Ruling) -> None:
             else:
                 status = "[green]granted[/]" if aid in granted else "[green]done (needed by a granted one)[/]"
             before = ", ".join(p for p in approval.prerequisites if p in ruling.required)
-            table.add_row(str(i), aid, approval.name, status, before or "-")
-        out.print(table)
-        for aid in ruling.required:
-            assumption = fw.approvals[aid].assumption
-            if assumption:
-                out.print(f"  [dim]{escape(aid)}: assumption: {escape(assumption)}[/dim]")
-    out.print("[bold]Citations[/bold]")
-    for c in ruling.citations:
-        out.print(f"  - {escape(str(c))}")
+            rows.append([str(i), aid, escape(approval.name), status, before or "-"])
+        out.print()
+        print_table(
+            [
+                Column("#", justify="right"),
+                Column("approval", key=True),
+                Column("name", wrap=True),
+                Column("status", wrap=True),
+                Column("comes after", wrap=True),
+            ],
+            rows,
+            title="[bold]Approvals in the order they are obtained[/bold]",
+        )
+        print_lines(
+            f"  [dim]{escape(aid)}: assumption: {escape(fw.approvals[aid].assumption or '')}[/dim]"
+            for aid in ruling.required
+            if fw.approvals[aid].assumption
+        )
+    print_lines(["", "[bold]Citations[/bold]", *(f"  - {escape(str(c))}" for c in ruling.citations)])
+    tables = [f.sources for f in fw.frameworks]
+    print_lines(source_lines(cited_sources([c.source for c in ruling.citations], *tables)))
 
 
 @app.command()
 def matrix(
     *,
     situation: Annotated[str, typer.Option(help="Situation id.")],
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or html.")] = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="table|csv|html|xlsx", help="What to print or write.")
+    ] = "table",
     supported: Annotated[str, typer.Option(help="Supported party for every cell.")] = "us-forces",
     location: Annotated[str, typer.Option(help="Location for every cell.")] = "japan-territory",
     flag: Annotated[
@@ -290,8 +351,10 @@ def matrix(
     """Print what each actor may do in a situation: actor x activity -> outcome and missing approvals."""
     from kizuna.authority.matrix import build_matrix, cell_text, matrix_csv, matrix_html
 
-    if fmt not in ("table", "csv", "html"):
-        fail(f"unknown --format {fmt!r}; valid: table, csv, html")
+    if fmt not in ("table", "csv", "html", "xlsx"):
+        fail(f"unknown --format {fmt!r}; valid: table, csv, html, xlsx")
+    if fmt == "xlsx" and output is None:
+        fail("--format xlsx writes a file: give --output FILE.xlsx")
     fw = _frameworks(frameworks)
     m = build_matrix(
         fw,
@@ -303,18 +366,27 @@ def matrix(
         actors=actor,
     )
     if fmt == "table":
-        from rich.table import Table
+        from kizuna.report.terminal import Column
 
-        table = Table("activity", *m.actors, title=f"{fw.situations[situation].name} — {m.context}")
+        if output is not None:
+            fail("--output needs --format csv, html or xlsx")
+        rows = []
         for act in m.activities:
             cells = []
             for a in m.actors:
                 r = m.cell(a, act)
-                cells.append(f"[{_STYLE[r.outcome.value]}]{cell_text(r)}[/]")
-            table.add_row(act, *cells)
-        if output is not None:
-            fail("--output needs --format csv or html")
-        out.print(table)
+                cells.append(f"[{_STYLE[r.outcome.value]}]{escape(cell_text(r))}[/]")
+            rows.append([act, *cells])
+        print_table(
+            [Column("activity", key=True), *(Column(a, wrap=True) for a in m.actors)],
+            rows,
+            title=escape(f"{fw.situations[situation].name} — {m.context}"),
+        )
+        return
+    if fmt == "xlsx" and output is not None:
+        from kizuna.report.exports import matrix_sheets, write_sheets
+
+        err.print(f"wrote {write_sheets(matrix_sheets(m), output.with_suffix('.xlsx'))}")
         return
     text = matrix_csv(m) if fmt == "csv" else matrix_html(m, fw)
     if output is not None:
@@ -348,7 +420,7 @@ def validate(
         if problems or framework is None:
             bad = True
             print_problems(problems)
-            err.print(f"[red]invalid[/red] {path}: {len(problems)} problem(s)")
+            err.print(f"[red]invalid[/red] {path}: {plural(len(problems), 'problem')}")
         else:
             loaded.append(framework)
     if not bad:
@@ -356,7 +428,7 @@ def validate(
             fs = FrameworkSet(loaded)
         except DataError as error:
             print_problems(error.problems)
-            err.print(f"[red]invalid[/red] set: {len(error.problems)} problem(s)")
+            err.print(f"[red]invalid[/red] set: {plural(len(error.problems), 'problem')}")
             raise typer.Exit(EXIT_INVALID) from None
         out.print(
             f"[green]valid[/green] {', '.join(fs.ids)}: {len(fs.rules)} rules, {len(fs.approvals)} approvals"
@@ -372,7 +444,6 @@ def vocabulary(
     frameworks: FrameworkOption = None,
 ) -> None:
     """List the ids a query may use, with what they mean."""
-    from rich.table import Table
 
     fw = _frameworks(frameworks)
     sections: dict[str, dict[str, Any]] = {
@@ -386,13 +457,17 @@ def vocabulary(
     }
     if field is not None and field not in sections:
         fail(f"unknown field {field!r}; valid: {', '.join(sections)}")
+    from kizuna.report.terminal import Column
+
     for name, terms in sections.items():
         if field is not None and name != field:
             continue
-        table = Table("id", "name", "meaning", title=name)
-        for tid, term in terms.items():
-            table.add_row(tid, term.name, term.description)
-        out.print(table)
+        print_table(
+            [Column("id", key=True), Column("name", wrap=True), Column("meaning", wrap=True)],
+            [[tid, escape(term.name), escape(term.description)] for tid, term in terms.items()],
+            title=f"[bold]{name}[/bold]",
+        )
+        out.print()
 
 
 def bench(
@@ -415,24 +490,29 @@ def bench(
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return
-    from rich.table import Table
+    from kizuna.report.terminal import Column
 
-    table = Table(
-        "evaluator",
-        "rulings/s",
-        "vs reference",
+    print_table(
+        [
+            Column("evaluator", wrap=True),
+            Column("rulings/s", justify="right"),
+            Column("vs reference", justify="right"),
+        ],
+        [
+            ["compiled, cold caches", f"{result.compiled_cold:,.0f}", f"{result.ratio:,.1f}x"],
+            [
+                "compiled, warm caches",
+                f"{result.compiled_warm:,.0f}",
+                f"{result.compiled_warm / result.reference:,.1f}x",
+            ],
+            ["reference (uncompiled)", f"{result.reference:,.0f}", "1.0x"],
+        ],
         title=f"authority: {result.queries:,} random queries, {result.rules} rules",
     )
-    table.add_row("compiled, cold caches", f"{result.compiled_cold:,.0f}", f"{result.ratio:,.1f}x")
-    table.add_row(
-        "compiled, warm caches",
-        f"{result.compiled_warm:,.0f}",
-        f"{result.compiled_warm / result.reference:,.1f}x",
-    )
-    table.add_row("reference (uncompiled)", f"{result.reference:,.0f}", "1.0x")
-    out.print(table)
-    out.print(
-        f"compile time {result.compile_seconds * 1000:.1f} ms; "
-        f"rulings identical: {result.agree:,}/{result.queries:,}; goal 200,000 rulings/s on one core: "
-        f"{'met' if result.compiled_cold >= 200_000 else 'not met'} (cold caches)"
+    print_lines(
+        [
+            f"compile time {result.compile_seconds * 1000:.1f} ms; "
+            f"rulings identical: {result.agree:,}/{result.queries:,}; goal 200,000 rulings/s on one core: "
+            f"{'met' if result.compiled_cold >= 200_000 else 'not met'} (cold caches)"
+        ]
     )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kizuna.cli.console import EXIT_INVALID, err, fail, fail_message, out
+from kizuna.cli.console import EXIT_INVALID, err, fail, fail_message, out, plural, print_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -99,8 +99,7 @@ def upgrade(url: UrlOption = None) -> None:
 @app.command()
 def info(url: UrlOption = None) -> None:
     """Describe the database: back end, schema revision, events, chain head, streams and projections."""
-    from rich.table import Table
-
+    from kizuna.report.terminal import Column
     from kizuna.store import current_revision, head_revision, open_store, stream_kind
     from kizuna.store.engine import make_engine
 
@@ -128,10 +127,15 @@ def info(url: UrlOption = None) -> None:
     for stream in streams:
         kinds[stream_kind(stream)] = kinds.get(stream_kind(stream), 0) + 1
     out.print(f"streams    {len(streams)}" + (f" ({_counts(kinds)})" if kinds else ""))
-    table = Table("projection", "version", "applied to seq", title="projections", title_justify="left")
-    for name, (version, last_seq) in sorted(status.items()):
-        table.add_row(name, str(version), str(last_seq))
-    out.print(table)
+    print_table(
+        [
+            Column("projection", key=True),
+            Column("version", justify="right"),
+            Column("applied to seq", justify="right"),
+        ],
+        [[name, str(version), str(last_seq)] for name, (version, last_seq) in sorted(status.items())],
+        title="projections",
+    )
 
 
 def _counts(kinds: dict[str, int]) -> str:
@@ -169,7 +173,7 @@ def verify(url: UrlOption = None, expect_head: ExpectHeadOption = None) -> None:
         for problem in report.problems:
             fail_message(str(problem))
         count = len(report.problems)
-        err.print(f"the chain does not verify: {count} problem(s), the first at {report.first_bad}")
+        err.print(f"the chain does not verify: {plural(count, 'problem')}, the first at {report.first_bad}")
         raise typer.Exit(EXIT_INVALID)
     head = report.head
     formats = f" ({_formats(report.formats)})" if report.formats else ""
@@ -179,7 +183,8 @@ def verify(url: UrlOption = None, expect_head: ExpectHeadOption = None) -> None:
     stale = sorted(name for name, same in projections.items() if not same)
     if stale:
         err.print(
-            f"[red]error[/red] projection(s) {', '.join(stale)} differ from a replay of the log; "
+            f"[red]error[/red] {'projection' if len(stale) == 1 else 'projections'} {', '.join(stale)} "
+            f"{'differs' if len(stale) == 1 else 'differ'} from a replay of the log; "
             "run `kizuna db rebuild`"
         )
         raise typer.Exit(EXIT_INVALID)
@@ -209,8 +214,7 @@ def bench_store(
     """Measure event-store appends on SQLite and PostgreSQL against a plain insert-and-commit reference."""
     import json
 
-    from rich.table import Table
-
+    from kizuna.report.terminal import Column
     from kizuna.store.benchmark import run
 
     with err.status("measuring") as status:
@@ -225,33 +229,36 @@ def bench_store(
             json.dumps({f.backend: f.to_json() for f in figures} | {"postgresql_skipped": skipped})
         )
         return
-    table = Table(
-        "back end",
-        "appends/s",
-        "p50 ms",
-        "p99 ms",
-        f"{writers} threads/s",
-        "ref/s",
-        "ratio",
-        "verify/s",
+    print_table(
+        [
+            Column("back end", key=True),
+            Column("appends/s", justify="right"),
+            Column("p50 ms", justify="right"),
+            Column("p99 ms", justify="right"),
+            Column(f"{writers} threads/s", justify="right"),
+            Column("ref/s", justify="right"),
+            Column("ratio", justify="right"),
+            Column("verify/s", justify="right"),
+        ],
+        [
+            [
+                f.backend,
+                f"{f.appends_per_s:.0f}",
+                f"{f.p50_ms:.2f}",
+                f"{f.p99_ms:.2f}",
+                f"{f.concurrent_appends_per_s:.0f}",
+                f"{f.reference_per_s:.0f}",
+                f"{f.ratio:.2f}",
+                f"{f.verify_events_per_s:.0f}",
+            ]
+            for f in figures
+        ],
         title="event store: one-event appends",
-        caption=(
-            "ref/s: plain insert-and-commit on the same database; ratio: appends/s over ref/s; "
-            f"{writers} threads/s: appends/s with {writers} threads at once (group commit)"
-        ),
     )
-    for f in figures:
-        table.add_row(
-            f.backend,
-            f"{f.appends_per_s:.0f}",
-            f"{f.p50_ms:.2f}",
-            f"{f.p99_ms:.2f}",
-            f"{f.concurrent_appends_per_s:.0f}",
-            f"{f.reference_per_s:.0f}",
-            f"{f.ratio:.2f}",
-            f"{f.verify_events_per_s:.0f}",
-        )
-    out.print(table)
+    out.print(
+        "ref/s: plain insert-and-commit on the same database; ratio: appends/s over ref/s; "
+        f"{writers} threads/s: appends/s with {writers} threads at once (group commit)"
+    )
     if skipped:
         out.print(f"PostgreSQL not measured: {skipped}")
     else:

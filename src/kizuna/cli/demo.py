@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from kizuna.cli.console import out
+from kizuna.cli.console import out, print_lines
 
 #: The structures the demo compares, and the hypothetical one drawn beside them.
 BEFORE, AFTER, HYPOTHETICAL = "us-japan-2015", "us-japan-2025", "us-japan-combined"
@@ -60,7 +61,7 @@ def step_routes(ctx: DemoContext) -> None:
 
 
 def step_charts(ctx: DemoContext) -> None:
-    """Write the org charts of the three bundled structures to the output folder (PNG and SVG)."""
+    """Write the org charts of the three structures on one layout, changes marked (PNG, SVG, PDF)."""
     from rich.progress import Progress
 
     from kizuna.report.comparison import write_orgcharts
@@ -69,10 +70,10 @@ def step_charts(ctx: DemoContext) -> None:
     structures = ctx.results["structures"]
     written: list[Path] = []
     with Progress(console=out, transient=True) as progress:
-        task = progress.add_task("drawing org charts", total=len(structures))
-        for structure in structures:
-            written += write_orgcharts([structure], ctx.out_dir, FORMATS)
-            progress.advance(task)
+        task = progress.add_task("drawing org charts", total=len(structures) * 2)
+        for lang in ("en", "ja"):
+            written += write_orgcharts(structures, ctx.out_dir, FORMATS, lang=lang)
+            progress.advance(task, len(structures))
     for path in written:
         out.print(f"wrote {path}")
 
@@ -85,14 +86,14 @@ def step_simulation(ctx: DemoContext) -> None:
 
     with Progress(console=out, transient=True) as progress:
         task = progress.add_task("simulating taiwan-contingency", total=3 * 10_000)
-        result, path = simulate_and_report(
+        result, findings, path = simulate_and_report(
             "taiwan-contingency",
             ctx.out_dir / "taiwan-contingency.html",
             replications=10_000,
             progress=lambda n: progress.advance(task, n),
         )
-    for line in headline_lines(result):
-        out.print(line)
+    print_lines(headline_lines(result))
+    print_lines(f"[yellow]note[/yellow] {escape(f.text())}" for f in findings)
     out.print(f"wrote {path}")
 
 

@@ -29,6 +29,14 @@ def serve(
             "otherwise.",
         ),
     ] = False,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="With --demo: delete the demo's SQLite database first, so the demo starts clean (requests "
+            "carried through on an earlier run are gone).",
+        ),
+    ] = False,
     url: Annotated[
         str | None, typer.Option("--url", help="Database URL (default: KIZUNA_DATABASE_URL or SQLite).")
     ] = None,
@@ -79,6 +87,9 @@ def serve(
         serve_tampered_log=serve_tampered_log,
         expect_head=expect_head,
     )
+    _check_port(settings.host, settings.port)
+    if reset:
+        _reset_demo(settings.resolved_database_url(), demo=demo)
     display_host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host  # noqa: S104
     base_url = f"http://{display_host}:{settings.port}"
     database = settings.resolved_database_url()
@@ -97,12 +108,13 @@ def serve(
         if demo:
             with err.status("Seeding the demo (users, crisis, designation, requests)..."):
                 info = seed_demo(runtime)
-            for line in login_lines(info, base_url):
-                out.print(line, markup=False, highlight=False)
+            for line in login_lines(info, base_url, runtime):
+                out.print(line, markup=False, highlight=False, soft_wrap=True)  # commands stay one line
     finally:
         if workers > 1:
             runtime.close()
-    err.print(f"Serving on {base_url} with {workers} worker(s) (database: {_safe(database)})")
+    served = f"{workers} {'worker' if workers == 1 else 'workers'}"
+    err.print(f"Serving on {base_url} with {served} (database: {_safe(database)})")
     if workers == 1:
         _tune_gc()
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
@@ -119,6 +131,55 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+    )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 2 with a clear message when the port is taken, before anything is seeded or started."""
+    import errno
+    import socket
+
+    from kizuna.cli.console import EXIT_USAGE, fail
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                fail(
+                    f"port {port} on {host} is already in use (another `kizuna serve`?); "
+                    f"choose another with --port, e.g. --port {port + 1}",
+                    EXIT_USAGE,
+                )
+            fail(f"cannot listen on {host}:{port}: {error.strerror}", EXIT_USAGE)
+
+
+def _reset_demo(database: str, *, demo: bool) -> None:
+    """Delete the SQLite file of the demo database (and its journal files); exit 2 when that cannot be."""
+    from sqlalchemy.engine import make_url
+
+    from kizuna.cli.console import EXIT_USAGE, fail
+
+    if not demo:
+        fail("--reset starts the demo afresh: give it with --demo", EXIT_USAGE)
+    parsed = make_url(database)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        fail(
+            f"--reset deletes a SQLite demo database; {_safe(database)} is not one (drop it yourself)",
+            EXIT_USAGE,
+        )
+    from pathlib import Path
+
+    removed = 0
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = Path(parsed.database + suffix)
+        if path.exists():
+            path.unlink()
+            removed += 1
+    err.print(
+        f"reset: {'deleted ' + parsed.database if removed else 'no demo database yet at ' + parsed.database}"
     )
 
 

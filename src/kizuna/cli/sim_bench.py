@@ -53,28 +53,32 @@ def bench_sim(
     if as_json:
         typer.echo(json.dumps(result.to_json()))
         return
-    from rich.table import Table
+    from kizuna.cli.console import print_table
+    from kizuna.report.terminal import Column
 
-    table = Table(
-        "simulator",
-        "replications",
-        "seconds",
-        "replications/s",
+    print_table(
+        [
+            Column("simulator", wrap=True),
+            Column("replications", justify="right"),
+            Column("seconds", justify="right"),
+            Column("replications/s", justify="right"),
+        ],
+        [
+            [
+                f"kizuna ({result.workers} workers)",
+                f"{result.replications:,}",
+                f"{result.kizuna_s:.2f}",
+                f"{result.kizuna_rep_per_s:,.0f}",
+            ],
+            [
+                "SimPy reference (1 process)",
+                f"{result.simpy_replications:,}",
+                f"{result.simpy_s:.2f}",
+                f"{result.simpy_rep_per_s:,.1f}",
+            ],
+        ],
         title=f"sim: {result.requests} requests x {result.organizations} organizations",
     )
-    table.add_row(
-        f"kizuna ({result.workers} workers)",
-        f"{result.replications:,}",
-        f"{result.kizuna_s:.2f}",
-        f"{result.kizuna_rep_per_s:,.0f}",
-    )
-    table.add_row(
-        "SimPy reference (1 process)",
-        f"{result.simpy_replications:,}",
-        f"{result.simpy_s:.2f}",
-        f"{result.simpy_rep_per_s:,.1f}",
-    )
-    out.print(table)
     goal = "met" if result.ratio >= 300 else "not met"
     out.print(
         f"ratio {result.ratio:,.0f}x (goal 300x at 100,000 replications: {goal}); "

@@ -6,8 +6,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from kizuna.cli.console import EXIT_INVALID, EXIT_OK, EXIT_USAGE, err, fail, out, print_problems
+from kizuna.cli.console import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    err,
+    fail,
+    out,
+    plural,
+    print_lines,
+    print_problems,
+    print_table,
+)
 
 if TYPE_CHECKING:
     from kizuna.model import Structure
@@ -36,7 +48,7 @@ def validate(
         if problems:
             bad += 1
             print_problems(problems)
-            err.print(f"[red]invalid[/red] {path}: {len(problems)} problem(s)")
+            err.print(f"[red]invalid[/red] {path}: {plural(len(problems), 'problem')}")
         elif structure is not None:
             out.print(
                 f"[green]valid[/green] {path}: {structure.id} ({len(structure.organizations)} organizations, "
@@ -48,22 +60,24 @@ def validate(
 @app.command("list")
 def list_structures() -> None:
     """List the bundled structures with their eras."""
-    from rich.table import Table
-
     from kizuna.model import bundled_ids, load_structure
+    from kizuna.report.terminal import Column
 
-    table = Table("id", "name", "valid from", "valid to", "organizations", "relations")
+    rows = []
     for sid in bundled_ids():
         s = load_structure(sid)
-        table.add_row(
-            s.id + (" (hypothetical)" if s.hypothetical else ""),
-            s.name,
-            str(s.era.valid_from),
-            str(s.era.valid_to or "-"),
-            str(len(s.organizations)),
-            str(len(s.relations)),
-        )
-    out.print(table)
+        name = escape(s.name)
+        if s.hypothetical and "hypothetical" not in s.name:
+            name += " [dim](hypothetical)[/dim]"
+        era = f"{s.era.valid_from} → {s.era.valid_to or 'present'}"
+        rows.append([s.id, name, era, str(len(s.organizations))])
+    columns = [
+        Column("id", key=True),
+        Column("name", wrap=True),
+        Column("era"),
+        Column("orgs", justify="right"),
+    ]
+    print_table(columns, rows)
 
 
 def _load(ref: str) -> Structure:
@@ -77,14 +91,20 @@ def _load(ref: str) -> Structure:
         fail(f"{error} (or give a path to a structure file)", EXIT_USAGE)
     except DataError as error:
         print_problems(error.problems)
-        raise typer.Exit(EXIT_INVALID) from None
+        missing = all(p.field == "file" and p.message == "no such file" for p in error.problems)
+        raise typer.Exit(EXIT_USAGE if missing else EXIT_INVALID) from None
 
 
-def _check_org(structure: Structure, org_id: str) -> None:
-    if org_id not in structure.org_by_id:
+def _check_org(structure: Structure, org_id: str) -> str:
+    """Return the organization's id as the structure spells it (read without case); exit 2 if none."""
+    if org_id in structure.org_by_id:
+        return org_id
+    folded = {o.casefold(): o for o in structure.org_by_id}
+    if org_id.casefold() not in folded:
         from kizuna.errors import UnknownId
 
         fail(f"{structure.id}: {UnknownId('organization', org_id, structure.org_by_id)}", EXIT_USAGE)
+    return folded[org_id.casefold()]
 
 
 def _print_json(data: object) -> None:
@@ -103,14 +123,12 @@ def show(
     if as_json:
         _print_json(structure.to_data())
         return
-    # Piped output has no terminal width to respect: give the tables room instead of folding ids.
-    from rich.console import Console
+    from rich.text import Text
 
     from kizuna.report.terminal import structure_tables
 
-    console = out if out.is_terminal else Console(width=160, highlight=False, soft_wrap=True)
-    for part in structure_tables(structure):
-        console.print(part)
+    for part in structure_tables(structure, width=out.width):
+        out.print(part, soft_wrap=isinstance(part, Text))  # a URL longer than the line stays one token
 
 
 @app.command()
@@ -128,27 +146,65 @@ def diff(
         return
     from kizuna.report.terminal import diff_lines
 
-    for line in diff_lines(result):
-        out.print(line)
+    print_lines(diff_lines(result))
 
 
 @app.command()
 def graph(
     ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A bundled structure id or a file.")],
     out_file: Annotated[
-        Path, typer.Option("--out", "-o", help="Where to write the chart: a .png or .svg file.")
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Where to write the chart: a .png, .svg or .pdf file."
+        ),
     ],
+    compare_with: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-with",
+            metavar="ID|FILE",
+            help="An earlier era: the chart uses the layout of both and marks what is new, gone or changed.",
+        ),
+    ] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", metavar="en|ja", help="Label language: ja uses the Japanese names.")
+    ] = "en",
 ) -> None:
-    """Draw a structure as an org chart: nations side by side, bilateral bodies between them."""
+    """Draw a structure as an org chart: nations side by side, bilateral bodies and their members between."""
     from kizuna.report.orgchart import FORMATS
 
     if out_file.suffix.lower() not in FORMATS:
-        fail(f"--out must end in {' or '.join(FORMATS)} (got {out_file.name!r})", EXIT_USAGE)
+        fail(f"--out must end in {', '.join(FORMATS)} (got {out_file.name!r})", EXIT_USAGE)
+    if lang not in ("en", "ja"):
+        fail(f"--lang is en or ja (got {lang!r})", EXIT_USAGE)
     structure = _load(ref)
+    base = _load(compare_with) if compare_with else None
     from kizuna.report.orgchart import draw_orgchart
 
-    path = draw_orgchart(structure, out_file)
-    out.print(f"wrote {path} ({structure.id}: {len(structure.organizations)} organizations)")
+    path = draw_orgchart(structure, out_file, base=base, lang=lang)
+    against = f"; changes marked against {base.id}" if base else ""
+    out.print(f"wrote {path} ({structure.id}: {len(structure.organizations)} organizations{against})")
+
+
+@app.command("map")
+def map_(
+    ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A bundled structure id or a file.")],
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Where to write the map: .geojson (or .json) or .kml."
+        ),
+    ],
+) -> None:
+    """Write a structure's sites and the organizations at each as GeoJSON or KML, with their names."""
+    from kizuna.interop.geo import MAP_FORMATS, write_structure_map
+
+    if out_file.suffix.lower() not in MAP_FORMATS:
+        fail(f"--out must end in {', '.join(MAP_FORMATS)} (got {out_file.name!r})", EXIT_USAGE)
+    structure = _load(ref)
+    path = write_structure_map(structure, out_file)
+    located = sum(1 for o in structure.organizations if o.site)
+    out.print(f"wrote {path} ({structure.id}: {len(structure.sites)} sites, {located} organizations placed)")
 
 
 @app.command()
@@ -161,7 +217,7 @@ def chain(
     from kizuna.model.queries import chain_of_command
 
     structure = _load(ref)
-    _check_org(structure, org)
+    org = _check_org(structure, org)
     links = chain_of_command(structure, org)
     if as_json:
         _print_json(
@@ -170,8 +226,7 @@ def chain(
         return
     from kizuna.report.terminal import chain_lines
 
-    for line in chain_lines(structure, org, links):
-        out.print(line)
+    print_lines(chain_lines(structure, org, links))
 
 
 @app.command()
@@ -192,8 +247,8 @@ def route(
     from kizuna.model.queries import coordination_route
 
     structure = _load(ref)
-    _check_org(structure, org_a)
-    _check_org(structure, org_b)
+    org_a = _check_org(structure, org_a)
+    org_b = _check_org(structure, org_b)
     when = None
     if at is not None:
         try:
@@ -209,6 +264,4 @@ def route(
         return
     from kizuna.report.terminal import route_lines
 
-    out.print(f"[bold]{structure.id}[/bold]: {org_a} → {org_b}")
-    for line in route_lines(result):
-        out.print(line)
+    print_lines([f"[bold]{structure.id}[/bold]: {org_a} → {org_b}", *route_lines(result)])

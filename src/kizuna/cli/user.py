@@ -79,23 +79,37 @@ def add(
 @app.command("list")
 def list_users(url: UrlOption = None) -> None:
     """List every user with nation, organization, role, clearance and whether active."""
-    from rich.table import Table
+    from rich.markup import escape
+
+    from kizuna.cli.console import print_table
+    from kizuna.report.terminal import Column
 
     store, directory = _directory(url)
     with store:
         users = directory.users()
-    table = Table("id", "name", "nation", "organization", "role", "clearance", "active")
-    for user in users:
-        table.add_row(
-            user.id,
-            user.name,
-            user.nation,
-            user.organization,
-            user.role,
-            user.clearance,
-            "yes" if user.active else "no",
-        )
-    out.print(table)
+    print_table(
+        [
+            Column("id", key=True),
+            Column("name", wrap=True),
+            Column("nation", key=True),
+            Column("organization", key=True),
+            Column("role", key=True),
+            Column("clearance", key=True),
+            Column("active"),
+        ],
+        [
+            [
+                user.id,
+                escape(user.name),
+                user.nation,
+                user.organization,
+                user.role,
+                user.clearance,
+                "yes" if user.active else "no",
+            ]
+            for user in users
+        ],
+    )
 
 
 token_app = typer.Typer(no_args_is_help=True, help="API tokens: create, list, revoke.")

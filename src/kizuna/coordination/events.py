@@ -30,6 +30,13 @@ class Action(StrEnum):
     EXECUTE = "execute"  # report the step executed
     INFORM = "inform"
 
+    @property
+    def past(self) -> str:
+        """The action in the past tense, for messages ("was already approved by ...")."""
+        return {"execute": "reported executed", "deny": "denied"}.get(
+            self.value, f"{self.value}ed".replace("eed", "ed")
+        )
+
 
 class TaskingStatus(StrEnum):
     """Where a tasking to a unit stands."""

@@ -216,7 +216,7 @@ def decide_step(
     if step_id in state.done:
         record = state.done[step_id]
         raise ConflictError(
-            f"step {step_id!r} was already {record.action.value} by {record.actor.user}",
+            f"step {step_id!r} was already {record.action.past} by {record.actor.user}",
             current=state.summary(),
         )
     if action not in ACTIONS[step.kind]:

@@ -14,6 +14,7 @@ from typing import Any
 from kizuna.model.loading import SECTIONS
 from kizuna.model.provenance import Provenanced
 from kizuna.model.queries import operational_commander
+from kizuna.model.sources import Source, cited_sources
 from kizuna.model.structure import Relation, RelationKind, Structure
 
 
@@ -117,6 +118,12 @@ class StructureDiff:
         """Tell whether the two structures hold the same entities and authority."""
         return not self.changes and not self.authority_moved
 
+    def cited(self) -> list[Source]:
+        """Return the documents the diff's entries cite, each once, sorted by key."""
+        refs = [r for c in self.changes for r in c.provenance.source]
+        refs += [r for m in self.authority_moved for r in m.provenance.source]
+        return cited_sources(refs, self.after.sources, self.before.sources)
+
     def to_data(self) -> dict[str, Any]:
         """Return the diff as plain data (the `--json` form), grouped by section and kind of change."""
         data: dict[str, Any] = {
@@ -126,6 +133,7 @@ class StructureDiff:
         for section in SECTIONS:
             data[section] = {kind.value: [c.to_data() for c in self.of(section, kind)] for kind in ChangeKind}
         data["authority_moved"] = [m.to_data() for m in self.authority_moved]
+        data["sources"] = {source.key: source.to_json() for source in self.cited()}
         return data
 
 

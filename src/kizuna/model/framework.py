@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kizuna.errors import DataError, Problem
 from kizuna.model.ids import Ident
 from kizuna.model.loading import bundled_dir, bundled_ids, load_checked, read_sources, resolve
-from kizuna.model.provenance import Provenanced, is_url, source_key
+from kizuna.model.provenance import Provenanced
+from kizuna.model.sources import Source, resolve_references
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
 #: The vocabulary sections of a framework file, in the order a query names them.
@@ -267,7 +268,7 @@ class Framework(BaseModel):
     description: str = ""
     jurisdiction: str = ""
     file: str = ""
-    sources: dict[str, str] = Field(default_factory=dict)
+    sources: dict[str, Source] = Field(default_factory=dict, description="The documents cited, by key.")
     situations: tuple[Term, ...] = ()
     actors: tuple[Term, ...] = ()
     activities: tuple[Term, ...] = ()
@@ -350,7 +351,7 @@ def check_framework_file(path: str | Path) -> tuple[Framework | None, list[Probl
     rules = [r for r in _entries(file, root, "rules", Rule, problems) if isinstance(r, Rule)]
 
     _check_duplicates(file, vocab, approvals, rules, problems)
-    _check_provenance(
+    cited = _check_provenance(
         file=file, sources=sources, vocab=vocab, approvals=approvals, rules=rules, problems=problems
     )
     _check_references(file, vocab, approvals, rules, problems)
@@ -363,7 +364,7 @@ def check_framework_file(path: str | Path) -> tuple[Framework | None, list[Probl
             description=str(root.get("description", "") or ""),
             jurisdiction=str(root.get("jurisdiction", "") or ""),
             file=file,
-            sources=sources,
+            sources=cited,
             approvals=tuple(approvals),
             rules=tuple(rules),
             **{s: tuple(vocab[s]) for s in VOCABULARIES},
@@ -481,19 +482,17 @@ def _check_duplicates(
 def _check_provenance(
     *,
     file: str,
-    sources: dict[str, str],
+    sources: dict[str, Source],
     vocab: dict[str, list[Term]],
     approvals: list[Approval],
     rules: list[Rule],
     problems: list[Problem],
-) -> None:
-    known = ", ".join(sorted(sources)) or "(none defined: add a `sources:` table)"
+) -> dict[str, Source]:
+    """Resolve every source reference against the file's table and the catalog; return those cited."""
+    refs: list[tuple[str, int | None, str]] = []
 
     def check(where: str, line: int | None, ref: str) -> None:
-        if not (is_url(ref) or source_key(ref) in sources):
-            problems.append(
-                Problem(file, line, where, "unknown source key", source_key(ref), f"a URL or one of {known}")
-            )
+        refs.append((where, line, ref))
 
     for section, terms in vocab.items():
         for term in terms:
@@ -507,6 +506,7 @@ def _check_provenance(
     for rule in rules:
         for c in rule.citations:
             check(f"rules[{rule.id}].citations", rule.line, c.source)
+    return dict(sorted(resolve_references(file, refs, sources, problems).items()))
 
 
 def _check_references(

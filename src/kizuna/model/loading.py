@@ -18,9 +18,10 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
-from kizuna.errors import DataError, Problem, UnknownId
+from kizuna.errors import DataError, Problem, UnknownId, hint
 from kizuna.model.ids import BILATERAL
-from kizuna.model.provenance import Provenanced, is_url, source_key
+from kizuna.model.provenance import Provenanced
+from kizuna.model.sources import Source, read_source_table, resolve_references
 from kizuna.model.structure import Era, Nation, Organization, Relation, RelationKind, Site, Structure
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
@@ -63,7 +64,8 @@ class _Document:
     file: str
     meta: dict[str, Any]
     meta_node: Any
-    sources: dict[str, str]
+    #: The file's own `sources:` table (with its parents'); keys resolve there first, then in the catalog.
+    sources: dict[str, Source]
     entries: dict[str, dict[str, _Entry]]
     problems: list[Problem]
     #: Keys taken out by a `remove:` (here or in a parent), with the file and line that removed them, so a
@@ -104,7 +106,11 @@ def resolve(ref: str | Path, *, kind: str = "structures", relative_to: Path | No
         return relative_to / f"{text}.yaml"
     path = bundled_dir(kind) / f"{text}.yaml"
     if not path.is_file():
-        raise UnknownId(kind.rstrip("s"), text, bundled_ids(kind))
+        known = bundled_ids(kind)
+        folded = {k.casefold(): k for k in known}
+        if text.casefold() in folded:  # ids are lower-case kebab: `US-Japan-2015` means us-japan-2015
+            return bundled_dir(kind) / f"{folded[text.casefold()]}.yaml"
+        raise UnknownId(kind.rstrip("s"), text, known)
     return path
 
 
@@ -200,7 +206,7 @@ def _read_document(path: Path, chain: tuple[Path, ...]) -> _Document:
         if key not in root:
             problems.append(Problem(file, 1, key, "missing required key"))
 
-    sources: dict[str, str] = {}
+    sources: dict[str, Source] = {}
     entries: dict[str, dict[str, _Entry]] = {s: {} for s in SECTIONS}
     removed: dict[str, dict[str, tuple[str, int | None]]] = {s: {} for s in SECTIONS}
     if derived:
@@ -264,38 +270,9 @@ def _noun(section: str) -> str:
     return section[:-1] if section != "relations" else "relation"
 
 
-def read_sources(file: str, root: Any, problems: list[Problem]) -> dict[str, str]:
-    """Read a file's `sources:` table (KEY: document), adding a Problem for each malformed entry."""
-    node = root.get("sources")
-    if node is None:
-        return {}
-    if not isinstance(node, dict):
-        problems.append(
-            Problem(
-                file,
-                line_of(root, "sources"),
-                "sources",
-                "must be a mapping",
-                expected="KEY: document title or URL",
-            )
-        )
-        return {}
-    out: dict[str, str] = {}
-    for key, value in node.items():
-        if not isinstance(value, str) or not value.strip():
-            problems.append(
-                Problem(
-                    file,
-                    line_of(node, key),
-                    f"sources.{key}",
-                    "must name a document",
-                    value,
-                    "a title or URL",
-                )
-            )
-            continue
-        out[str(key)] = value
-    return out
+def read_sources(file: str, root: Any, problems: list[Problem]) -> dict[str, Source]:
+    """Read a file's own `sources:` table (see `kizuna.model.sources`), adding a Problem per bad entry."""
+    return read_source_table(file, root, problems)
 
 
 def _items(
@@ -464,7 +441,7 @@ def _validate(doc: _Document, problems: list[Problem]) -> Structure | None:
             fld = ".".join(str(p) for p in ("era", *e["loc"]))
             problems.append(Problem(doc.file, line_of(doc.meta_node, "era"), fld, e["msg"]))
 
-    _check_sources(doc, objects, problems)
+    cited = _check_sources(doc, objects, problems)
     _check_references(doc, objects, problems)
     _check_command(objects, problems)
     if problems or era is None:
@@ -477,7 +454,7 @@ def _validate(doc: _Document, problems: list[Problem]) -> Structure | None:
             era=era,
             extends=meta.get("extends"),
             hypothetical=bool(meta.get("hypothetical", False)),
-            sources=doc.sources,
+            sources=cited,
             nations=tuple(o for o, _ in objects["nations"]),
             sites=tuple(o for o, _ in objects["sites"]),
             organizations=tuple(o for o, _ in objects["organizations"]),
@@ -515,24 +492,17 @@ def _validate_entry(model: type[BaseModel], entry: _Entry, problems: list[Proble
 
 def _check_sources(
     doc: _Document, objects: dict[str, list[tuple[Any, _Entry]]], problems: list[Problem]
-) -> None:
-    known = ", ".join(sorted(doc.sources)) or "(none defined: add a `sources:` table)"
+) -> dict[str, Source]:
+    """Resolve every `source:` against the file's table and the catalog; return the entries cited."""
+    cited: dict[str, Source] = {}
     for section, pairs in objects.items():
         for obj, entry in pairs:
-            for ref in obj.source:
-                if is_url(ref) or source_key(ref) in doc.sources:
-                    continue
-                file, line = entry.line("source")
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        f"{section}[{entity_key(section, entry.data)}].source",
-                        "unknown source key",
-                        source_key(ref),
-                        f"a URL or one of {known}",
-                    )
-                )
+            file, line = entry.line("source")
+            where = f"{section}[{entity_key(section, entry.data)}].source"
+            cited.update(
+                resolve_references(file, [(where, line, ref) for ref in obj.source], doc.sources, problems)
+            )
+    return dict(sorted(cited.items()))
 
 
 def _check_references(
@@ -557,7 +527,8 @@ def _check_references(
         if gone is not None:
             message = f"{what} id removed at {gone[0]}:{gone[1]} but still referred to here"
             expected = f"a `remove:` or `change:` of what refers to {value!r} as well"
-        problems.append(Problem(file, line, f"{entry.section}[{key}].{fld}", message, value, expected))
+        near = hint(value, known) if gone is None else None
+        problems.append(Problem(file, line, f"{entry.section}[{key}].{fld}", message, value, expected, near))
 
     for org, entry in objects["organizations"]:
         ref(entry, "nation", org.nation, nations | {BILATERAL}, "nation")

@@ -1,7 +1,8 @@
 """Provenance: every fact in the data says where it comes from (`source`) or that it is a guess.
 
-A source reference is `KEY [locator]`, where KEY is defined in the file's `sources:` table (for the bundled
-data, the keys of alliance-facts.md §0) and the locator narrows it (a section, figure or article), or a URL.
+A source reference is `KEY [locator]`, where KEY is defined in the file's `sources:` table or in the sources
+catalog shipped with the package (`kizuna/data/sources.yaml`, see `kizuna.model.sources`) and the locator
+narrows it (a section, figure or article), or a URL.
 """
 
 from __future__ import annotations

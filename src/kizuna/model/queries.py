@@ -35,6 +35,33 @@ CHAIN_PRIORITY: tuple[RelationKind, ...] = (
     RelationKind.REPORTS_TO,
 )
 
+
+def relay_phrase(kind: RelationKind, forward: bool, previous: str) -> str:
+    """Say how a request reaches an organization over a relation from `previous`, as a staff officer would.
+
+    `forward` is True when the request travels the way the relation is written (from `from` to `to`):
+    down a chain of command, up a reporting line, from a member into its coordination body.
+    """
+    phrases: dict[RelationKind, tuple[str, str]] = {
+        RelationKind.COMMANDS: ("down the chain of command from {p}", "up the chain of command from {p}"),
+        RelationKind.TACTICAL_CONTROL: ("down the tactical chain from {p}", "up the tactical chain from {p}"),
+        RelationKind.ADMINISTRATIVE_CONTROL: (
+            "down the administrative chain from {p}",
+            "up the administrative chain from {p}",
+        ),
+        RelationKind.REPORTS_TO: ("from {p}, which reports to it", "from {p}, to which it reports"),
+        RelationKind.MEMBER_OF: ("from its member {p}", "from {p}, the body it sits in"),
+        RelationKind.LIAISON: ("from {p} through their liaison", "from {p} through their liaison"),
+        RelationKind.COORDINATES_WITH: (
+            "from {p}, with which it coordinates",
+            "from {p}, with which it coordinates",
+        ),
+        RelationKind.SUPPORTS: ("from {p}, which supports it", "from {p}, which it supports"),
+    }
+    down, up = phrases[kind]
+    return (down if forward else up).format(p=previous)
+
+
 #: The cost of crossing one relation in `coordination_route`. Command links and the formal coordination
 #: mechanisms (membership of a coordination body, liaison) cost 1; administrative and reporting lines cost
 #: a little more, so an operational chain wins a tie; a direct `coordinates-with` between two bodies costs
@@ -172,6 +199,12 @@ class Hop:
             return ""
         kind = self.relation.kind.value
         return kind if self.forward else f"{kind} (reverse)"
+
+    def words(self, previous: str) -> str:
+        """Say how this hop was reached from `previous` (a name), e.g. 'up the chain of command from X'."""
+        if self.relation is None:
+            return ""
+        return relay_phrase(self.relation.kind, self.forward, previous)
 
     @property
     def offset_text(self) -> str:

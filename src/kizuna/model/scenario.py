@@ -39,8 +39,9 @@ from pydantic import (
 
 from kizuna.errors import DataError, Problem
 from kizuna.model.ids import Ident
-from kizuna.model.provenance import Provenanced, is_url, source_key
+from kizuna.model.provenance import Provenanced
 from kizuna.model.request import RequestSpec
+from kizuna.model.sources import Source, read_source_table, resolve_references
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
 #: The step kinds parameters may be given for; the same values as `kizuna.planning.StepKind` (the model
@@ -663,13 +664,31 @@ def _start(value: Any) -> Any:
     return value
 
 
+def _source_table(value: Any) -> Any:
+    """Accept a `sources:` table whose entries are one line of text, or mappings in the catalog's form."""
+    if not isinstance(value, dict):
+        return value
+    return {
+        str(k): Source.from_text(str(k), v)
+        if isinstance(v, str)
+        else {**v, "key": str(k)}
+        if isinstance(v, dict)
+        else v
+        for k, v in value.items()
+    }
+
+
 class Scenario(_Frozen):
     """A scenario: what happens when, under which structures, with which timing parameters."""
 
     id: Ident
     name: str = Field(min_length=1)
     description: str = ""
-    sources: dict[str, str] = Field(default_factory=dict)
+    sources: Annotated[dict[str, Source], BeforeValidator(_source_table)] = Field(
+        default_factory=dict,
+        description="The documents the scenario cites, by key: the file's own `sources:` entries (a title "
+        "and URL, or a mapping like the catalog's) and, after loading, the catalog entries it cites.",
+    )
     structures: tuple[str, ...] = Field(default=(), description="Structure ids or paths to compare.")
     frameworks: tuple[str, ...] = Field(default=(), description="Framework ids or paths in force.")
     start: Annotated[datetime, BeforeValidator(_start)] = Field(
@@ -803,8 +822,10 @@ def check_scenario_file(path: str | Path) -> tuple[Scenario | None, list[Problem
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         problems.extend(_problems(file, root, err))
-    problems.extend(_check_sources(file, root, data.get("sources")))
+    local = read_source_table(file, root, [])  # malformed entries were reported by the model above
+    cited = resolve_references(file, _references(root), local, problems)
     if scenario is not None:
+        scenario = scenario.model_copy(update={"sources": {**local, **dict(sorted(cited.items()))}})
         scenario._lines.update(_lines(root))
     problems.sort(key=lambda p: p.line or 0)
     return (scenario if not problems else None), problems
@@ -905,25 +926,16 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def _check_sources(file: str, root: Any, sources: Any) -> Iterator[Problem]:
-    """Every `source:` names a key of the file's `sources:` table (or is a URL)."""
-    keys = set(sources) if isinstance(sources, dict) else set()
-    known = ", ".join(sorted(keys)) or "(none defined: add a `sources:` table)"
+def _references(root: Any) -> Iterator[tuple[str, int | None, str]]:
+    """Yield (field, line, reference) for every `source:` in the file (the `sources:` table aside)."""
 
-    def walk(node: Any, where: str) -> Iterator[Problem]:
+    def walk(node: Any, where: str) -> Iterator[tuple[str, int | None, str]]:
         if isinstance(node, dict):
             for k, v in node.items():
                 if k == "source" and where != "" and isinstance(v, str | list):
                     for ref in [v] if isinstance(v, str) else v:
-                        if isinstance(ref, str) and not is_url(ref) and source_key(ref) not in keys:
-                            yield Problem(
-                                file,
-                                line_of(node, k),
-                                f"{where}.source",
-                                "unknown source key",
-                                source_key(ref),
-                                f"a URL or one of {known}",
-                            )
+                        if isinstance(ref, str):
+                            yield f"{where}.source", line_of(node, k), ref
                 elif k != "sources":
                     yield from walk(v, f"{where}.{k}" if where else str(k))
         elif isinstance(node, list):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from kizuna.model.ids import BILATERAL, Ident
 from kizuna.model.provenance import Provenanced
+from kizuna.model.sources import Source
 
 
 class OrgKind(StrEnum):
@@ -222,7 +223,10 @@ class Structure(BaseModel):
     era: Era
     extends: Ident | None = Field(default=None, description="The structure this one was derived from.")
     hypothetical: bool = Field(default=False, description="True for a structure that never existed.")
-    sources: dict[str, str] = Field(default_factory=dict)
+    sources: dict[str, Source] = Field(
+        default_factory=dict,
+        description="The documents the structure cites, by key (the file's own table, then the catalog).",
+    )
     nations: tuple[Nation, ...] = ()
     sites: tuple[Site, ...] = ()
     organizations: tuple[Organization, ...] = ()

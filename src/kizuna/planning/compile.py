@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from kizuna.authority import FrameworkSet, Query, rule
 from kizuna.errors import InvalidQuery, NotFound, UnknownId
 from kizuna.model.ids import BILATERAL
-from kizuna.model.queries import chain_of_command, coordination_route, operational_authority, route_graph
+from kizuna.model.queries import (
+    chain_of_command,
+    coordination_route,
+    operational_authority,
+    relay_phrase,
+    route_graph,
+)
 from kizuna.model.request import RequestSpec
 from kizuna.model.structure import Organization, OrgKind, Relation, RelationKind, Structure
 from kizuna.planning.path import DecisionPath, Step, StepKind
@@ -99,14 +105,12 @@ class _Builder:
             if note not in self.notes:
                 self.notes.append(note)
             return last
-        for org, relation in hops[1:-1]:
-            via = relation.kind.value if relation is not None else ""
-            if relation is not None and relation.to != org:
-                via += " (reverse)"
+        for (previous, _), (org, relation) in itertools.pairwise(hops[:-1]):
+            how = relay_phrase(relation.kind, relation.to == org, self.name(previous)) if relation else ""
             last = self.add(
                 org,
                 StepKind.COORDINATE,
-                f"{self.name(org)} passes the {purpose} on ({via})",
+                f"{self.name(org)} receives the {purpose} {how} and passes it on".replace("  ", " "),
                 [last],
                 after_effect=after_effect,
                 citations=_relation_sources(relation),

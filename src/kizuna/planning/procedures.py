@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kizuna.errors import DataError, Problem, UnknownId
 from kizuna.model.ids import Ident
-from kizuna.model.provenance import Provenanced, is_url, source_key
+from kizuna.model.provenance import Provenanced
+from kizuna.model.sources import Source, read_source_table, resolve_references
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
 
@@ -64,7 +65,7 @@ class Procedures(BaseModel):
     id: Ident
     framework: Ident = Field(description="The framework whose situations and approvals this uses.")
     name: str = ""
-    sources: dict[str, str] = Field(default_factory=dict)
+    sources: dict[str, Source] = Field(default_factory=dict, description="The documents cited, by key.")
     designations: tuple[Designation, ...] = ()
     file: str = Field(default="", exclude=True)
 
@@ -91,10 +92,12 @@ def load_procedures(path: str | Path) -> Procedures:
     root = read_yaml(path)
     if not isinstance(root, dict):
         raise DataError.single(file, "(top level)", "a procedures file is a mapping", line=1)
+    problems: list[Problem] = []
+    local = read_source_table(file, root, problems)
+    data = {k: v for k, v in plain(root).items() if k != "sources"}
     try:
-        procedures = Procedures.model_validate({**plain(root), "file": file})
+        procedures = Procedures.model_validate({**data, "file": file})
     except ValidationError as err:
-        problems = []
         for e in err.errors():
             loc = list(e["loc"])
             node: Any = root
@@ -109,16 +112,17 @@ def load_procedures(path: str | Path) -> Procedures:
             fld = ".".join(str(p) for p in loc) or "(top level)"
             problems.append(Problem(file, line, fld, e["msg"].removeprefix("Value error, "), None))
         raise DataError(problems) from err
-    known = set(procedures.sources)
-    bad = [
-        Problem(file, None, f"designations[{d.situation}].source", "unknown source key", source_key(ref))
-        for d in procedures.designations
+    listed = root.get("designations")
+    nodes: list[Any] = listed if isinstance(listed, list) else []
+    refs = [
+        (f"designations[{d.situation}].source", line_of(nodes[i], "source") if i < len(nodes) else None, ref)
+        for i, d in enumerate(procedures.designations)
         for ref in d.source
-        if not is_url(ref) and source_key(ref) not in known
     ]
-    if bad:
-        raise DataError(bad)
-    return procedures
+    cited = resolve_references(file, refs, local, problems)
+    if problems:
+        raise DataError(problems)
+    return procedures.model_copy(update={"sources": {**local, **dict(sorted(cited.items()))}})
 
 
 @lru_cache(maxsize=8)

@@ -105,8 +105,27 @@ def compare_eras(
 
 
 def write_orgcharts(
-    structures: Iterable[Structure], out_dir: str | Path, formats: Sequence[str] = FORMATS
+    structures: Iterable[Structure],
+    out_dir: str | Path,
+    formats: Sequence[str] = FORMATS,
+    *,
+    lang: str = "en",
+    layout_of: Sequence[Structure] = (),
 ) -> list[Path]:
-    """Draw each structure's org chart into `out_dir` as `<id>.<format>`; return the files written."""
+    """Draw the structures' org charts into `out_dir` as `<id>.<format>` on one shared layout.
+
+    Each chart after the first marks what changed against the one before it (eras in order); the layout
+    is that of the union of `layout_of` (default: the structures drawn), so an organization sits in the
+    same place in every chart. Japanese charts (`lang="ja"`) are written as `<id>.ja.<format>`.
+    """
     folder = Path(out_dir)
-    return [draw_orgchart(s, folder / f"{s.id}{suffix}") for s in structures for suffix in formats]
+    eras = list(structures)
+    shared = list(layout_of) or eras
+    suffix_lang = ".ja" if lang == "ja" else ""
+    written = []
+    for i, s in enumerate(eras):
+        base = eras[i - 1] if i else None
+        for suffix in formats:
+            out = folder / f"{s.id}{suffix_lang}{suffix}"
+            written.append(draw_orgchart(s, out, base=base, layout_of=shared, lang=lang))
+    return written

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from kizuna.model.structure import Structure
+    from kizuna.report.findings import Finding
 
 #: Colors of the structures, in the order the scenario lists them (colorblind-safe Okabe-Ito).
 STRUCTURE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
@@ -196,7 +198,8 @@ def _cdf_panel(ax: Axes, result: SimResult, scenario: Scenario, request: str, *,
     ax.grid(True, which="both", alpha=0.25)
     ax.set_ylabel("share done")
     ax.set_xlabel(f"time to {of} after filing ({unit.name}, log scale)")
-    ax.set_title(f"{request}: time to {of}", fontsize=10, loc="left")
+    name = next((r.name for r in scenario.requests if r.id == request and r.name), request)
+    ax.set_title(f"{textwrap.shorten(name, 70)}: time to {of}", fontsize=10, loc="left")
 
 
 def _log_axis(ax: Axes) -> None:
@@ -243,7 +246,9 @@ def _simulated_requests(result: SimResult, scenario: Scenario) -> list[str]:
     return sorted(seen, key=lambda r: order.index(r) if r in order else len(order))
 
 
-def bottleneck_figure(result: SimResult, *, top: int = 10) -> Figure:
+def bottleneck_figure(
+    result: SimResult, *, top: int = 10, models: Mapping[str, Structure] | None = None
+) -> Figure:
     """Draw, per structure, the organizations with the largest share of the delay on critical paths.
 
     Each bar is split into queueing (waiting for a free server), work and waiting for duty hours; the
@@ -261,7 +266,8 @@ def bottleneck_figure(result: SimResult, *, top: int = 10) -> Figure:
         orgs = [o for o in sres.organizations.values() if math.isfinite(o.delay_share) and o.delay_share > 0]
         orgs.sort(key=lambda o: -o.delay_share)
         orgs = orgs[:top]
-        labels = [o.organization for o in orgs]
+        names = {o.id: _short(o.name) for o in models[sid].organizations} if models and sid in models else {}
+        labels = [names.get(o.organization, o.organization) for o in orgs]
         rows = list(range(len(orgs)))[::-1]
         for row, org in zip(rows, orgs, strict=True):
             parts = [
@@ -307,23 +313,67 @@ def _z(x: float) -> float:
     return x if math.isfinite(x) else 0.0
 
 
+#: How a Gantt row names what an organization does at a step, by step kind (and the relay verb).
+_KIND_WORDS = {
+    "coordinate": "coordinates",
+    "consult": "deliberates",
+    "approve": "decides",
+    "order": "orders",
+    "execute": "acts",
+    "inform": "informs",
+}
+
+
+def gantt_window(bar_sets: Sequence[Sequence[GanttBar]]) -> tuple[float, float]:
+    """Return one time window (hours after the start) for the Gantt charts of every structure.
+
+    From the earliest arrival to a little after the last step anything waits on (steps that may come
+    after the effect, such as ex post approvals, can run for days: their bars are cut at the window's end).
+    """
+    bars = [b for bars in bar_sets for b in bars]
+    if not bars:
+        return 0.0, 1.0
+    critical_end = max((b.end_h for b in bars if b.critical), default=max(b.end_h for b in bars))
+    horizon = max(critical_end, *(b.begin_h for b in bars))
+    first = min(b.arrive_h for b in bars)
+    return first, horizon + 0.06 * max(horizon - first, 0.5)
+
+
+def _short(name: str) -> str:
+    """A name without its parenthetical, for a chart's row label."""
+    return name.split(" (", maxsplit=1)[0]
+
+
 def gantt_figure(
-    bars: Sequence[GanttBar], *, title: str, start: datetime | None = None, max_rows: int = 90
+    bars: Sequence[GanttBar],
+    *,
+    title: str,
+    start: datetime | None = None,
+    window: tuple[float, float] | None = None,
+    org_names: Mapping[str, str] | None = None,
+    request_names: Mapping[str, str] | None = None,
+    max_rows: int = 90,
 ) -> Figure:
     """Draw the Gantt chart of one replication: a row per step, grouped by request, in time order.
 
-    The light part of a bar is queueing for staff, the orange part waiting for duty hours (or the call-in),
-    the dark part work. Steps on the request's critical path are outlined. With `start`, the top axis shows
-    the local clock time of the scenario's zone. Only the first `max_rows` steps (in time) are drawn.
+    Rows name the organization and what it does there ("National Security Council — deliberates"),
+    requests are told apart by colour with their names in the legend. The light part of a bar is queueing
+    for staff, the orange part waiting for duty hours (or the call-in), the dark part work; steps on the
+    request's critical path are outlined. With `start`, the axis is the local date and time of the
+    scenario's zone, ticked at whole hours, days or weeks; `window` (hours after the start) gives every
+    structure's chart the same scale. Only the first `max_rows` steps (in time) are drawn.
     """
+    from matplotlib import dates as mdates
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
+    org_names = org_names or {}
+    request_names = request_names or {}
     rows = _gantt_rows(bars)
     if len(rows) > max_rows:
         title += f" (the first {max_rows} of {len(rows)} steps)"
         rows = sorted(sorted(rows, key=lambda b: b.arrive_h)[:max_rows], key=rows.index)
-    height = 0.24 * max(len(rows), 1) + 1.8
+    height = 0.26 * max(len(rows), 1) + 2.0
     fig = Figure(figsize=(12.0, height), layout="constrained")
     ax = fig.add_subplot()
     if not rows:
@@ -331,24 +381,35 @@ def gantt_figure(
         return fig
     requests = list(dict.fromkeys(b.request for b in rows))
     palette = [_color(i) for i in range(len(requests))]
-    # steps that may come after the effect (ex post approvals) can run for days: the axis ends a little
-    # after the last step anything waits on, and longer bars are cut there with their end written
-    critical_end = max((b.end_h for b in rows if b.critical), default=max(b.end_h for b in rows))
-    horizon = max(critical_end, *(b.begin_h for b in rows)) * 1.08
-    span = horizon - min(b.arrive_h for b in rows)
-    unit = unit_for([span])
-    t0 = 0.0
+    first, horizon = window or gantt_window([rows])
+
+    if start is not None:
+
+        def x(hours: float) -> float:
+            return float(mdates.date2num(local_time(start, hours)))  # type: ignore[no-untyped-call]
+
+        def width(h0: float, h1: float) -> float:
+            return (h1 - h0) / 24.0  # matplotlib dates count days
+
+    else:
+
+        def x(hours: float) -> float:
+            return hours
+
+        def width(h0: float, h1: float) -> float:
+            return h1 - h0
+
     for y, bar in enumerate(rows):
         color = palette[requests.index(bar.request) % len(palette)]
-        a, r, b, e = (unit(v - t0) for v in (bar.arrive_h, bar.ready_h, bar.begin_h, bar.end_h))
-        if r > a:
-            ax.barh(y, r - a, left=a, color=QUEUE_COLOR, height=0.7)
-        if b > r:
-            ax.barh(y, b - r, left=r, color=DUTY_COLOR, height=0.7)
+        end = min(bar.end_h, horizon)
+        if bar.ready_h > bar.arrive_h:
+            ax.barh(y, width(bar.arrive_h, bar.ready_h), left=x(bar.arrive_h), color=QUEUE_COLOR, height=0.7)
+        if bar.begin_h > bar.ready_h:
+            ax.barh(y, width(bar.ready_h, bar.begin_h), left=x(bar.ready_h), color=DUTY_COLOR, height=0.7)
         ax.barh(
             y,
-            max(e - b, 1e-9),
-            left=b,
+            max(width(bar.begin_h, end), 1e-9),
+            left=x(bar.begin_h),
             color=color,
             height=0.7,
             edgecolor="black" if bar.critical else "none",
@@ -356,29 +417,62 @@ def gantt_figure(
         )
         if bar.end_h > horizon:
             ax.text(
-                unit(horizon),
+                x(horizon),
                 y,
-                f"→ ends at {fmt_time(bar.end_h, unit)} ",
+                f"→ ends {fmt_time(bar.end_h - bar.begin_h)} later ",
                 ha="right",
                 va="center",
                 fontsize=7,
             )
-    ax.set_xlim(unit(min(b.arrive_h for b in rows)) - 0.01 * unit(span), unit(horizon))
-    ax.set_yticks(range(len(rows)), [_gantt_label(b) for b in rows], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"scenario time ({unit.name} after the start)")
-    ax.grid(True, axis="x", alpha=0.3)
-    ax.set_title(title, fontsize=10, loc="left")
-    if start is not None:
-        _clock_axis(ax, start, unit)
-    handles = [Patch(color=palette[i % len(palette)], label=req) for i, req in enumerate(requests)]
-    handles += [
-        Patch(color=QUEUE_COLOR, label="queueing"),
-        Patch(color=DUTY_COLOR, label="duty hours / call-in"),
-        Patch(facecolor="white", edgecolor="black", label="critical step"),
+    ax.set_xlim(x(first) - 0.01 * (x(horizon) - x(first)), x(horizon))
+    labels = [
+        f"{_short(org_names.get(b.organization, b.organization))} — {_KIND_WORDS.get(b.kind, b.kind)}"
+        for b in rows
     ]
-    fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=min(len(handles), 6))
+    ax.set_yticks(range(len(rows)), labels, fontsize=7)
+    for tick, bar in zip(ax.get_yticklabels(), rows, strict=True):
+        tick.set_color(palette[requests.index(bar.request) % len(palette)])
+    ax.invert_yaxis()
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.set_title(textwrap.fill(title, 120), fontsize=10, loc="left")
+    _time_axis(ax, start)
+    handles = [
+        Patch(color=palette[i % len(palette)], label=textwrap.shorten(request_names.get(req, req), 60))
+        for i, req in enumerate(requests)
+    ]
+    handles += [
+        Patch(color=QUEUE_COLOR, label="waiting for staff"),
+        Patch(color=DUTY_COLOR, label="waiting for duty hours / call-in"),
+        Patch(facecolor="white", edgecolor="black", label="on the critical path"),
+    ]
+    fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=min(len(handles), 3))
     return fig
+
+
+def _time_axis(ax: Axes, start: datetime | None) -> None:
+    """Tick a Gantt chart's time axis: local dates and times at whole hours or days, or hours from 0."""
+    if start is not None:
+        from matplotlib import dates as mdates
+        from matplotlib.ticker import FuncFormatter
+
+        zone = start.tzinfo
+        locator = mdates.AutoDateLocator(tz=zone, minticks=5, maxticks=12)  # type: ignore[no-untyped-call]
+        locator.intervald[mdates.HOURLY] = [1, 2, 3, 6, 12]  # whole hours a reader counts in
+
+        def label(value: float, _: object) -> str:
+            when: datetime = mdates.num2date(value, tz=zone)  # type: ignore[no-untyped-call]
+            return when.strftime("%a %d %b" if (when.hour, when.minute) == (0, 0) else "%a %H:%M")
+
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(FuncFormatter(label))
+        ax.tick_params(axis="x", labelsize=7)
+        name = getattr(zone, "key", None) or start.tzname()  # "EST" would be wrong after a clock change
+        ax.set_xlabel(f"local time ({name}); the scenario starts {start:%a %d %b %Y %H:%M %Z}")
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=10, steps=[1, 2, 2.5, 3, 5, 6, 10]))
+        ax.set_xlabel("hours after the start")
 
 
 def _gantt_rows(bars: Sequence[GanttBar]) -> list[GanttBar]:
@@ -386,25 +480,6 @@ def _gantt_rows(bars: Sequence[GanttBar]) -> list[GanttBar]:
     for b in bars:
         first[b.instance] = min(first.get(b.instance, math.inf), b.arrive_h)
     return sorted(bars, key=lambda b: (first[b.instance], b.instance, b.begin_h, b.end_h))
-
-
-def _gantt_label(bar: GanttBar) -> str:
-    return f"{bar.instance} · {bar.step}"
-
-
-def _clock_axis(ax: Axes, start: datetime, unit: Unit) -> None:
-    """Add a top axis that reads scenario time as local clock time at the start's zone."""
-    top = ax.secondary_xaxis("top")
-    lo, hi = ax.get_xlim()
-    ticks = [float(t) for t in ax.get_xticks() if lo <= t <= hi]
-    top.set_xticks(ticks)
-    labels = []
-    for t in ticks:
-        when = local_time(start, t / unit.per_hour)  # added in UTC: right across a clock change
-        labels.append(when.strftime("%a %H:%M"))
-    top.set_xticklabels(labels, fontsize=7)
-    zone = getattr(start.tzinfo, "key", None) or start.tzname()  # "EST" would be wrong after a change
-    top.set_xlabel(f"local time ({zone})", fontsize=8)
 
 
 def deadline_figure(result: SimResult) -> Figure | None:
@@ -533,16 +608,26 @@ class Figures:
     observed: str | None
 
 
-def draw_figures(result: SimResult, scenario: Scenario) -> tuple[Figures, dict[str, Figure]]:
+def draw_figures(
+    result: SimResult, scenario: Scenario, structures: Mapping[str, Structure] | None = None
+) -> tuple[Figures, dict[str, Figure]]:
     """Draw every figure of the report; return them embedded and as Figure objects by name."""
     start = _start(scenario)
     figs: dict[str, Figure] = {
         "distributions": distribution_figure(result, scenario),
-        "bottlenecks": bottleneck_figure(result),
+        "bottlenecks": bottleneck_figure(result, models=structures),
     }
+    window = gantt_window([sres.gantt for sres in result.structures.values()])
+    request_names = {r.id: r.name or r.id for r in scenario.requests}
     for sid, sres in result.structures.items():
+        structure = (structures or {}).get(sid)
         figs[f"gantt-{sid}"] = gantt_figure(
-            sres.gantt, title=f"{scenario.id} under {sid}: a median replication", start=start
+            sres.gantt,
+            title=f"{scenario.name} under {structure.name if structure else sid}: a median replication",
+            start=start,
+            window=window,
+            org_names={o.id: o.name for o in structure.organizations} if structure else None,
+            request_names=request_names,
         )
     optional: dict[str, Callable[[], Figure | None]] = {
         "deadlines": lambda: deadline_figure(result),
@@ -690,6 +775,7 @@ def report_context(
             path = paths.get(sid, {}).get(rid)
             if path is None:
                 continue
+            number = {step.id: i + 1 for i, step in enumerate(path.order())}
             per.append(
                 {
                     "structure": sid,
@@ -708,7 +794,7 @@ def report_context(
                             "label": s.label,
                             "approval": s.approval or "",
                             "after": s.after_effect,
-                            "predecessors": ", ".join(s.predecessors),
+                            "predecessors": ", ".join(str(number[p]) for p in s.predecessors if p in number),
                             "citations": list(s.citations),
                             "end": "decision"
                             if s.id == path.decision_step
@@ -732,8 +818,30 @@ def report_context(
         "observed": observed,
         "paths": path_views,
         "notes": notes,
-        "sources": dict(scenario.sources),
+        "sources": _cited(scenario, paths, structures),
     }
+
+
+def _cited(
+    scenario: Scenario, paths: Paths, structures: Mapping[str, Structure] | None
+) -> list[dict[str, Any]]:
+    """Every document the report cites (step citations, observations, the scenario's own), resolved."""
+    from kizuna.model.sources import cited_sources
+
+    refs = [c for per in paths.values() for path in per.values() for s in path.steps for c in s.citations]
+    refs += [r for o in scenario.observed for r in o.source]
+    refs += list(scenario.sources)
+    tables = [scenario.sources, *((s.sources for s in structures.values()) if structures else ())]
+    return [
+        {
+            "key": source.key,
+            "text": source.describe(),
+            "url": source.url,
+            "official": source.official,
+            "note": " ".join(source.note.split()),
+        }
+        for source in cited_sources(refs, *tables)
+    ]
 
 
 def _org_name(structures: Mapping[str, Structure] | None, sid: str, org: str) -> str:
@@ -770,8 +878,15 @@ def render_simulation_report(
     paths: Paths,
     *,
     structures: Mapping[str, Structure] | None = None,
+    findings: Sequence[Finding] = (),
+    expand_all: bool = False,
 ) -> str:
-    """Return the self-contained HTML report of a simulation run."""
+    """Return the self-contained HTML report of a simulation run.
+
+    `expand_all` opens every collapsible section (the decision paths of every structure), as the PDF
+    needs; a browser opens them itself when the page is printed (the print stylesheet and a
+    `beforeprint` handler).
+    """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(
@@ -780,10 +895,12 @@ def render_simulation_report(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    figures, figs = draw_figures(result, scenario)
+    figures, figs = draw_figures(result, scenario, structures)
     _close(figs)
     context = report_context(result, scenario, paths, structures)
-    return env.get_template("simulation.html.j2").render(figures=figures, **context)
+    return env.get_template("simulation.html.j2").render(
+        figures=figures, findings=[f.text() for f in findings], expand_all=expand_all, **context
+    )
 
 
 def _close(figs: Mapping[str, Figure]) -> None:
@@ -795,24 +912,36 @@ def write_simulation_report(
     result: SimResult,
     scenario: Scenario,
     paths: Paths,
-    out: str | Path,
+    out: str | Path | None,
     *,
     structures: Mapping[str, Structure] | None = None,
-) -> Path:
-    """Write the HTML report to `out` (folders are created); return its path."""
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
-        render_simulation_report(result, scenario, paths, structures=structures), encoding="utf-8"
-    )
-    return target
+    findings: Sequence[Finding] = (),
+    pdf: str | Path | None = None,
+) -> list[Path]:
+    """Write the HTML report to `out` and/or the PDF to `pdf` (folders are created); return the paths."""
+    written = []
+    if out is not None:
+        target = Path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        html = render_simulation_report(result, scenario, paths, structures=structures, findings=findings)
+        target.write_text(html, encoding="utf-8")
+        written.append(target)
+    if pdf is not None:
+        from kizuna.report.pdf import html_to_pdf
+
+        html = render_simulation_report(
+            result, scenario, paths, structures=structures, findings=findings, expand_all=True
+        )
+        html_to_pdf(html, Path(pdf))
+        written.append(Path(pdf))
+    return written
 
 
 def save_figures(result: SimResult, scenario: Scenario, folder: str | Path, *, dpi: int = 110) -> list[Path]:
     """Write every figure of the report as a PNG file in `folder` (to look at them one by one)."""
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    _, figs = draw_figures(result, scenario)
+    _, figs = draw_figures(result, scenario, report_structures(result, scenario))
     written = []
     for name, fig in figs.items():
         path = target / f"{scenario.id}-{name}.png"
@@ -822,17 +951,40 @@ def save_figures(result: SimResult, scenario: Scenario, folder: str | Path, *, d
     return written
 
 
-def write_report(result: SimResult, scenario: Scenario, out: str | Path) -> Path:
-    """Compile the decision paths of the simulated structures and write the HTML report to `out`."""
+def report_structures(result: SimResult, scenario: Scenario) -> dict[str, Structure]:
+    """Load the structures a run simulated (none for a network scenario), by id."""
     from kizuna.model.loading import load_structure, resolve
 
     if scenario.network is not None:
-        return write_simulation_report(result, scenario, {}, out)
+        return {}
     base = Path(scenario.file).parent if scenario.file else None
-    sids = list(result.structures)
-    paths = compile_paths(scenario, sids)
-    structures = {sid: load_structure(resolve(sid, relative_to=base)) for sid in sids}
-    return write_simulation_report(result, scenario, paths, out, structures=structures)
+    return {sid: load_structure(resolve(sid, relative_to=base)) for sid in result.structures}
+
+
+def write_report(
+    result: SimResult,
+    scenario: Scenario,
+    out: str | Path | None,
+    *,
+    pdf: str | Path | None = None,
+    findings: Sequence[Finding] | None = None,
+) -> list[Path]:
+    """Compile the decision paths of the simulated structures and write the report (HTML and/or PDF).
+
+    `findings` are the run's flagged comparisons (`kizuna.report.findings.explain`); they are worked
+    out here when not given.
+    """
+    structures = report_structures(result, scenario)
+    if scenario.network is not None:
+        return write_simulation_report(result, scenario, {}, out, pdf=pdf)
+    if findings is None:
+        from kizuna.report.findings import explain
+
+        findings = explain(result, scenario, structures)
+    paths = compile_paths(scenario, list(result.structures))
+    return write_simulation_report(
+        result, scenario, paths, out, structures=structures, findings=findings, pdf=pdf
+    )
 
 
 def simulate_and_report(
@@ -843,14 +995,18 @@ def simulate_and_report(
     seed: int = 0,
     structures: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
-) -> tuple[SimResult, Path]:
-    """Simulate a scenario (bundled id or file) under its structures and write its report to `out`."""
+    pdf: str | Path | None = None,
+) -> tuple[SimResult, list[Finding], Path]:
+    """Simulate a scenario (bundled id or file), explain its surprising results, and write its report."""
     from kizuna.model.scenario import load_scenario
+    from kizuna.report.findings import explain
     from kizuna.sim.runner import simulate
 
     loaded = load_scenario(scenario)
     result = simulate(loaded, replications=replications, seed=seed, structures=structures, progress=progress)
-    return result, write_report(result, loaded, out)
+    findings = explain(result, loaded, report_structures(result, loaded)) if loaded.network is None else []
+    written = write_report(result, loaded, out, pdf=pdf, findings=findings)
+    return result, findings, written[0]
 
 
 def headline_lines(result: SimResult) -> list[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from kizuna.access import Classification, Marking, User
 from kizuna.coordination import Action, RequestState
 from kizuna.errors import ConflictError
-from kizuna.planning import StepKind
+from kizuna.planning import Step, StepKind
 from kizuna.service.runtime import Runtime
 
 CRISIS = "taiwan-contingency"
@@ -199,8 +199,19 @@ _ACTION = {
 }
 
 
-def login_lines(info: DemoInfo, base_url: str) -> Iterable[str]:
-    """Return the lines `kizuna serve --demo` prints: where to go, who to be, and a curl session."""
+def login_lines(info: DemoInfo, base_url: str, runtime: Runtime | None = None) -> Iterable[str]:
+    """Return the lines `kizuna serve --demo` prints: where to go, who to be, and a curl session.
+
+    Only what is true now: each request with its state (the steps ready next, or how it ended), and a
+    curl session that acts on a step that is ready, logged in as a member of that step's organization;
+    with nothing left to act on, it says so and how to start afresh. Pass the runtime to read the
+    requests' current state (else the state when `info` was taken).
+    """
+    requests = (
+        [runtime.coordinator.view.requests.get(r.id, r) for r in info.requests]
+        if runtime
+        else list(info.requests)
+    )
     yield f"Kizuna demo: exercise crisis {CRISIS!r} in {STRUCTURE} (all traffic marked EXERCISE)"
     yield f"  Open the console:    {base_url}/"
     yield "    sign in as us-operator; in a second browser as jp-cabinet-approver"
@@ -208,22 +219,43 @@ def login_lines(info: DemoInfo, base_url: str) -> Iterable[str]:
     yield f"  Password for every demo user: {DEMO_PASSWORD}"
     for user in sorted(info.users, key=lambda u: (u.nation, u.organization, u.id)):
         yield f"    {user.id:<30} {user.nation}  {user.organization:<24} {user.role}"
-    for request in info.requests:
-        yield f"  Open request {request.id}: {request.spec.name} -> next: " + ", ".join(
-            f"{s.id} ({s.organization})" for s in request.ready_steps()
-        )
-    yield "  Try it with curl:"
+    acting: tuple[RequestState, Step, User] | None = None
+    for request in requests:
+        ready = request.ready_steps()
+        if ready:
+            steps = ", ".join(f"{s.id} ({s.organization})" for s in ready)
+            yield f"  Open request {request.id}: {request.spec.name} -> next: {steps}"
+            if acting is None:
+                member = _member_for(info.users, ready[0])
+                if member is not None:
+                    acting = (request, ready[0], member)
+        else:
+            ended = request.status.value + (f" ({request.closed_reason})" if request.closed_reason else "")
+            yield f"  Request {request.id}: {request.spec.name} -> {ended}"
+    if acting is None:
+        yield "  Every demo request has been carried through; `kizuna serve --demo --reset` starts afresh."
+        yield "  Try it with curl (as us-operator):"
+        user_id = "us-operator"
+    else:
+        user_id = acting[2].id
+        yield f"  Try it with curl (as {user_id}, who can act on the next step of {acting[0].id}):"
     yield (
-        f'    TOKEN=$(curl -s -c jar -H \'Content-Type: application/json\' -d \'{{"username":"us-operator",'
+        f'    TOKEN=$(curl -s -c jar -H \'Content-Type: application/json\' -d \'{{"username":"{user_id}",'
         f'"password":"{DEMO_PASSWORD}"}}\' {base_url}/api/auth/login | python3 -c '
         "'import json,sys; print(json.load(sys.stdin)[\"csrf_token\"])')"
     )
     yield f"    curl -s -b jar {base_url}/api/requests"
-    if info.requests:
-        request = info.requests[0]
-        first = request.ready_steps()[0].id if request.ready_steps() else "STEP"
+    if acting is not None:
+        request, step, _ = acting
+        action = _ACTION[step.kind].value
         yield (
             f"    curl -s -b jar -H \"X-CSRF-Token: $TOKEN\" -H 'Content-Type: application/json' "
-            f'-d \'{{"action":"coordinate"}}\' {base_url}/api/requests/{request.id}/steps/{first}/actions'
+            f'-d \'{{"action":"{action}"}}\' {base_url}/api/requests/{request.id}/steps/{step.id}/actions'
         )
     yield f"    curl -s -N -b jar {base_url}/api/events/stream   # live events you may see (Ctrl-C to stop)"
+
+
+def _member_for(users: Iterable[User], step: Step) -> User | None:
+    """Return a demo user who may act on the step: a member of its organization with a deciding role."""
+    roles = {"approver"} if step.kind in {StepKind.APPROVE} else {"approver", "operator"}
+    return next((u for u in users if u.organization == step.organization and u.role in roles), None)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kizuna.errors import InvalidQuery, UnknownId
+from kizuna.errors import InvalidQuery, UnknownId, suggestion
 from kizuna.model.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -152,11 +152,37 @@ class FactorEffect:
     at_low: float  # fitted response with this factor at its low end, the others at mid-range
     at_high: float  # the same at the high end
     spearman: float  # rank correlation between the factor and the response over the design points
+    #: The simulated responses of the design points with the factor in the lowest (highest) quarter of
+    #: its range: at its low (high) level in a grid.
+    simulated_low: tuple[float, ...] = ()
+    simulated_high: tuple[float, ...] = ()
 
     @property
     def swing(self) -> float:
         """The change of the response from the low end to the high end (hours; signed)."""
         return self.at_high - self.at_low
+
+    @property
+    def low_interval(self) -> tuple[float, float, float]:
+        """Mean of the simulated responses at the low end, with its 95% interval (over design points)."""
+        return mean_interval(self.simulated_low)
+
+    @property
+    def high_interval(self) -> tuple[float, float, float]:
+        """Mean of the simulated responses at the high end, with its 95% interval (over design points)."""
+        return mean_interval(self.simulated_high)
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """Return (mean, low, high): a mean and its 95% interval (normal approximation; NaN when empty)."""
+    finite = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    if not len(finite):
+        return math.nan, math.nan, math.nan
+    mean = float(finite.mean())
+    if len(finite) < 2:
+        return mean, mean, mean
+    half = 1.96 * float(finite.std(ddof=1)) / math.sqrt(len(finite))
+    return mean, mean - half, mean + half
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +219,8 @@ class SweepResult:
                     "at_high_h": _finite(e.at_high),
                     "swing_h": _finite(e.swing),
                     "spearman": _finite(e.spearman),
+                    "simulated_low_h": [_finite(v) for v in e.low_interval],
+                    "simulated_high_h": [_finite(v) for v in e.high_interval],
                 }
                 for e in self.effects
             ],
@@ -237,6 +265,10 @@ def rank_effects(
                 at_low=float(mid - 0.5 * slope),
                 at_high=float(mid + 0.5 * slope),
                 spearman=_spearman(x[:, i], y),
+                simulated_low=tuple(float(v) for v in y[x[:, i] <= 0.25]) if factor.high > factor.low else (),
+                simulated_high=tuple(float(v) for v in y[x[:, i] >= 0.75])
+                if factor.high > factor.low
+                else (),
             )
         )
     effects.sort(key=lambda e: -abs(e.swing) if math.isfinite(e.swing) else 0.0)
@@ -263,46 +295,84 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 
 def tornado_figure(result: SweepResult, *, top: int = 12) -> Figure:
-    """Draw the tornado plot: each factor's fitted response at the low and high end of its range."""
+    """Draw the tornado plot: each factor's effect from the low to the high end of its range.
+
+    Bars are the linear fit's response at each end (the other factors at mid-range); over them, the
+    simulated responses of the design points at each end (dots) and their mean with its 95% interval
+    (a diamond with a bar), so a reader sees the simulated values the fit summarizes.
+    """
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    low_colour, high_colour = "#4c72b0", "#dd8452"
     effects = [e for e in result.effects if math.isfinite(e.swing)][:top][::-1]
-    fig = Figure(figsize=(9.0, 1.2 + 0.55 * max(len(effects), 1)), layout="constrained")
+    fig = Figure(figsize=(9.5, 1.6 + 0.7 * max(len(effects), 1)), layout="constrained")
     ax = fig.add_subplot()
     if not effects:
         ax.text(0.5, 0.5, "no finite responses", ha="center", va="center", transform=ax.transAxes)
         return fig
     mid = (effects[0].at_low + effects[0].at_high) / 2
     for row, effect in enumerate(effects):
-        ax.barh(row, effect.at_low - mid, left=mid, color="#4c72b0", height=0.6)
-        ax.barh(row, effect.at_high - mid, left=mid, color="#dd8452", height=0.6)
-        ax.text(
-            max(effect.at_low, effect.at_high),
-            row,
-            f"  {effect.swing:+.2f} h",
-            va="center",
-            fontsize=8,
-        )
+        ax.barh(row, effect.at_low - mid, left=mid, color=low_colour, height=0.55, alpha=0.45)
+        ax.barh(row, effect.at_high - mid, left=mid, color=high_colour, height=0.55, alpha=0.45)
+        for values, interval, colour, offset in (
+            (effect.simulated_low, effect.low_interval, low_colour, -0.13),
+            (effect.simulated_high, effect.high_interval, high_colour, 0.13),
+        ):
+            finite = [v for v in values if math.isfinite(v)]
+            if finite:
+                ax.plot(finite, [row + offset] * len(finite), "o", color=colour, markersize=3, alpha=0.6)
+            mean, lo, hi = interval
+            if math.isfinite(mean):
+                ax.errorbar(
+                    mean,
+                    row + offset,
+                    xerr=[[mean - lo], [hi - mean]],
+                    fmt="D",
+                    color=colour,
+                    markeredgecolor="black",
+                    markersize=5,
+                    capsize=3,
+                    linewidth=1.2,
+                )
+        right = max([effect.at_low, effect.at_high, *effect.simulated_low, *effect.simulated_high])
+        ax.text(right, row, f"  {effect.swing:+.2f} h", va="center", fontsize=8)
     ax.axvline(mid, color="black", linewidth=0.8)
     ax.set_yticks(
         range(len(effects)),
         [f"{e.parameter}\n[{_fmt(e.low)} – {_fmt(e.high)}]" for e in effects],
         fontsize=8,
     )
-    ax.set_xlabel(f"{result.response} (hours, fitted)")
+    ax.set_xlabel(f"{result.response} (hours)")
+    ax.grid(True, axis="x", alpha=0.25)
     fig.suptitle(
         f"{result.scenario}: what drives {result.response}\n"
         f"{result.design.value}, {len(result.points)} points × {result.replications} replications, "
-        f"linear fit R² = {result.r_squared:.2f}; others held at mid-range",
+        f"linear fit R² = {result.r_squared:.2f}; bars: fitted, others at mid-range",
         fontsize=9,
         x=0.01,
         ha="left",
     )
     fig.legend(
-        handles=[Patch(color="#4c72b0", label="low end"), Patch(color="#dd8452", label="high end")],
+        handles=[
+            Patch(color=low_colour, alpha=0.45, label="fitted, low end"),
+            Patch(color=high_colour, alpha=0.45, label="fitted, high end"),
+            Line2D(
+                [], [], marker="o", linestyle="", color="grey", markersize=3, label="simulated design points"
+            ),
+            Line2D(
+                [],
+                [],
+                marker="D",
+                linestyle="-",
+                color="grey",
+                markeredgecolor="black",
+                label="simulated mean, 95% interval",
+            ),
+        ],
         loc="outside lower center",
-        ncol=2,
+        ncol=4,
         fontsize=8,
     )
     xmin, xmax = ax.get_xlim()
@@ -427,8 +497,10 @@ def apply_overrides(scenario: Scenario, values: Mapping[str, float]) -> Scenario
                 if i > 0 and parts[i - 1] in _CREATABLE:
                     node[part] = {"assumption": f"set by a sweep of {path}"}
                 else:
-                    known = ", ".join(sorted(str(k) for k in node)) or "(none)"
-                    raise InvalidQuery(f"--vary {path}: no {part!r} under {where}; there: {known}")
+                    keys = sorted(str(k) for k in node)
+                    known = ", ".join(keys) or "(none)"
+                    near = suggestion(part, keys)
+                    raise InvalidQuery(f"--vary {path}: no {part!r} under {where}; {near}there: {known}")
             node = node[part]
             where = f"{where}.{part}"
     try:
@@ -437,6 +509,65 @@ def apply_overrides(scenario: Scenario, values: Mapping[str, float]) -> Scenario
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise InvalidQuery(f"--vary: the swept scenario is invalid at {loc}: {first['msg']}") from err
+
+
+@dataclass(frozen=True, slots=True)
+class SweepParameter:
+    """A parameter a sweep may vary: its path under `parameters`, its value now, and why it has it."""
+
+    path: str
+    value: float | None  # None: not set in the scenario (a sweep creates it)
+    why: str  # the parameter's assumption or source (the nearest one up its path)
+
+
+def sweep_parameters(scenario: Scenario, organizations: Sequence[str] = ()) -> list[SweepParameter]:
+    """List the parameters of a scenario a sweep may vary (`kizuna sweep SCENARIO --list`).
+
+    Every number under `parameters` (servers, rework, distribution means and spreads, the liaison factor,
+    link delays), then `organizations.ORG.servers` for each of `organizations` (the structure's) that the
+    scenario does not set: a sweep creates those from the defaults.
+    """
+    if scenario.parameters is None:
+        return []
+    data = scenario.parameters.model_dump(mode="json", by_alias=True, exclude_none=True)
+    found: list[SweepParameter] = []
+
+    def walk(node: Any, path: str, why: str) -> None:
+        if isinstance(node, dict):
+            here = str(node.get("assumption") or "; ".join(node.get("source") or ()) or why)
+            for key, value in node.items():
+                if key in ("assumption", "source", "unit", "dist", "hours", "days", "open", "close"):
+                    continue
+                walk(value, f"{path}.{key}" if path else str(key), here)
+        elif isinstance(node, int | float) and not isinstance(node, bool):
+            found.append(SweepParameter(path, float(node), " ".join(why.split())))
+
+    walk(data, "", "")
+    listed = {p.path for p in found}
+    for org in organizations:
+        if f"organizations.{org}.servers" not in listed:
+            found.append(
+                SweepParameter(
+                    f"organizations.{org}.servers", None, "not set: the defaults apply (a sweep sets it)"
+                )
+            )
+    return found
+
+
+def check_factors(factors: Sequence[Factor], known: Sequence[SweepParameter], *, scenario: str) -> None:
+    """Refuse a factor whose path names no sweepable parameter, suggesting the nearest paths.
+
+    Raises:
+        InvalidQuery: a path is not one of `known` (the message names the nearest ones and how to list all).
+    """
+    paths = [k.path for k in known]
+    for factor in factors:
+        path = factor.parameter.removeprefix("parameters.")
+        if path not in paths:
+            raise InvalidQuery(
+                f"--vary: {scenario} has no parameter {factor.parameter!r}; {suggestion(path, paths)}"
+                f"`kizuna sweep {scenario} --list` shows the {len(paths)} it has"
+            )
 
 
 def default_response(scenario: Scenario) -> str:

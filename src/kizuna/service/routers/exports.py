@@ -87,37 +87,41 @@ async def export_geojson(crisis_id: PathId, user: CurrentUser, coordinator: Coor
     features: list[dict[str, Any]] = []
     for view in export.requests:
         request = view.request
-        where = _point(structure, request.spec.executor) or _point(structure, request.spec.requester)
+        org = request.spec.executor if _point(structure, request.spec.executor) else request.spec.requester
+        where = _point(structure, org)
         if where is not None:
-            features.append(
-                _feature(
-                    where,
-                    "request",
-                    request.id,
-                    status=request.status.value,
-                    marking=request.marking,
-                    user=user,
-                )
+            feature = _feature(
+                where, "request", request.id, status=request.status.value, marking=request.marking, user=user
             )
+            feature["properties"] |= _names(structure, org, request.spec.name or request.id)
+            features.append(feature)
     for tasking in export.taskings:
         where = _point(structure, tasking.unit)
         if where is not None:
-            features.append(
-                _feature(
-                    where,
-                    "tasking",
-                    tasking.id,
-                    status=tasking.status.value,
-                    marking=tasking.marking,
-                    user=user,
-                )
+            feature = _feature(
+                where, "tasking", tasking.id, status=tasking.status.value, marking=tasking.marking, user=user
             )
+            feature["properties"] |= _names(structure, tasking.unit, tasking.task)
+            features.append(feature)
     body = {
         "type": "FeatureCollection",
         "features": features,
         "properties": {"crisis": crisis_id, "marking": export.marking.to_json(), "banner": export.banner},
     }
     return JSONResponse(body, media_type="application/geo+json")
+
+
+def _names(structure: Structure, org: str | None, name: str) -> dict[str, Any]:
+    """Names beside the ids: the object's own, and its organization's and site's (a map shows names)."""
+    found = structure.org_by_id.get(org) if org else None
+    site = structure.site_of(org) if found is not None and org else None
+    return {
+        "name": name,
+        "organization": org,
+        "organization_name": found.name if found else None,
+        "organization_name_ja": found.name_ja if found else None,
+        "site_name": site.name if site else None,
+    }
 
 
 def _feature(
