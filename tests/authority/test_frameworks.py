@@ -314,3 +314,31 @@ def test_in_force_ends_what_a_designation_replaces() -> None:
     assert fs.in_force(["armed-attack", "survival-threatening", "peacetime"]) == ("peacetime",)
     with pytest.raises(UnknownId):
         fs.in_force(["wartime"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "kind"),
+    [
+        ({"situations": {"armed-attack", "wartime"}}, "situation"),
+        ({"actor": "navy"}, "actor"),
+        ({"supported": "nato"}, "supported party"),
+        ({"flags": {"hurry"}}, "flag"),
+        ({"granted": {"blessing"}}, "approval"),
+    ],
+)
+def test_an_unknown_id_with_several_designations_is_an_error_in_both_evaluators(
+    changes: dict[str, object], kind: str
+) -> None:
+    fs = load_frameworks()
+    base = Query(
+        situations={"armed-attack", "survival-threatening"},
+        actor="msdf",
+        activity="bmd-intercept",
+        supported="us-forces",
+        location="high-seas-near-japan",
+    )
+    query = base.replace(**changes)
+    for evaluate in (fs.rule, fs.reference):
+        with pytest.raises(UnknownId) as info:
+            evaluate(query)
+        assert info.value.kind == kind

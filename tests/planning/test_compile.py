@@ -191,6 +191,15 @@ def test_a_designation_is_drafted_deliberated_decided_and_approved_in_that_order
         assert path.decision_step == path.effect_step
 
 
+def test_taking_part_in_peacekeeping_is_designated_by_its_implementation_plan() -> None:
+    request = RequestSpec(
+        id="pko", designates="international-peace-cooperation", situation="international-peace-cooperation"
+    )
+    path = compile_request(structure("us-japan-2025"), frameworks(), request)
+    assert path.approvals() == ("implementation-plan",)
+    assert structure("us-japan-2025").org(path.by_id[path.effect_step].organization).id == "jp-cabinet"
+
+
 def test_an_urgent_armed_attack_designation_takes_diet_approval_after_the_fact() -> None:
     urgent = RequestSpec(id="aas", designates="armed-attack", situation="armed-attack", flags=("urgent",))
     path = compile_request(structure("us-japan-2025"), frameworks(), urgent)

@@ -202,11 +202,20 @@ class CompiledEngine:
         return mask
 
     def _des_mask(self, query: Query) -> int:
-        """The mask of the designations in force (cached by designation set)."""
+        """The mask of the designations in force (cached by designation set).
+
+        Raises:
+            UnknownId: a situation is unknown.
+        """
         mask = self._des_masks.get(query.situations)
         if mask is None:
-            self._fs.validate(query)
-            mask = self._des_masks[query.situations] = self._bits(self._des, query.situations)
+            try:
+                mask = self._bits(self._des, query.situations)
+            except KeyError:
+                self._fs.validate(query)
+                raise
+            if len(self._des_masks) < CACHE_LIMIT:
+                self._des_masks[query.situations] = mask
         return mask
 
     def rule(self, query: Query) -> Ruling:
@@ -262,6 +271,12 @@ class CompiledEngine:
                 if ruling is None:
                     return self._basis(bucket, sup, loc, flags, granted)
                 return ruling
+        elif query.supported is not None and query.location is not None:
+            try:
+                return self._complete(query)
+            except KeyError:
+                self._fs.validate(query)  # names the unknown id
+                raise
         return self._slow(query)
 
     def rule_many(self, queries: list[Query]) -> list[Ruling]:
@@ -294,7 +309,11 @@ class CompiledEngine:
         return found
 
     def _complete(self, query: Query) -> Ruling:
-        """Rule on a query that states every fact (its masks are known)."""
+        """Rule on a query that states every fact, under each designation, then on their union.
+
+        Raises:
+            KeyError: an id is unknown (the caller validates the query to name it).
+        """
         sup, loc = self._sup[query.supported], self._loc[query.location]  # type: ignore[index]
         flags = self._flag_masks.get(query.flags)
         if flags is None:
@@ -303,20 +322,18 @@ class CompiledEngine:
         granted = self._grant_masks.get(query.granted)
         if granted is None:
             granted = self._grant_mask(query)
-        bases = tuple(
-            self._basis(self._buckets[(s, query.actor, query.activity)], sup, loc, flags, granted)
-            for s in query.ordered
-        )
+        buckets, actor, activity, basis = self._buckets, query.actor, query.activity, self._basis
+        bases = [basis(buckets[(s, actor, activity)], sup, loc, flags, granted) for s in query.ordered]
         if len(bases) == 1:
             return bases[0]
         key = (query.situations, *map(id, bases))
         cached = self._unions.get(key)
         if cached is not None and all(a is b for a, b in zip(cached[0], bases, strict=True)):
             return cached[1]
-        ruled = union(self._fs, query, tuple(zip(query.ordered, bases, strict=True)))
+        ruled = union(self._fs, query, list(zip(query.ordered, bases, strict=True)))
         if len(self._unions) >= CACHE_LIMIT:
             self._unions.clear()
-        self._unions[key] = (bases, ruled)
+        self._unions[key] = (tuple(bases), ruled)  # the rulings are kept, so their ids stay theirs
         return ruled
 
     def _basis(self, bucket: _Bucket, sup: int, loc: int, flags: int, granted: int) -> Ruling:

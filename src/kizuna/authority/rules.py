@@ -25,7 +25,6 @@ How rules combine (see docs/authority.md):
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from itertools import product
 from typing import TYPE_CHECKING
@@ -214,8 +213,18 @@ def union(frameworks: FrameworkSet, query: Query, bases: Sequence[tuple[str, Rul
                 position[b[0]],
             ),
         )
-        return dataclasses.replace(
-            best, basis=s, alternatives=tuple(other for other, _ in lawful if other != s)
+        return Ruling(
+            outcome=best.outcome,
+            required=best.required,
+            missing=best.missing,
+            after=best.after,
+            reasons=best.reasons,
+            rule_ids=best.rule_ids,
+            citations=best.citations,
+            lawful_under=best.lawful_under,
+            assumptions=best.assumptions,
+            basis=s,
+            alternatives=tuple(other for other, _ in lawful if other != s),
         )
     reasons: dict[str, str] = {}
     for _, r in ranked:
