@@ -6,6 +6,7 @@ Each error also subclasses the matching built-in, so callers may catch either::
     ├── DataError (ValueError)            a data file is invalid; carries every Problem found
     ├── UnknownId (KeyError)              an id is not defined; names the id and the known ones
     ├── InvalidQuery (ValueError)         a query or request is malformed
+    │   └── MissingFact                   a query leaves out a fact its ruling depends on
     ├── ConflictError (RuntimeError)      a concurrent action lost; carries the current state
     ├── PermissionDenied (PermissionError) the user may not see or do this
     ├── NotFound (LookupError)            an object does not exist (or is not visible)
@@ -15,7 +16,7 @@ Each error also subclasses the matching built-in, so callers may catch either::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,6 +134,33 @@ class UnknownId(KizunaError, KeyError):
 
 class InvalidQuery(KizunaError, ValueError):
     """A query or request is malformed (unknown field, wrong type)."""
+
+
+class MissingFact(InvalidQuery):
+    """A query leaves out a fact its ruling depends on; the message asks for it.
+
+    Attributes:
+        fields: the query fields to give (e.g. `supported`), in query order.
+        options: for each field, the values it may take.
+        detail: how the ruling differs between values, in words (may be empty).
+    """
+
+    def __init__(
+        self, fields: Sequence[str], options: Mapping[str, Sequence[str]] | None = None, detail: str = ""
+    ) -> None:
+        self.fields = tuple(fields)
+        self.options = {k: tuple(v) for k, v in (options or {}).items()}
+        self.detail = detail
+        asks = "; ".join(
+            f"give {f!r}" + (f" (one of {', '.join(self.options[f])})" if self.options.get(f) else "")
+            for f in self.fields
+        )
+        text = f"the ruling depends on {', '.join(self.fields)}, which the query leaves out: {asks}"
+        super().__init__(text + (f"; {detail}" if detail else ""))
+
+    def __reduce__(self) -> tuple[type[MissingFact], tuple[object, ...]]:
+        """Pickle with the fields (errors cross process boundaries in simulations and sweeps)."""
+        return (type(self), (self.fields, self.options, self.detail))
 
 
 class ConflictError(KizunaError, RuntimeError):

@@ -11,7 +11,12 @@ import pytest
 
 from kizuna.cli.app import main
 
-GOOD = {"situation": "armed-attack", "actor": "jsdf", "activity": "use-of-force", "flags": ["urgent"]}
+GOOD = {
+    "situation": "armed-attack",
+    "actor": "jsdf",
+    "activity": "use-of-force",
+    "flags": ["urgent", "attack-occurred"],
+}
 TREATY = {"situation": "peacetime", "actor": "us-forces", "activity": "combat-operations-from-japan"}
 
 
@@ -55,7 +60,7 @@ def test_check_json_lines_answers_every_line_in_order_even_with_a_bad_one(
     assert "armed-attack" in records[1]["error"]["known"]
     assert records[2]["error"]["type"] == "invalid-query"
     assert "colour" in records[2]["error"]["message"]
-    assert "valid fields: situation" in records[2]["error"]["message"]
+    assert "valid fields: situations" in records[2]["error"]["message"]
     assert records[3]["error"]["type"] == "invalid-json"
     assert records[4]["missing"] == ["prior-consultation"]
     assert (
@@ -73,7 +78,8 @@ def test_check_reads_one_object_from_stdin_and_exits_zero(
     )
     assert (code, err) == (0, "")
     [record] = [json.loads(line) for line in out.splitlines()]
-    assert record["query"]["supported"] == "none"  # defaults filled in
+    assert record["query"]["supported"] is None  # not given, not defaulted: the ruling does not need it
+    assert record["query"]["situations"] == ["armed-attack"]
     assert record["rule_ids"][0] == "aas-defense-operation"
 
 
@@ -100,15 +106,60 @@ def test_explain_shows_rules_order_and_citations(
 ) -> None:
     code, out, _ = run(
         monkeypatch, capsys, "authority", "explain", "--situation", "important-influence", "--actor", "msdf",
-        "--activity", "refueling", "--supported", "us-forces",
+        "--activity", "refueling", "--supported", "us-forces", "--location", "high-seas-near-japan",
         "--flag", "urgent", "--flag", "in-response-plan",
     )  # fmt: skip
     assert code == 0
-    assert "iis-support" in out
+    assert "iis-services" in out
     assert "iis-diet-after-in-emergency" in out
     assert out.index("nsc-deliberation") < out.index("basic-plan") < out.index("prime-minister-approval")
     assert "may come after acting" in out
     assert "Important Influence Situations Act" in out
+
+
+def test_explain_asks_for_a_fact_the_ruling_depends_on_instead_of_assuming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 8 item 13: `--supported` once defaulted to none and made IIS refueling prohibited."""
+    code, out, err = run(
+        monkeypatch, capsys, "authority", "explain", "--situation", "important-influence", "--actor", "msdf",
+        "--activity", "refueling",
+    )  # fmt: skip
+    assert code == 2
+    assert out == ""
+    assert "depends on supported, location" in err
+    assert "--supported (none, japan, us-forces, third-country-forces)" in err
+    assert "prohibited for none, japan" in err
+
+
+def test_explain_rules_on_several_designations_and_names_the_basis(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        monkeypatch, capsys, "authority", "explain", "--situation", "armed-attack",
+        "--situation", "survival-threatening", "--actor", "msdf", "--activity", "bmd-intercept",
+        "--supported", "us-forces", "--location", "high-seas-near-japan", "--flag", "attack-occurred",
+    )  # fmt: skip
+    assert code == 0
+    assert "armed-attack + survival-threatening" in out
+    assert "requires-approval under the legal basis of survival-threatening" in out
+    assert "sts-with-armed-attack-bmd-collective-defense" in out
+
+
+def test_check_reports_a_missing_fact_per_line_and_answers_the_others(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refuel = {"situation": "important-influence", "actor": "msdf", "activity": "refueling"}
+    both = {**GOOD, "situation": ["armed-attack", "survival-threatening"], "flags": ["in-response-plan"]}
+    lines = [json.dumps(refuel), json.dumps(both)]
+    code, out, err = run(monkeypatch, capsys, "authority", "check", "--json", stdin="\n".join(lines))
+    assert code == 2
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["error"]["type"] == "missing-fact"
+    assert first["error"]["fields"] == ["supported", "location"]
+    assert "line 1: the ruling depends on supported, location" in err
+    assert second["basis"] == "survival-threatening"
+    assert second["query"]["situations"] == ["armed-attack", "survival-threatening"]
 
 
 def test_explain_takes_a_json_query_and_says_where_a_prohibited_act_would_be_lawful(
@@ -150,6 +201,7 @@ def test_matrix_formats(
     )
     assert code == 0
     assert "maritime-security-operation" in out
+    assert "needs location" in out or "needs:location" in out  # facts left out are not assumed
     if fmt == "csv":
         assert out.splitlines()[0].startswith("situation,actor,activity")
     if fmt == "html":
@@ -227,3 +279,4 @@ def test_bench_reports_both_evaluators_and_the_ratio(
     assert figures["compiled_cold"] > 0
     assert figures["reference"] > 0
     assert figures["ratio"] == pytest.approx(figures["compiled_cold"] / figures["reference"])
+    assert figures["compiled_union"] > 0

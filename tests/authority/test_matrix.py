@@ -2,7 +2,8 @@
 
 Regenerate the golden files after a deliberate change to the rules with
 `KIZUNA_UPDATE_GOLDEN=1 .venv/bin/pytest tests/authority/test_matrix.py` and review the diff: it is the
-change in the law as the data states it.
+change in the law as the data states it. The golden sheets state their facts (U.S. forces supported, in
+Japan): the matrix assumes none.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from kizuna.authority import FrameworkSet, Outcome, load_frameworks
+from kizuna.authority import FrameworkSet, Outcome, Ruling, load_frameworks
 from kizuna.authority.matrix import build_matrix, cell_text, matrix_csv, matrix_html
+from kizuna.errors import MissingFact
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "authority"
 
@@ -24,10 +26,15 @@ def fw() -> FrameworkSet:
     return load_frameworks()
 
 
-@pytest.mark.parametrize("situation", list(load_frameworks().situations))
-def test_matrix_matches_the_golden_csv(fw: FrameworkSet, situation: str) -> None:
-    text = matrix_csv(build_matrix(fw, situation))
-    path = GOLDEN / f"{situation}.csv"
+#: The sheets kept as golden files: each situation alone, and two designations in force together.
+SHEETS = [*([s] for s in load_frameworks().situations), ["armed-attack", "survival-threatening"]]
+
+
+@pytest.mark.parametrize("situations", SHEETS, ids=["+".join(s) for s in SHEETS])
+def test_matrix_matches_the_golden_csv(fw: FrameworkSet, situations: list[str]) -> None:
+    m = build_matrix(fw, situations, supported="us-forces", location="japan-territory")
+    text = matrix_csv(m)
+    path = GOLDEN / f"{'+'.join(situations)}.csv"
     if os.environ.get("KIZUNA_UPDATE_GOLDEN"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -36,7 +43,7 @@ def test_matrix_matches_the_golden_csv(fw: FrameworkSet, situation: str) -> None
 
 
 def test_matrix_covers_every_top_level_actor_and_activity(fw: FrameworkSet) -> None:
-    m = build_matrix(fw, "armed-attack")
+    m = build_matrix(fw, "armed-attack", supported="us-forces", location="japan-territory")
     assert m.actors == ("jsdf", "jcg", "us-forces")
     assert set(m.activities) == set(fw.activities)
     assert len(m.cells) == len(m.actors) * len(m.activities)
@@ -46,13 +53,45 @@ def test_matrix_covers_every_top_level_actor_and_activity(fw: FrameworkSet) -> N
 
 
 def test_cell_text_lists_missing_in_order_and_after() -> None:
-    flags = ["urgent", "in-response-plan"]
-    m = build_matrix(load_frameworks(), "armed-attack", supported="none", flags=flags)
+    flags = ["urgent", "in-response-plan", "attack-occurred"]
+    m = build_matrix(load_frameworks(), "armed-attack", flags=flags)
     ruling = m.cell("jsdf", "use-of-force")
+    assert isinstance(ruling, Ruling)
     assert ruling.outcome is Outcome.REQUIRES_APPROVAL
     assert cell_text(ruling) == (
         "requires: nsc-deliberation > basic-response-plan > prime-minister-order (after: diet-approval)"
     )
+
+
+def test_the_matrix_assumes_no_fact_and_says_which_one_a_cell_needs(fw: FrameworkSet) -> None:
+    """Issue 8 item 13: `authority matrix` once assumed U.S. forces supported; now a cell whose ruling
+    depends on a fact the sheet leaves out names it, and cells that do not depend on it are ruled."""
+    m = build_matrix(fw, "important-influence")
+    refuel = m.cell("jsdf", "refueling")
+    assert isinstance(refuel, MissingFact)
+    assert refuel.fields == ("supported", "location")
+    assert cell_text(refuel) == "needs supported, location"
+    force = m.cell("jsdf", "use-of-force")
+    assert isinstance(force, Ruling)
+    assert force.prohibited
+    stated = build_matrix(fw, "important-influence", supported="us-forces", location="high-seas-near-japan")
+    assert isinstance(stated.cell("jsdf", "refueling"), Ruling)
+    assert "needs:supported+location" in matrix_csv(m)
+
+
+def test_a_matrix_of_two_designations_rules_on_their_union(fw: FrameworkSet) -> None:
+    m = build_matrix(
+        fw,
+        ["armed-attack", "survival-threatening"],
+        supported="us-forces",
+        location="high-seas-near-japan",
+        flags=["attack-occurred", "in-response-plan"],
+    )
+    assert m.situation == "survival-threatening+armed-attack"
+    guam = m.cell("jsdf", "bmd-intercept")
+    assert isinstance(guam, Ruling)
+    assert guam.basis == "survival-threatening"
+    assert "diet-approval" in guam.missing
 
 
 class _Checker(HTMLParser):
@@ -77,7 +116,7 @@ class _Checker(HTMLParser):
 
 
 def test_html_is_self_contained_and_well_formed(fw: FrameworkSet) -> None:
-    page = matrix_html(build_matrix(fw, "important-influence"), fw)
+    page = matrix_html(build_matrix(fw, "important-influence", supported="us-forces"), fw)
     checker = _Checker()
     checker.feed(page)
     assert checker.external == []
@@ -86,5 +125,6 @@ def test_html_is_self_contained_and_well_formed(fw: FrameworkSet) -> None:
     assert "Important Influence Situation" in text
     for activity in fw.activities:
         assert activity in text
-    assert "iis-support" in text  # the rules the cells cite are listed with their reasons
+    assert "force-only-under-three-conditions" in text  # the rules cells cite are listed, with reasons
     assert "Assumption:" in text
+    assert "needs location" in text  # cells that depend on a fact the page leaves out say so

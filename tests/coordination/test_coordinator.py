@@ -151,7 +151,13 @@ def test_execution_is_checked_under_the_designation_in_force_at_the_time(coordin
 
 def test_an_idempotency_key_makes_a_retry_the_same_write(coordinator: Coordinator) -> None:
     open_crisis(coordinator)
-    spec = {"executor": "msdf", "actor": "msdf", "activity": "asset-protection", "supported": "us-forces"}
+    spec = {
+        "executor": "msdf",
+        "actor": "msdf",
+        "activity": "asset-protection",
+        "supported": "us-forces",
+        "location": "high-seas-near-japan",
+    }
     first = coordinator.file_request(STAFF["usfj"], CRISIS, spec=spec, marking=SHARED, idempotency_key="k1")
     again = coordinator.file_request(STAFF["usfj"], CRISIS, spec=spec, marking=SHARED, idempotency_key="k1")
     assert again.id == first.id
@@ -233,7 +239,13 @@ def test_a_derived_object_never_has_a_wider_marking_than_its_parts(
             filed = coordinator.file_request(
                 usfj,
                 CRISIS,
-                spec={"executor": "msdf", "actor": "msdf", "activity": "asset-protection"},
+                spec={
+                    "executor": "msdf",
+                    "actor": "msdf",
+                    "activity": "asset-protection",
+                    "supported": "us-forces",
+                    "location": "high-seas-near-japan",
+                },
                 marking=request,
             )
         except (NotFound, PermissionDenied):
@@ -259,7 +271,13 @@ def test_two_processes_on_one_store_see_each_others_writes(coordinator: Coordina
     with open_store(url, listen=False, sqlite_synchronous="NORMAL") as store:
         other = Coordinator(store, LAW, clock=Clock())
         open_crisis(coordinator)
-        spec = {"executor": "msdf", "actor": "msdf", "activity": "asset-protection", "supported": "us-forces"}
+        spec = {
+            "executor": "msdf",
+            "actor": "msdf",
+            "activity": "asset-protection",
+            "supported": "us-forces",
+            "location": "high-seas-near-japan",
+        }
         filed = coordinator.file_request(STAFF["usfj"], CRISIS, spec=spec, marking=SHARED)
         first, second = (s.id for s in filed.path.order()[:2])
         assert filed.id not in other.view.requests

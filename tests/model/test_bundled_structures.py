@@ -83,6 +83,14 @@ GRANTS = {
     "foreign-minister-request": "jp-mofa",
     "governor-request": "okinawa-prefecture",
     "us-request": "indopacom",
+    # issue 8: amendments, requesters and decisions the law asks for since the review
+    "basic-plan-amendment": "jp-cabinet",
+    "basic-response-plan-amendment": "jp-cabinet",
+    "implementation-plan": "jp-cabinet",
+    "ipc-hq-request": "jp-pm",
+    "jcg-control-decision": "jp-pm",
+    "coast-guard-request": "jcg",
+    "governor-security-request": "okinawa-prefecture",
 }
 #: Where the facts file lives beside the project (see ../shared/README.md); absent in some checkouts.
 FACTS = Path(__file__).resolve().parents[3] / "shared" / "sources" / "alliance-facts.md"

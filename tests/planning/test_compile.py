@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kizuna.authority import FrameworkSet, Query, load_frameworks, rule
-from kizuna.errors import InvalidQuery, UnknownId
+from kizuna.errors import InvalidQuery, MissingFact, UnknownId
 from kizuna.model import RequestSpec, Structure, load_structure
 from kizuna.model.queries import chain_of_command
 from kizuna.planning import DecisionPath, StepKind, compile_request
@@ -110,6 +110,7 @@ def test_the_order_goes_down_the_chain_of_command_to_the_executor() -> None:
         situation="gray-zone",
         actor="msdf",
         activity="maritime-security-operation",
+        location="japan-territory",
         flags=("urgent",),
     )
     for sid in ("us-japan-2015", "us-japan-2025"):
@@ -127,7 +128,7 @@ def _query(request: RequestSpec) -> Query:
     assert request.actor is not None
     assert request.activity is not None
     return Query(
-        situation=request.situation,
+        situations=request.situations,
         actor=request.actor,
         activity=request.activity,
         supported=request.supported,
@@ -144,6 +145,7 @@ def test_approvals_the_law_lets_come_later_branch_off_after_the_decision() -> No
         situation="gray-zone",
         actor="gsdf",
         activity="public-security-operation",
+        location="japan-territory",
     )
     ruling = rule(frameworks(), _query(request))
     assert ruling.after, "the referral to the Diet may follow the order"
@@ -187,6 +189,15 @@ def test_a_designation_is_drafted_deliberated_decided_and_approved_in_that_order
         assert order[0].organization == "jp-cabinet-secretariat"
         assert path.by_id[path.effect_step].approval == "diet-prior-approval"
         assert path.decision_step == path.effect_step
+
+
+def test_taking_part_in_peacekeeping_is_designated_by_its_implementation_plan() -> None:
+    request = RequestSpec(
+        id="pko", designates="international-peace-cooperation", situation="international-peace-cooperation"
+    )
+    path = compile_request(structure("us-japan-2025"), frameworks(), request)
+    assert path.approvals() == ("implementation-plan",)
+    assert structure("us-japan-2025").org(path.by_id[path.effect_step].organization).id == "jp-cabinet"
 
 
 def test_an_urgent_armed_attack_designation_takes_diet_approval_after_the_fact() -> None:
@@ -246,7 +257,7 @@ def requests(draw: st.DrawFn) -> RequestSpec:
     return RequestSpec(
         id="r",
         executor=executor,
-        situation=draw(st.sampled_from(fw.vocabulary("situation"))),
+        situation=tuple(draw(st.sets(st.sampled_from(fw.vocabulary("situation")), min_size=1, max_size=2))),
         actor=actor,
         activity=draw(st.sampled_from(fw.vocabulary("activity"))),
         supported=draw(st.sampled_from(fw.vocabulary("supported"))),
@@ -275,6 +286,58 @@ def test_compiled_paths_are_sound(request: RequestSpec, sid: str) -> None:
     assert path.decision_step == path.effect_step or path.decision_step in effect_waits_on
     assert not any(path.by_id[a].after_effect for a in effect_waits_on)
     assert path.by_id[path.effect_step].organization == request.executor
+
+
+def test_every_approval_of_the_law_has_a_granter_in_every_bundled_structure() -> None:
+    """Planning places each missing approval at the organization that grants it: none may be orphaned."""
+    for sid in STRUCTURES:
+        granted = {a for org in structure(sid).organizations for a in org.grants}
+        assert set(frameworks().approvals) <= granted, (sid, sorted(set(frameworks().approvals) - granted))
+
+
+def test_a_request_leaving_out_a_fact_the_law_depends_on_is_refused_naming_it() -> None:
+    """Issue 8 item 13: planning never compiles a path on a defaulted fact."""
+    request = RequestSpec(
+        id="fuel",
+        executor="msdf",
+        situation="important-influence",
+        actor="msdf",
+        activity="refueling",
+        supported="us-forces",
+    )
+    with pytest.raises(MissingFact) as info:
+        compile_request(structure("us-japan-2025"), frameworks(), request)
+    assert info.value.fields == ("location",)
+    stated = request.model_copy(update={"location": "high-seas-near-japan"})
+    assert compile_request(structure("us-japan-2025"), frameworks(), stated).approvals()
+
+
+def test_a_request_under_two_designations_compiles_the_path_of_the_lawful_basis() -> None:
+    """Issue 8 item 5: a Guam-bound intercept while Japan is in both an armed attack and a
+    survival-threatening situation takes the STS basis, with Diet approval that may follow in urgency."""
+    request = RequestSpec(
+        id="guam",
+        executor="msdf",
+        situation=("armed-attack", "survival-threatening"),
+        actor="msdf",
+        activity="bmd-intercept",
+        supported="us-forces",
+        location="high-seas-near-japan",
+        flags=("attack-occurred", "in-response-plan", "urgent"),
+    )
+    path = compile_request(structure("us-japan-2025"), frameworks(), request)
+    assert not path.prohibited
+    assert path.approvals() == (
+        "nsc-deliberation",
+        "basic-response-plan",
+        "prime-minister-order",
+        "diet-approval",
+    )
+    assert [s.approval for s in path.steps if s.after_effect and s.approval] == ["diet-approval"]
+    alone = compile_request(
+        structure("us-japan-2025"), frameworks(), request.model_copy(update={"situation": "armed-attack"})
+    )
+    assert alone.prohibited
 
 
 def test_support_that_needs_no_approval_is_decided_by_the_executors_commander() -> None:

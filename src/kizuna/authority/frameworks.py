@@ -56,6 +56,7 @@ class FrameworkSet:
                 self.approvals.setdefault(approval.id, approval)
         self.rules: tuple[Rule, ...] = tuple(r for fw in self.frameworks for r in fw.rules)
         self.approval_order: dict[str, int] = {a: i for i, a in enumerate(self.approvals)}
+        self.situation_order: dict[str, int] = {s: i for i, s in enumerate(self.situations)}
         self._lineage: dict[str, tuple[str, ...]] = {a: self._ancestors(a) for a in self.actors}
         self._vocab: dict[str, list[str]] = {
             field: list(getattr(self, SECTION_OF[field])) for field in SECTION_OF
@@ -91,14 +92,17 @@ class FrameworkSet:
         return self._vocab[field]
 
     def validate(self, query: Query) -> None:
-        """Check every id of `query` against the vocabularies.
+        """Check every id of `query` against the vocabularies (a fact left out, None, is not checked).
 
         Raises:
             UnknownId: an id is not defined; the error names the field, the id and the known ids.
         """
-        for field in ("situation", "actor", "activity", "supported", "location"):
+        for situation in query.ordered:
+            if situation not in self.situations:
+                raise UnknownId("situation", situation, self._vocab["situation"])
+        for field in ("actor", "activity", "supported", "location"):
             value = getattr(query, field)
-            if value not in self._vocab[field]:
+            if value is not None and value not in self._vocab[field]:
                 raise UnknownId(_KIND[field], value, self._vocab[field])
         for flag in sorted(query.flags):
             if flag not in self.flags:
@@ -106,6 +110,25 @@ class FrameworkSet:
         for approval in sorted(query.granted):
             if approval not in self.approvals:
                 raise UnknownId("approval", approval, self.approvals)
+
+    def in_force(self, designations: Sequence[str]) -> tuple[str, ...]:
+        """Return the designations in force after making `designations` in turn (the oldest first).
+
+        Each designation ends those its situation `replaces` (an armed attack situation ends the
+        anticipated one; peacetime ends every other) and stays in force beside the rest, in the order
+        they were made.
+
+        Raises:
+            UnknownId: a designation is not a situation of the frameworks.
+        """
+        out: list[str] = []
+        for situation in designations:
+            term = self.situations.get(situation)
+            if term is None:
+                raise UnknownId("situation", situation, self.situations)
+            out = [s for s in out if s not in term.replaces and s != situation]
+            out.append(situation)
+        return tuple(out)
 
     @cached_property
     def engine(self) -> CompiledEngine:

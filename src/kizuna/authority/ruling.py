@@ -38,8 +38,13 @@ class Ruling:
         reasons: the rules that fired, in words (an assumed reading says so).
         rule_ids: the ids of those rules, in the same order.
         citations: law, article and source of each rule, without repeats.
-        lawful_under: for a prohibition, situations in which the act would be lawful.
+        lawful_under: for a prohibition, situations in which the act would be lawful (other than
+            those already designated).
         assumptions: the assumptions the ruling rests on (also shown in `reasons`).
+        basis: with several designations in force, the one whose legal basis the ruling uses (None
+            for a query on one designation, and for a prohibition).
+        alternatives: with several designations in force, the others under which the act is also
+            lawful (with approvals of their own).
     """
 
     outcome: Outcome
@@ -51,6 +56,8 @@ class Ruling:
     citations: tuple[Citation, ...]
     lawful_under: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
+    basis: str | None = None
+    alternatives: tuple[str, ...] = ()
 
     @property
     def permitted(self) -> bool:
@@ -74,4 +81,6 @@ class Ruling:
             "citations": [c.model_dump() for c in self.citations],
             "lawful_under": list(self.lawful_under),
             "assumptions": list(self.assumptions),
+            "basis": self.basis,
+            "alternatives": list(self.alternatives),
         }

@@ -79,8 +79,15 @@ def _parse_batch(text: str) -> list[tuple[int, Any, str | None]]:
 
 
 def _error_record(error: Exception) -> dict[str, Any]:
-    from kizuna.errors import UnknownId
+    from kizuna.errors import MissingFact, UnknownId
 
+    if isinstance(error, MissingFact):
+        return {
+            "type": "missing-fact",
+            "fields": list(error.fields),
+            "options": {k: list(v) for k, v in error.options.items()},
+            "message": str(error),
+        }
     if isinstance(error, UnknownId):
         return {
             "type": "unknown-id",
@@ -106,8 +113,10 @@ def check(
 ) -> None:
     """Rule on queries: one JSON object, a JSON array, or JSON Lines in; one ruling per query out, in order.
 
-    A query with an unknown field or id is reported (naming it and the valid ones) and the others are
-    still answered; the exit code is then 2.
+    `situation` takes one id or a list (designations in force together: the ruling is on their
+    union). A query with an unknown field or id, or that leaves out a fact its ruling depends on
+    (`supported`, `location`), is reported (naming what to give) and the others are still answered; the
+    exit code is then 2.
     """
     from kizuna.authority import Query
     from kizuna.errors import InvalidQuery, UnknownId
@@ -124,10 +133,11 @@ def check(
             continue
         try:
             query = Query.from_dict(data, fw)
+            answer = fw.rule(query)
         except (InvalidQuery, UnknownId) as error:
             results.append((number, raw, None, _error_record(error)))
             continue
-        results.append((number, query.to_dict(), fw.rule(query), None))
+        results.append((number, query.to_dict(), answer, None))
 
     bad = 0
     for number, query_data, ruling, problem_record in results:
@@ -151,6 +161,13 @@ def check(
     raise typer.Exit(EXIT_USAGE if bad else EXIT_OK)
 
 
+def _situations_text(value: object) -> str:
+    """Say a query's situation as written: one id, or several joined by `+`."""
+    if isinstance(value, list):
+        return " + ".join(map(str, value))
+    return str(value)
+
+
 def _print_table(results: list[tuple[int, dict[str, Any], Ruling | None, dict[str, Any] | None]]) -> None:
     from kizuna.report.terminal import Column
 
@@ -160,12 +177,14 @@ def _print_table(results: list[tuple[int, dict[str, Any], Ruling | None, dict[st
             short = error or {}
             if short.get("type") == "unknown-id":
                 note = f"unknown {short['kind']} {short['value']!r}"
+            elif short.get("type") == "missing-fact":
+                note = f"give {', '.join(short['fields'])}"
             else:
                 note = str(short.get("message", "")).split(";")[0]
             rows.append(
                 [
                     str(number),
-                    escape(str(q.get("situation", "-"))),
+                    escape(_situations_text(q.get("situation", "-"))),
                     escape(str(q.get("actor", "-"))),
                     escape(str(q.get("activity", "-"))),
                     "",
@@ -178,22 +197,25 @@ def _print_table(results: list[tuple[int, dict[str, Any], Ruling | None, dict[st
         context = ", ".join(
             part
             for part in (
-                f"supported={q['supported']}" if q["supported"] != "none" else "",
-                f"at {q['location']}",
+                f"supported={q['supported']}" if q["supported"] else "",
+                f"at {q['location']}" if q["location"] else "",
                 ("flags " + " ".join(q["flags"])) if q["flags"] else "",
                 ("granted " + " ".join(q["granted"])) if q["granted"] else "",
             )
             if part
         )
         outcome = ruling.outcome.value
+        style = _STYLE[outcome]
+        if ruling.basis:
+            outcome += f" (under {ruling.basis})"
         rows.append(
             [
                 str(number),
-                q["situation"],
+                " + ".join(q["situations"]),
                 q["actor"],
                 q["activity"],
                 escape(context),
-                f"[{_STYLE[outcome]}]{outcome}[/]",
+                f"[{style}]{escape(outcome)}[/]",
                 " > ".join(ruling.missing) or "-",
                 ", ".join(ruling.after) or "-",
             ]
@@ -216,11 +238,17 @@ def _print_table(results: list[tuple[int, dict[str, Any], Ruling | None, dict[st
 @app.command()
 def explain(
     *,
-    situation: Annotated[str | None, typer.Option(help="Situation id. Required unless --query.")] = None,
-    actor: Annotated[str | None, typer.Option(help="Actor id. Required unless --query.")] = None,
-    activity: Annotated[str | None, typer.Option(help="Activity id. Required unless --query.")] = None,
-    supported: Annotated[str, typer.Option(help="Supported party (or what a missile threatens).")] = "none",
-    location: Annotated[str, typer.Option(help="Location id.")] = "japan-territory",
+    situation: Annotated[
+        list[str] | None,
+        typer.Option(help="A designation in force (repeatable: several in force together)."),
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="Actor id.")] = None,
+    activity: Annotated[str | None, typer.Option(help="Activity id.")] = None,
+    supported: Annotated[
+        str | None,
+        typer.Option(help="Supported party (or what a missile threatens); needed where the law asks."),
+    ] = None,
+    location: Annotated[str | None, typer.Option(help="Location id; needed where the law asks.")] = None,
     flag: Annotated[list[str] | None, typer.Option("--flag", help="A context flag (repeatable).")] = None,
     granted: Annotated[
         list[str] | None, typer.Option("--granted", help="An approval already obtained (repeatable).")
@@ -231,7 +259,10 @@ def explain(
     ] = None,
     frameworks: FrameworkOption = None,
 ) -> None:
-    """Explain one ruling: the rules that fired, the missing approvals in order, and the citations."""
+    """Explain one ruling: the rules that fired, the missing approvals in order, and the citations.
+
+    Nothing is assumed: a fact the ruling depends on and the query leaves out is asked for (exit 2).
+    """
     from kizuna.authority import Query
 
     fw = _frameworks(frameworks)
@@ -253,13 +284,19 @@ def explain(
             "situation": situation,
             "actor": actor,
             "activity": activity,
-            "supported": supported,
-            "location": location,
             "flags": flag or [],
             "granted": granted or [],
         }
+        data.update({k: v for k, v in (("supported", supported), ("location", location)) if v is not None})
+    from kizuna.errors import MissingFact
+
     query = Query.from_dict(data, fw)
-    _print_explanation(fw, query, fw.rule(query))
+    try:
+        ruling = fw.rule(query)
+    except MissingFact as error:
+        asks = "; ".join(f"--{f} ({', '.join(error.options.get(f, ()))})" for f in error.fields)
+        fail(f"the ruling depends on {', '.join(error.fields)}: give {asks}. {error.detail}".strip())
+    _print_explanation(fw, query, ruling)
 
 
 def _print_explanation(fw: FrameworkSet, query: Any, ruling: Ruling) -> None:
@@ -268,16 +305,23 @@ def _print_explanation(fw: FrameworkSet, query: Any, ruling: Ruling) -> None:
 
     outcome = ruling.outcome.value
     q = query.to_dict()
-    context = [f"supported: {q['supported']}", f"at {q['location']}"]
-    if q["flags"]:
-        context.append("flags: " + " ".join(q["flags"]))
-    if q["granted"]:
-        context.append("granted: " + " ".join(q["granted"]))
+    context = [
+        f"supported: {q['supported']}" if q["supported"] else "",
+        f"at {q['location']}" if q["location"] else "",
+        f"flags: {' '.join(q['flags'])}" if q["flags"] else "",
+        f"granted: {' '.join(q['granted'])}" if q["granted"] else "",
+    ]
+    verdict = f"  [{_STYLE[outcome]}][bold]{outcome}[/bold][/]"
+    if ruling.basis:
+        verdict += f" under the legal basis of [bold]{escape(ruling.basis)}[/]"
+        if ruling.alternatives:
+            verdict += f" (also lawful under {escape(', '.join(ruling.alternatives))})"
+    stated = "; ".join(c for c in context if c)
     print_lines(
         [
             f"[bold]Ruling[/bold]: [bold]{escape(q['actor'])}[/] · [bold]{escape(q['activity'])}[/] "
-            f"in [bold]{escape(q['situation'])}[/] ({escape('; '.join(context))})",
-            f"  [{_STYLE[outcome]}][bold]{outcome}[/bold][/]",
+            f"in [bold]{escape(' + '.join(q['situations']))}[/]" + (f" ({escape(stated)})" if stated else ""),
+            verdict,
             "",
             "[bold]Rules that fired[/bold]",
             *(
@@ -295,12 +339,12 @@ def _print_explanation(fw: FrameworkSet, query: Any, ruling: Ruling) -> None:
             approval = fw.approvals[aid]
             if aid in ruling.missing:
                 status = "[yellow]missing[/]"
-                if aid in granted:
-                    status = "[yellow]needed anew (the granted one does not cover this act)[/]"
             elif aid in ruling.after:
                 status = "[blue]may come after acting[/]"
             else:
-                status = "[green]granted[/]" if aid in granted else "[green]done (needed by a granted one)[/]"
+                status = (
+                    "[green]granted[/]" if aid in granted else "[green]done (settled by a granted one)[/]"
+                )
             before = ", ".join(p for p in approval.prerequisites if p in ruling.required)
             rows.append([str(i), aid, escape(approval.name), status, before or "-"])
         out.print()
@@ -328,12 +372,19 @@ def _print_explanation(fw: FrameworkSet, query: Any, ruling: Ruling) -> None:
 @app.command()
 def matrix(
     *,
-    situation: Annotated[str, typer.Option(help="Situation id.")],
+    situation: Annotated[
+        list[str], typer.Option(help="A designation in force (repeatable: several in force together).")
+    ],
     fmt: Annotated[
         str, typer.Option("--format", metavar="table|csv|html|xlsx", help="What to print or write.")
     ] = "table",
-    supported: Annotated[str, typer.Option(help="Supported party for every cell.")] = "us-forces",
-    location: Annotated[str, typer.Option(help="Location for every cell.")] = "japan-territory",
+    supported: Annotated[
+        str | None,
+        typer.Option(help="Supported party for every cell (left out: cells that depend on it say so)."),
+    ] = None,
+    location: Annotated[
+        str | None, typer.Option(help="Location for every cell (left out: cells that depend on it say so).")
+    ] = None,
     flag: Annotated[
         list[str] | None, typer.Option("--flag", help="A context flag for every cell (repeatable).")
     ] = None,
@@ -348,7 +399,10 @@ def matrix(
     ] = None,
     frameworks: FrameworkOption = None,
 ) -> None:
-    """Print what each actor may do in a situation: actor x activity -> outcome and missing approvals."""
+    """Print what each actor may do under the designations in force: actor x activity -> outcome.
+
+    Nothing is assumed: a cell whose ruling depends on a fact left out reads `needs supported`.
+    """
     from kizuna.authority.matrix import build_matrix, cell_text, matrix_csv, matrix_html
 
     if fmt not in ("table", "csv", "html", "xlsx"):
@@ -366,21 +420,24 @@ def matrix(
         actors=actor,
     )
     if fmt == "table":
+        from kizuna.errors import MissingFact
         from kizuna.report.terminal import Column
 
         if output is not None:
             fail("--output needs --format csv, html or xlsx")
+        names = " + ".join(fw.situations[s].name for s in m.situations)
         rows = []
         for act in m.activities:
             cells = []
             for a in m.actors:
                 r = m.cell(a, act)
-                cells.append(f"[{_STYLE[r.outcome.value]}]{escape(cell_text(r))}[/]")
+                style = "blue" if isinstance(r, MissingFact) else _STYLE[r.outcome.value]
+                cells.append(f"[{style}]{escape(cell_text(r))}[/]")
             rows.append([act, *cells])
         print_table(
             [Column("activity", key=True), *(Column(a, wrap=True) for a in m.actors)],
             rows,
-            title=escape(f"{fw.situations[situation].name} — {m.context}"),
+            title=escape(f"{names} — {m.context}"),
         )
         return
     if fmt == "xlsx" and output is not None:
@@ -506,6 +563,11 @@ def bench(
                 f"{result.compiled_warm / result.reference:,.1f}x",
             ],
             ["reference (uncompiled)", f"{result.reference:,.0f}", "1.0x"],
+            [
+                "compiled, two designations (cold)",
+                f"{result.compiled_union:,.0f}",
+                f"{result.compiled_union / result.reference:,.1f}x",
+            ],
         ],
         title=f"authority: {result.queries:,} random queries, {result.rules} rules",
     )

@@ -552,21 +552,22 @@ class Coordinator:
                 raise InvalidQuery(
                     "a designation changes the crisis for everyone who sees it: mark it as the crisis"
                 )
+            in_force = self.law.in_force(crisis)  # one designation, or several ruled on together
             try:
                 full = RequestSpec.model_validate(
-                    {**spec, "id": request_id, "requester": actor.organization, "situation": crisis.situation}
+                    {**spec, "id": request_id, "requester": actor.organization, "situation": in_force}
                 )
             except ValueError as error:
                 raise InvalidQuery(f"invalid request: {error}") from error
             structure = self.law.structure(crisis.structure)
             path = self.law.compile(structure, full)
             _check_path_releasable(structure, path, combined, user.nation)
-            verdict = self.law.judge(full, crisis.situation, full.granted)
+            verdict = self.law.judge(full, in_force, full.granted)
             event = RequestFiled(
                 at=self.clock(),
                 actor=actor,
                 rule=(RULE_FILE, RULE_RELEASABLE, *(verdict.rule_ids if verdict else ())),
-                inputs={"situation": crisis.situation, "structure": crisis.structure},
+                inputs={"situation": in_force, "structure": crisis.structure},
                 marking=combined,
                 exercise=crisis.exercise,
                 crisis=crisis_id,
@@ -611,7 +612,7 @@ class Coordinator:
                 action,
                 actor,
                 structure=self.law.structure(crisis.structure),
-                situation=crisis.situation,
+                situation=self.law.in_force(crisis),
                 judge=self.law.judge,
                 at=self.clock(),
                 reason=reason,

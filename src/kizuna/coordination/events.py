@@ -63,7 +63,13 @@ class Verdict(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    situation: str = Field(description="The designation in force when the check ran.")
+    situation: str | tuple[str, ...] = Field(
+        description="The designation in force when the check ran, or the designations (the act was ruled "
+        "on their union)."
+    )
+    basis: str | None = Field(
+        default=None, description="With several designations in force, the one whose legal basis applied."
+    )
     outcome: str = Field(description="permitted, requires-approval or prohibited.")
     missing: tuple[str, ...] = Field(default=(), description="Approvals still missing.")
     after: tuple[str, ...] = Field(default=(), description="Missing approvals the law lets come later.")

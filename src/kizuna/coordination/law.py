@@ -1,16 +1,19 @@
 """The law as the live system consults it: structures, frameworks, compiled paths and rulings.
 
-`Law` wraps the bundled (or given) frameworks and structures behind the three questions the coordinator
-asks: which structure a crisis runs in, which decision path a request takes, and what the authority
-engine rules on an act under the designation in force with the approvals held so far.
+`Law` wraps the bundled (or given) frameworks and structures behind the questions the coordinator asks:
+which structure a crisis runs in, which designations are in force in a crisis (several at once: a
+survival-threatening and an armed attack situation together), which decision path a request takes, and
+what the authority engine rules on an act under the union of the designations in force with the
+approvals held so far.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from kizuna.authority import FrameworkSet, Query, load_frameworks, rule
+from kizuna.coordination.crisis import CrisisState
 from kizuna.coordination.events import Verdict
 from kizuna.errors import UnknownId
 from kizuna.model import RequestSpec, Structure, load_structure
@@ -66,6 +69,15 @@ class Law:
         if situation not in known:
             raise UnknownId("situation", situation, known)
 
+    def in_force(self, crisis: CrisisState) -> str | tuple[str, ...]:
+        """Return the designations in force in a crisis: one id, or a sorted tuple of several.
+
+        Each designation on the timeline ends those its situation `replaces` in the frameworks (an armed
+        attack situation ends the anticipated one) and stays in force beside the others.
+        """
+        situations = sorted(self.frameworks.in_force([d.situation for d in crisis.timeline]))
+        return situations[0] if len(situations) == 1 else tuple(situations)
+
     def compile(self, structure: Structure, spec: RequestSpec) -> DecisionPath:
         """Compile a request to its decision path in a structure.
 
@@ -83,8 +95,16 @@ class Law:
                 self._paths[key] = path
         return path.model_copy(update={"request": spec.id})
 
-    def judge(self, spec: RequestSpec, situation: str, granted: tuple[str, ...]) -> Verdict | None:
-        """Rule on the request's act under `situation` with `granted` held; None for a designation."""
+    def judge(
+        self, spec: RequestSpec, situation: str | Sequence[str], granted: tuple[str, ...]
+    ) -> Verdict | None:
+        """Rule on the request's act under the designations in force with `granted` held.
+
+        Returns None for a designation request (its path is the whole of the law).
+
+        Raises:
+            MissingFact: the request leaves out a fact the ruling under these designations depends on.
+        """
         if spec.designates is not None or spec.actor is None or spec.activity is None:
             return None
         ruling = rule(
@@ -100,7 +120,8 @@ class Law:
             ),
         )
         return Verdict(
-            situation=situation,
+            situation=situation if isinstance(situation, str) else tuple(sorted(situation)),
+            basis=ruling.basis,
             outcome=ruling.outcome.value,
             missing=ruling.missing,
             after=ruling.after,

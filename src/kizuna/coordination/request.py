@@ -158,9 +158,9 @@ class RequestState(BaseModel):
         }
 
 
-#: Rules the law under the designation in force: (request, situation, approvals held) -> ruling,
-#: or None when the request is a designation whose path is the whole of the law.
-Judge = Callable[[RequestSpec, str, tuple[str, ...]], Verdict | None]
+#: Rules the law under the designations in force: (request, designation or designations, approvals held)
+#: -> ruling on their union, or None when the request is a designation whose path is the whole of the law.
+Judge = Callable[[RequestSpec, str | tuple[str, ...], tuple[str, ...]], Verdict | None]
 
 
 def start(event: RequestFiled) -> RequestState:
@@ -188,7 +188,7 @@ def decide_step(
     actor: Actor,
     *,
     structure: Structure,
-    situation: str,
+    situation: str | tuple[str, ...],
     judge: Judge,
     at: datetime,
     reason: str | None = None,

@@ -94,6 +94,11 @@ class Term(Provenanced):
         default=None, description="For actors: the actor this one is part of (msdf is part of jsdf)."
     )
     group: str | None = Field(default=None, description="For activities: a heading for tables.")
+    replaces: tuple[Ident, ...] = Field(
+        default=(),
+        description="For situations: the designations that end when this one is made (armed-attack "
+        "replaces anticipated-armed-attack); the others stay in force beside it.",
+    )
     file: str = Field(default="", exclude=True)
     line: int | None = Field(default=None, exclude=True)
 
@@ -105,6 +110,12 @@ class Approval(Provenanced):
     a defense operation comes after the basic response plan). `needs` are approvals this one can never be
     obtained without (a basic response plan needs NSC deliberation); they are part of `prerequisites`.
     `may_follow` is False for approvals the law never lets come after acting.
+
+    `amends` names the approval this one amends (a plan's amendment amends the plan): it is asked for
+    only once the amended approval is held, because a plan still to be made will list the act itself;
+    it needs the amended approval. `satisfied_by` lists approvals whose grant settles this one too (an
+    order given under a plan shows the plan covers the act; a Coast Guard commander's request serves
+    where a governor's would).
     """
 
     id: Ident
@@ -112,6 +123,8 @@ class Approval(Provenanced):
     description: str = Field(min_length=1)
     prerequisites: tuple[Ident, ...] = ()
     needs: tuple[Ident, ...] = ()
+    amends: Ident | None = None
+    satisfied_by: tuple[Ident, ...] = ()
     may_follow: bool = True
     citations: tuple[Citation, ...] = Field(min_length=1)
     file: str = Field(default="", exclude=True)
@@ -119,9 +132,16 @@ class Approval(Provenanced):
 
     @model_validator(mode="after")
     def _needs_are_prerequisites(self) -> Approval:
-        missing = [n for n in self.needs if n not in self.prerequisites]
-        if missing:
-            return self.model_copy(update={"prerequisites": (*self.prerequisites, *missing)})
+        if self.amends is not None and self.amends == self.id:
+            raise ValueError("an approval cannot amend itself")
+        if self.id in self.satisfied_by:
+            raise ValueError("an approval is not satisfied by itself; list the others that settle it")
+        needs = self.needs
+        if self.amends is not None and self.amends not in needs:
+            needs = (*needs, self.amends)  # an amendment cannot be had without what it amends
+        missing = [n for n in needs if n not in self.prerequisites]
+        if missing or needs != self.needs:
+            return self.model_copy(update={"needs": needs, "prerequisites": (*self.prerequisites, *missing)})
         return self
 
     @property
@@ -155,7 +175,12 @@ class FlagMatch(BaseModel):
 
 
 class When(BaseModel):
-    """The conditions of a rule; a field left out matches every value."""
+    """The conditions of a rule; a field left out matches every value.
+
+    `situation` is the designation whose legal basis is being read; `designated` looks at every
+    designation in force together (all / any / none of these situations), so that a rule can say
+    "survival-threatening, and not also an armed attack situation".
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -165,6 +190,7 @@ class When(BaseModel):
     supported: Match | None = None
     location: Match | None = None
     flags: FlagMatch = FlagMatch()
+    designated: FlagMatch = FlagMatch()
 
     @field_validator("situation", "actor", "activity", "supported", "location", mode="before")
     @classmethod
@@ -180,7 +206,7 @@ class When(BaseModel):
             raise ValueError("a condition is an id, a list of ids, or {not: [ids]}")
         return value
 
-    @field_validator("flags", mode="before")
+    @field_validator("flags", "designated", mode="before")
     @classmethod
     def _flag_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -210,11 +236,6 @@ class Rule(BaseModel):
     approvals: tuple[Ident, ...] = Field(
         default=(), description="allow: approvals the act needs; defer: approvals that may come after."
     )
-    fresh: tuple[Ident, ...] = Field(
-        default=(),
-        description="Approvals needed anew even when one is granted (the granted plan does not list "
-        "this act).",
-    )
     lawful_under: tuple[Ident, ...] = Field(
         default=(), description="prohibit: situations in which the act would be lawful."
     )
@@ -236,14 +257,14 @@ class Rule(BaseModel):
 
     @model_validator(mode="after")
     def _effect_fields(self) -> Rule:
-        if self.effect is Effect.PROHIBIT and (self.approvals or self.fresh):
+        if self.effect is Effect.PROHIBIT and self.approvals:
             raise ValueError("a prohibit rule lists no approvals")
         if self.effect is Effect.DEFER and not self.approvals:
             raise ValueError("a defer rule lists the approvals that may come after acting")
         if self.effect is not Effect.PROHIBIT and self.lawful_under:
             raise ValueError("lawful_under belongs to prohibit rules")
-        if (self.fresh or self.prior) and self.effect not in (Effect.ALLOW, Effect.REQUIRE):
-            raise ValueError("fresh and prior belong to allow and require rules")
+        if self.prior and self.effect not in (Effect.ALLOW, Effect.REQUIRE):
+            raise ValueError("prior belongs to allow and require rules")
         if self.effect is Effect.REQUIRE and not self.approvals:
             raise ValueError("a require rule lists the approvals it adds")
         if not set(self.prior) <= set(self.approvals):
@@ -443,7 +464,12 @@ def _deep_line(node: Any, loc: list[str]) -> int | None:
 
 
 def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
-    nested: dict[str, type[BaseModel]] = {"when": When, "citations": Citation, "flags": FlagMatch}
+    nested: dict[str, type[BaseModel]] = {
+        "when": When,
+        "citations": Citation,
+        "flags": FlagMatch,
+        "designated": FlagMatch,
+    }
     target = model
     for part in loc[:-1]:
         if part in nested:
@@ -528,8 +554,22 @@ def _check_references(
     for actor in vocab["actors"]:
         if actor.part_of is not None:
             ref(f"actors[{actor.id}].part_of", actor.line, actor.part_of, ids["actors"], "actor")
+    for section, terms in vocab.items():
+        for term in terms:
+            if term.replaces and section != "situations":
+                problems.append(
+                    Problem(
+                        file, term.line, f"{section}[{term.id}].replaces", "only situations replace others"
+                    )
+                )
+            for value in term.replaces:
+                ref(f"situations[{term.id}].replaces", term.line, value, ids["situations"], "situation")
     position = {a.id: i for i, a in enumerate(approvals)}
     for approval in approvals:
+        if approval.amends is not None:
+            ref(f"approvals[{approval.id}].amends", approval.line, approval.amends, approval_ids, "approval")
+        for other in approval.satisfied_by:
+            ref(f"approvals[{approval.id}].satisfied_by", approval.line, other, approval_ids, "approval")
         for pre in approval.prerequisites:
             ref(f"approvals[{approval.id}].prerequisites", approval.line, pre, approval_ids, "approval")
             if pre in position and position[pre] >= position[approval.id]:
@@ -553,7 +593,9 @@ def _check_references(
         for part in ("all", "any", "none"):
             for value in getattr(rule.when.flags, part):
                 ref(f"{base}.when.flags.{part}", rule.line, value, ids["flags"], "flag")
-        for value in (*rule.approvals, *rule.fresh, *rule.prior):
+            for value in getattr(rule.when.designated, part):
+                ref(f"{base}.when.designated.{part}", rule.line, value, ids["situations"], "situation")
+        for value in (*rule.approvals, *rule.prior):
             ref(f"{base}.approvals", rule.line, value, approval_ids, "approval")
         for value in rule.lawful_under:
             ref(f"{base}.lawful_under", rule.line, value, ids["situations"], "situation")

@@ -24,11 +24,22 @@ class RequestSpec(BaseModel):
         "the executor in the structure the request is compiled against.",
     )
     executor: Ident | None = Field(default=None, description="The unit or body that carries out the act.")
-    situation: Ident = Field(description="The situation in force (or, with `designates`, the one sought).")
+    situation: Ident | tuple[Ident, ...] = Field(
+        description="The designation in force, or several in force together (the act is ruled on their "
+        "union); with `designates`, the situation sought."
+    )
     actor: Ident | None = Field(default=None, description="Who acts: jsdf, gsdf, msdf, asdf, jcg, us-forces.")
     activity: Ident | None = None
-    supported: Ident = "none"
-    location: Ident = "japan-territory"
+    supported: Ident | None = Field(
+        default=None,
+        description="Whose forces the act supports or protects. Left out, the request is refused where "
+        "the law depends on it (no default decides the law).",
+    )
+    location: Ident | None = Field(
+        default=None,
+        description="Where the act takes place. Left out, the request is refused where the law depends "
+        "on it.",
+    )
     flags: tuple[Ident, ...] = ()
     granted: tuple[Ident, ...] = Field(default=(), description="Approvals already obtained.")
     designates: Ident | None = Field(
@@ -41,6 +52,22 @@ class RequestSpec(BaseModel):
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("situation", mode="before")
+    @classmethod
+    def _designations(cls, value: object) -> object:
+        """One designation stays an id; several become a sorted tuple without repeats."""
+        if isinstance(value, list | tuple | set | frozenset):
+            ids = sorted({str(v) for v in value})
+            if not ids:
+                raise ValueError("name at least one designation in force")
+            return ids[0] if len(ids) == 1 else tuple(ids)
+        return value
+
+    @property
+    def situations(self) -> tuple[str, ...]:
+        """The designations in force, as a tuple (one or several)."""
+        return (self.situation,) if isinstance(self.situation, str) else self.situation
 
     @model_validator(mode="after")
     def _act_or_designation(self) -> RequestSpec:

@@ -178,6 +178,7 @@ def compile_request(structure: Structure, frameworks: FrameworkSet, request: Req
 
     Raises:
         UnknownId: an organization, situation, activity or approval id is not defined.
+        MissingFact: the request leaves out a fact (`supported`, `location`) its ruling depends on.
         InvalidQuery: the request cannot be placed in the structure (no executor, no organization grants
             a missing approval, or no route reaches it).
     """
@@ -186,7 +187,7 @@ def compile_request(structure: Structure, frameworks: FrameworkSet, request: Req
     assert request.actor is not None  # RequestSpec guarantees actor and activity without `designates`
     assert request.activity is not None
     query = Query(
-        situation=request.situation,
+        situations=request.situations,
         actor=request.actor,
         activity=request.activity,
         supported=request.supported,
@@ -199,7 +200,7 @@ def compile_request(structure: Structure, frameworks: FrameworkSet, request: Req
     requester = _requester(structure, request, executor)
     b = _Builder(structure)
     ruling_citations = [str(c) for c in ruling.citations]
-    label = request.name or f"{request.actor} {request.activity} ({request.situation})"
+    label = request.name or f"{request.actor} {request.activity} ({' + '.join(request.situations)})"
     filed = b.add(
         requester,
         StepKind.COORDINATE,

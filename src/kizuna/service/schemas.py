@@ -78,7 +78,9 @@ class CrisisIn(_Body):
 
     name: str = Field(min_length=1, max_length=200)
     structure: Ident = Field(description="The structure the crisis runs in (e.g. us-japan-2025).")
-    situation: Ident = Field(default="peacetime", description="The situation in force at the start.")
+    situation: Ident = Field(
+        description="The situation in force at the start (no default: it decides the law)."
+    )
     exercise: bool = Field(default=True, description="Exercise traffic (marked so on every object).")
     marking: Marking
     description: str = Field(default="", max_length=4000)
@@ -105,8 +107,12 @@ class RequestIn(_Body):
     executor: Ident | None = None
     actor: Ident | None = None
     activity: Ident | None = None
-    supported: Ident = "none"
-    location: Ident = "japan-territory"
+    supported: Ident | None = Field(
+        default=None, description="Whose forces the act supports; required where the ruling depends on it."
+    )
+    location: Ident | None = Field(
+        default=None, description="Where the act takes place; required where the ruling depends on it."
+    )
     flags: list[Ident] = Field(default_factory=list, max_length=20)
     granted: list[Ident] = Field(default_factory=list, max_length=20)
     designates: Ident | None = None

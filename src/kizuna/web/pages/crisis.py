@@ -40,11 +40,13 @@ def crisis_page(crisis_id: str, request: Request, runtime: RuntimeDep, who: View
     now = runtime.clock()
     data = views.overview(who.user, runtime.coordinator.snapshot(), crisis_id, law=law, now=now)
     frameworks = law.frameworks
+    in_force = law.in_force(data.crisis)
     return page(
         request,
         runtime,
         who,
         "crisis.html",
+        in_force=[in_force] if isinstance(in_force, str) else list(in_force),
         title=data.crisis.name,
         shown=data.markings,
         structure=data.structure,

@@ -25,27 +25,35 @@ def law_page(
     request: Request,
     runtime: RuntimeDep,
     who: ViewerDep,
-    situation: Annotated[str | None, Query(max_length=100)] = None,
+    situation: Annotated[list[str] | None, Query(max_length=20)] = None,
     actor: Annotated[str | None, Query(max_length=100)] = None,
     activity: Annotated[str | None, Query(max_length=100)] = None,
-    supported: Annotated[str, Query(max_length=100)] = "us-forces",
-    location: Annotated[str, Query(max_length=100)] = "japan-territory",
+    supported: Annotated[str | None, Query(max_length=100)] = None,
+    location: Annotated[str | None, Query(max_length=100)] = None,
     flags: Annotated[list[str] | None, Query(max_length=20)] = None,
     granted: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    """Render the matrix of a situation (by default the one in force in the user's crisis) and a ruling."""
+    """Render the matrix of the designations chosen (by default those in force in the user's latest
+    crisis) and a ruling. Nothing is assumed: a fact left out (supported party, location) is asked for
+    where a ruling depends on it."""
     law = runtime.coordinator.law
     frameworks = law.frameworks
     visible = crises(who.user, runtime.coordinator.snapshot())
-    if situation is None:
-        situation = visible[-1].situation if visible else next(iter(frameworks.situations))
+    supported, location = supported or None, location or None
+    situations = [s for s in situation or () if s]
+    if not situations:
+        if visible:
+            in_force = law.in_force(visible[-1])
+            situations = [in_force] if isinstance(in_force, str) else list(in_force)
+        else:
+            situations = [next(iter(frameworks.situations))]
     error = None
     matrix = None
     ruling = None
     try:
         matrix = build_matrix(
             frameworks,
-            situation,
+            situations,
             supported=supported,
             location=location,
             flags=flags or (),
@@ -54,7 +62,7 @@ def law_page(
         if actor and activity:
             ruling = frameworks.rule(
                 AuthorityQuery(
-                    situation=situation,
+                    situations=frozenset(situations),
                     actor=actor,
                     activity=activity,
                     supported=supported,
@@ -78,11 +86,11 @@ def law_page(
         ruling=ruling,
         error=error,
         q={
-            "situation": situation,
+            "situations": situations,
             "actor": actor or "",
             "activity": activity or "",
-            "supported": supported,
-            "location": location,
+            "supported": supported or "",
+            "location": location or "",
             "flags": flags or [],
             "granted": granted or [],
         },

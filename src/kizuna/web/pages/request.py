@@ -106,7 +106,7 @@ async def request_page(
         },
         status_name={s.value: t(f"status.{s.value}") for s in StepStatus},
     )
-    ruling = coordinator.law.judge(state.spec, crisis.situation, state.granted)
+    ruling = coordinator.law.judge(state.spec, coordinator.law.in_force(crisis), state.granted)
     log = await run_in_threadpool(history, runtime, who.user, request_id)
     steps = []
     for step in state.path.order():
