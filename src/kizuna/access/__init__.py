@@ -17,12 +17,13 @@ from kizuna.access.credentials import (
     new_session_id,
 )
 from kizuna.access.directory import BrowserSession, TokenInfo, UserDirectory
-from kizuna.access.marking import Classification, Marking, NationCode, combine
+from kizuna.access.marking import Classification, Feed, Marking, NationCode, check_feed, combine
 from kizuna.access.users import Role, User, can_see, visible
 
 __all__ = [
     "BrowserSession",
     "Classification",
+    "Feed",
     "MIN_PASSWORD_LENGTH",
     "Marking",
     "NationCode",
@@ -33,6 +34,7 @@ __all__ = [
     "User",
     "UserDirectory",
     "can_see",
+    "check_feed",
     "combine",
     "csrf_matches",
     "digest",

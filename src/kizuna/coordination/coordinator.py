@@ -539,12 +539,20 @@ class Coordinator:
                 raise PermissionDenied(f"{actor.user} is {actor.role!r}; filing needs operator or approver")
             parts = [crisis.marking, marking]
             for ref in refs:
+                cited: RequestState | TaskingState
                 if ref in self.view.requests:
-                    parts.append(self.request(user, ref).marking)
+                    cited = self.request(user, ref)
                 elif ref in self.view.taskings:
-                    parts.append(self.tasking(user, ref).marking)
+                    cited = self.tasking(user, ref)
                 else:
                     raise NotFound(f"no request or tasking {ref!r}")
+                if cited.exercise != crisis.exercise:
+                    raise InvalidQuery(
+                        f"{ref!r} is {'exercise' if cited.exercise else 'real'} traffic and crisis "
+                        f"{crisis_id!r} is {'an exercise' if crisis.exercise else 'real'}: exercise and "
+                        "real objects are never linked"
+                    )
+                parts.append(cited.marking)
             combined = combine(*parts)
             _check_marking(user, combined)
             event = SitrepFiled(
