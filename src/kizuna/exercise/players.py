@@ -1,0 +1,613 @@
+"""Synthetic players: bots that play organizations of an exercise through the public HTTP API.
+
+Each bot plays one organization with users of its own (an operator files, an approver acts), follows
+the event stream its users may see, and works like the organization the simulator models
+(`kizuna.sim`), in exercise time:
+
+* a step of its organization *arrives* when the last of its predecessors is done (as the log records
+  it) plus the link delay from that predecessor's organization; a request's first step arrives when the
+  request is filed, and the bot files the request an inject asks for when the inject arrives (or, with
+  `after`, when the first filing of each prerequisite is decided);
+* steps wait first-come first-served for the organization's `servers`; one that would start outside
+  duty hours waits for the next opening or for staff called in, whichever is sooner, holding its server;
+* a step takes its service time (redrawn while rework sends it back), then the bot performs the step's
+  action through the API.
+
+The durations come from the same resolved parameters the engine uses (`kizuna.sim.build.structure_input`
+on the live decision path) and are drawn with the engine's samplers (`kizuna.sim.distributions`) and its
+duty calendar (`kizuna.sim.calendar`). Each draw comes from a generator seeded by the run's seed and the
+step's identity (the inject's serial and the step id), so a run's draws do not depend on the order in
+which the bots learn of events.
+
+Wall-clock latency (the stream, HTTP, the server deciding) makes each action land a little after its
+intended exercise time: at 3600x a 10 ms delay is 36 exercise seconds. Each bot measures that lag from
+the times the log records and sends its next actions early by the median lag, so the recorded times
+scatter around the intended ones instead of trailing them (docs/exercise.md argues the rest negligible).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import statistics
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from kizuna.exercise.clock import ClockHistory, ClockState
+from kizuna.model.request import RequestSpec
+from kizuna.model.scenario import Scenario
+from kizuna.model.structure import Structure
+from kizuna.planning import DecisionPath, StepKind
+from kizuna.sim.build import structure_input
+from kizuna.sim.distributions import draw_one
+from kizuna.sim.engine import PathTemplate, Station
+
+#: The action a bot performs on each kind of step.
+ACTION_OF: dict[StepKind, str] = {
+    StepKind.COORDINATE: "coordinate",
+    StepKind.CONSULT: "consult",
+    StepKind.APPROVE: "approve",
+    StepKind.ORDER: "order",
+    StepKind.EXECUTE: "execute",
+    StepKind.INFORM: "inform",
+}
+#: Lags (wall seconds) a bot's lead is the median of.
+LAG_WINDOW = 25
+#: The most a bot sends early, in wall seconds.
+MAX_LEAD_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerConfig:
+    """How the bots play: their seed, and a factor on service times (2.0 makes a mis-specified bot)."""
+
+    seed: int = 0
+    service_scale: float = 1.0
+    compensate_lag: bool = True
+
+
+class Playbook:
+    """The parameters the bots draw from, resolved exactly as the engine resolves them.
+
+    A path's template (service, rework and link delays per step) is built by `structure_input` on a
+    scenario holding just that request, so a request a person files ad hoc is played the same way.
+    """
+
+    def __init__(self, scenario: Scenario, structure: Structure) -> None:
+        """Resolve against a scenario's parameters in a structure."""
+        self.scenario = scenario
+        self.structure = structure
+        self._base = scenario.model_dump(exclude={"file", "requests", "injects", "observed"})
+        self._templates: dict[str, tuple[PathTemplate, dict[str, Station]]] = {}
+        self._stations: dict[str, Station] = {}
+
+    def template(self, spec: RequestSpec, path: DecisionPath) -> PathTemplate:
+        """Return the engine template of a live decision path (built once per path)."""
+        key = path.model_dump_json(exclude={"request"})
+        if key not in self._templates:
+            data = {
+                **self._base,
+                "requests": [spec.model_dump()],
+                "injects": [{"at_h": 0, "requests": [spec.id]}],
+            }
+            one = Scenario.model_validate(data)
+            inp = structure_input(one, self.structure, {spec.id: path})
+            template = inp.templates[0]
+            stations = {s.id: s for s in inp.stations}
+            self._stations.update(stations)
+            self._templates[key] = (template, stations)
+        return self._templates[key][0]
+
+    def station(self, organization: str) -> Station:
+        """Return an organization's station (servers, duty calendar, call-in)."""
+        if organization not in self._stations:
+            assert self.scenario.parameters is not None
+            params = self.scenario.parameters
+            from kizuna.sim.build import zone_name
+            from kizuna.sim.calendar import DutyCalendar
+
+            site = self.structure.site_of(organization)
+            zone = site.time_zone if site is not None else zone_name(self.scenario.start.tzinfo)
+            duty = params.duty(organization)
+            self._stations[organization] = Station(
+                id=organization,
+                servers=params.servers(organization),
+                calendar=DutyCalendar.build(duty, zone, self.scenario.start),
+                call_in=duty.call_in,
+            )
+        return self._stations[organization]
+
+
+def _rng(seed: int, key: str) -> np.random.Generator:
+    digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
+    words = [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+    return np.random.default_rng(np.random.SeedSequence([seed, *words]))
+
+
+# -- what a bot knows -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Request:
+    id: str
+    spec: RequestSpec
+    path: DecisionPath
+    filed_h: float
+    done: dict[str, float] = field(default_factory=dict)  # step -> exercise hours of the action
+    closed: bool = False
+
+
+@dataclass
+class _Inject:
+    serial: str
+    due_h: float
+    to: tuple[str, ...]
+    request: str | None
+    after: tuple[str, ...]
+
+
+class World:
+    """What one bot has seen of the exercise on its event stream."""
+
+    def __init__(self, exercise: str) -> None:
+        """Follow one exercise."""
+        self.exercise = exercise
+        self.start: datetime | None = None
+        self.clock: ClockHistory | None = None
+        self.requests: dict[str, _Request] = {}
+        self.injects: dict[str, _Inject] = {}
+        self.answers: dict[str, str] = {}  # serial -> request id
+        self.serial_of: dict[str, str] = {}  # request id -> serial
+        self.last_seq = 0
+
+    def hours(self, wall: datetime) -> float:
+        """Exercise hours (after the start) at a wall-clock moment of the server."""
+        assert self.clock is not None and self.start is not None
+        return (self.clock.at(wall) - self.start) / timedelta(hours=1)
+
+    def apply(self, seq: int, kind: str, event: Mapping[str, Any]) -> bool:
+        """Fold one event of the stream; return whether it concerns this exercise."""
+        if seq <= self.last_seq:
+            return False
+        self.last_seq = seq
+        if event.get("crisis") != self.exercise:
+            return False
+        at = datetime.fromisoformat(event["at"])
+        if kind == "exercise-created":
+            self.start = datetime.fromisoformat(event["msel"]["start"])
+            self.clock = ClockHistory(ClockState(anchor=self.start))
+        elif kind == "exercise-clock" and self.clock is not None:
+            self.clock.add(ClockState.model_validate(event["state"]))
+        elif kind == "exercise-inject-delivered" and self.start is not None:
+            due = datetime.fromisoformat(event["due"])
+            self.injects[event["serial"]] = _Inject(
+                serial=event["serial"],
+                due_h=(due - self.start) / timedelta(hours=1),
+                to=tuple(event["to"]),
+                request=event.get("request"),
+                after=tuple(event.get("after") or ()),
+            )
+        elif kind == "exercise-inject-answered":
+            self.answers.setdefault(event["serial"], event["request"])
+            self.serial_of.setdefault(event["request"], event["serial"])
+        elif kind == "request-filed" and self.clock is not None:
+            path = DecisionPath.model_validate(event["path"])
+            self.requests[event["request"]] = _Request(
+                id=event["request"],
+                spec=RequestSpec.model_validate(event["spec"]),
+                path=path,
+                filed_h=self.hours(at),
+                closed=path.prohibited,
+            )
+        elif kind == "step-acted" and event["request"] in self.requests:
+            request = self.requests[event["request"]]
+            request.done.setdefault(event["step"], self.hours(at))
+            if event["action"] == "deny":
+                request.closed = True
+        elif kind == "request-withdrawn" and event["request"] in self.requests:
+            self.requests[event["request"]].closed = True
+        return True
+
+    def decided_h(self, scenario_request: str) -> float | None:
+        """When the first filing (by MSEL time) of a scenario request was decided, if it was."""
+        rows = sorted((i for i in self.injects.values() if i.request == scenario_request), key=_inject_order)
+        for inject in rows:
+            rid = self.answers.get(inject.serial)
+            if rid is not None and rid in self.requests:
+                request = self.requests[rid]
+                return request.done.get(request.path.decision_step)
+        return None
+
+
+def _inject_order(inject: _Inject) -> tuple[float, str]:
+    return inject.due_h, inject.serial
+
+
+# -- one bot --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Visit:
+    """A step of the bot's organization: when it arrived, its draws, and its planned and recorded times."""
+
+    request: str
+    step: str
+    kind: StepKind
+    arrive_h: float
+    service_h: float
+    call_in_h: float | None
+    begin_h: float = math.nan
+    end_h: float = math.nan
+    posted: bool = False
+    failed: str | None = None
+
+
+@dataclass
+class _Filing:
+    serial: str
+    at_h: float
+
+
+Post = Callable[[str, str, Any], Awaitable[tuple[int, Any]]]
+
+
+class Bot:
+    """Plays one organization: files its injects' requests and performs its steps in exercise time."""
+
+    def __init__(
+        self,
+        organization: str,
+        *,
+        exercise: str,
+        playbook: Playbook,
+        config: PlayerConfig,
+        post: Post,
+        offset_s: float = 0.0,
+    ) -> None:
+        """Play `organization`; `post(user, path, body)` sends a write as the bot's `actor` or `filer`."""
+        self.org = organization
+        self.exercise = exercise
+        self.playbook = playbook
+        self.config = config
+        self.post = post
+        self.offset_s = offset_s  # server wall clock minus this process's
+        self.world = World(exercise)
+        self.station = playbook.station(organization)
+        self.visits: dict[tuple[str, str], _Visit] = {}
+        self.filed: set[str] = set()
+        self.errors: list[str] = []
+        self.actions = 0
+        self.lags: deque[float] = deque(maxlen=LAG_WINDOW)
+        self.changed = asyncio.Event()
+
+    # -- knowledge ----------------------------------------------------------------------------------
+
+    def observe(self, seq: int, kind: str, event: Mapping[str, Any]) -> None:
+        """Take in one event of the stream."""
+        if self.world.apply(seq, kind, event):
+            self.changed.set()
+
+    def _key(self, request: str) -> str:
+        return self.world.serial_of.get(request, request)
+
+    def _arrivals(self) -> None:
+        """Create the visits of steps of this organization whose predecessors are all done."""
+        world = self.world
+        for request in world.requests.values():
+            if request.closed:
+                continue
+            for step in request.path.steps:
+                if step.organization != self.org or step.id in request.done:
+                    continue
+                if (request.id, step.id) in self.visits:
+                    continue
+                if not all(p in request.done for p in step.predecessors):
+                    continue
+                self.visits[(request.id, step.id)] = self._visit(request, step.id)
+
+    def _visit(self, request: _Request, step_id: str) -> _Visit:
+        template = self.playbook.template(request.spec, request.path)
+        index = {s.id: j for j, s in enumerate(template.steps)}
+        spec = template.steps[index[step_id]]
+        rng = _rng(self.config.seed, f"{self._key(request.id)}/{step_id}")
+        work = draw_one(spec.service, rng)
+        while spec.rework > 0 and rng.random() < spec.rework:
+            work += draw_one(spec.service, rng)
+        call_in = draw_one(self.station.call_in, rng) if self.station.call_in is not None else None
+        arrive = request.filed_h
+        preds = [
+            (template.steps[p].id, d)
+            for p, d in spec.preds
+            if not template.steps[p].after_effect or spec.after_effect
+        ]
+        if preds:
+            arrive = max(request.done[p] + draw_one(d, rng) for p, d in preds)
+        return _Visit(
+            request=request.id,
+            step=step_id,
+            kind=StepKind(spec.kind),
+            arrive_h=arrive,
+            service_h=work * self.config.service_scale,
+            call_in_h=call_in,
+        )
+
+    def _schedule(self) -> None:
+        """First-come first-served on the organization's servers, with duty hours (the engine's rules)."""
+        free = [-math.inf] * self.station.servers
+        calendar = self.station.calendar
+        for visit in sorted(self.visits.values(), key=lambda v: (v.arrive_h, v.request, v.step)):
+            if visit.failed is not None:
+                continue
+            earliest = min(range(len(free)), key=free.__getitem__)
+            if visit.posted:
+                free[earliest] = max(free[earliest], visit.end_h)
+                continue
+            ready = max(visit.arrive_h, free[earliest])
+            begin = ready
+            if calendar is not None:
+                opening = float(calendar.next_open(np.array([ready]))[0])
+                if opening > ready and visit.call_in_h is not None:
+                    opening = min(opening, ready + visit.call_in_h)
+                begin = opening
+            visit.begin_h = begin
+            visit.end_h = begin + visit.service_h
+            free[earliest] = visit.end_h
+
+    def _filings(self) -> list[_Filing]:
+        """Injects to this organization that ask for a request, ready to file (prerequisites decided)."""
+        out: list[_Filing] = []
+        for inject in self.world.injects.values():
+            if inject.request is None or self.org not in inject.to or inject.serial in self.filed:
+                continue
+            if inject.serial in self.world.answers:
+                self.filed.add(inject.serial)
+                continue
+            at = inject.due_h
+            for prerequisite in inject.after:
+                decided = self.world.decided_h(prerequisite)
+                if decided is None:
+                    break
+                at = max(at, decided)
+            else:
+                out.append(_Filing(inject.serial, at))
+        return out
+
+    def plan(self) -> tuple[float, _Visit | _Filing] | None:
+        """Return the next thing to do and its exercise hour, or None."""
+        if self.world.clock is None:
+            return None
+        self._arrivals()
+        self._schedule()
+        best: tuple[float, _Visit | _Filing] | None = None
+        for filing in self._filings():
+            if best is None or filing.at_h < best[0]:
+                best = (filing.at_h, filing)
+        for visit in self.visits.values():
+            if not visit.posted and visit.failed is None and (best is None or visit.end_h < best[0]):
+                best = (visit.end_h, visit)
+        return best
+
+    @property
+    def busy(self) -> bool:
+        """Tell whether the bot has something to do now or later."""
+        return self.plan() is not None
+
+    # -- acting -------------------------------------------------------------------------------------
+
+    def _server_wall(self, hours: float) -> datetime | None:
+        world = self.world
+        assert world.clock is not None and world.start is not None
+        return world.clock.current.wall_at(world.start + timedelta(hours=hours))
+
+    def lead_s(self) -> float:
+        """How early the bot sends, in wall seconds: the median lag it measured (0 without compensation)."""
+        if not self.config.compensate_lag or not self.lags:
+            return 0.0
+        return min(MAX_LEAD_S, max(0.0, statistics.median(self.lags)))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Act until `stop` is set."""
+        while not stop.is_set():
+            self.changed.clear()
+            nxt = self.plan()
+            wait = 1.0
+            if nxt is not None:
+                hours, what = nxt
+                due = self._server_wall(hours)
+                if due is not None:
+                    server_now = datetime.now(UTC) + timedelta(seconds=self.offset_s)
+                    wait = (due - server_now).total_seconds() - self.lead_s()
+                    if wait <= 0:
+                        await self._do(what, due)
+                        continue
+            try:
+                await asyncio.wait_for(self.changed.wait(), timeout=min(max(wait, 0.0), 1.0))
+            except TimeoutError:
+                pass
+
+    async def _do(self, what: _Visit | _Filing, intended: datetime) -> None:
+        if isinstance(what, _Filing):
+            self.filed.add(what.serial)
+            path = f"/api/exercises/{self.exercise}/injects/{what.serial}/file"
+            status, body = await self.post("filer", path, {})
+            if status == 201:
+                request = body["request"]
+                self.world.serial_of.setdefault(request["id"], what.serial)
+                self.world.answers.setdefault(what.serial, request["id"])
+                self._lag(intended, request["filed_at"])
+            else:
+                self.errors.append(f"filing inject {what.serial}: {status} {_detail(body)}")
+            return
+        status, body = await self.post(
+            "actor",
+            f"/api/requests/{what.request}/steps/{what.step}/actions",
+            {"action": ACTION_OF[what.kind]},
+        )
+        self.actions += 1
+        if status == 200:
+            what.posted = True
+            record = next(r for r in body["request"]["records"] if r["step"] == what.step)
+            logged = self.world.hours(datetime.fromisoformat(record["at"]))
+            what.end_h = max(what.end_h, logged)
+            self.world.requests[what.request].done.setdefault(what.step, logged)
+            self._lag(intended, record["at"])
+        elif status == 409 and isinstance(body, dict) and _done_by_others(body, what.step):
+            what.posted = True  # someone (a person, another process) did it first
+        else:
+            what.failed = f"{status} {_detail(body)}"
+            self.errors.append(f"{what.request} {what.step}: {what.failed}")
+
+    def _lag(self, intended: datetime, recorded: str) -> None:
+        self.lags.append((datetime.fromisoformat(recorded) - intended).total_seconds() + self.lead_s())
+
+
+def _done_by_others(body: Mapping[str, Any], step: str) -> bool:
+    current = body.get("current") or {}
+    steps = current.get("steps") or {}
+    return steps.get(step) in {"done", "denied"}
+
+
+def _detail(body: Any) -> str:
+    if isinstance(body, dict):
+        return str(body.get("detail", body))[:300]
+    return str(body)[:300]
+
+
+# -- a team of bots over HTTP -----------------------------------------------------------------------------
+
+
+@dataclass
+class TeamResult:
+    """What the bots did: actions, filings, errors, and the lags they measured (wall seconds)."""
+
+    actions: int
+    filings: int
+    errors: list[str]
+    lag_s: dict[str, float]
+    wall_s: float
+
+
+async def play(
+    base_url: str,
+    exercise: str,
+    tokens: Mapping[str, Mapping[str, str]],
+    *,
+    playbook: Playbook,
+    config: PlayerConfig,
+    done: Callable[[Sequence[Bot]], Awaitable[bool]],
+    progress: Callable[[Sequence[Bot]], None] | None = None,
+    poll_s: float = 0.5,
+) -> TeamResult:
+    """Play organizations of an exercise with bots until `done(bots)` says so.
+
+    Args:
+        base_url: The service (`http://127.0.0.1:8000`).
+        exercise: The exercise id.
+        tokens: Per organization, an `actor` (approver) and a `filer` (operator) API token.
+        playbook: The parameters the bots draw from.
+        config: Seed and service-time factor.
+        done: Called every `poll_s` seconds; the run ends when it returns True.
+        progress: Called every `poll_s` seconds with the bots.
+        poll_s: How often `done` and `progress` are called.
+    """
+    import httpx
+
+    started = time.monotonic()
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    clients: dict[tuple[str, str], httpx.AsyncClient] = {}
+    for org, pair in tokens.items():
+        for role, token in pair.items():
+            clients[(org, role)] = httpx.AsyncClient(
+                base_url=base_url,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=httpx.Timeout(30.0),
+                limits=limits,
+            )
+    offset = await _clock_offset(clients[next(iter(clients))], exercise)
+
+    def poster(org: str) -> Post:
+        async def post(role: str, path: str, body: Any) -> tuple[int, Any]:
+            response = await clients[(org, role)].post(path, json=body)
+            try:
+                return response.status_code, response.json()
+            except ValueError:
+                return response.status_code, response.text
+
+        return post
+
+    bots = [
+        Bot(org, exercise=exercise, playbook=playbook, config=config, post=poster(org), offset_s=offset)
+        for org in tokens
+    ]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(_follow(clients[(b.org, "actor")], b, stop)) for b in bots]
+    tasks += [asyncio.create_task(b.run(stop)) for b in bots]
+    try:
+        while True:
+            await asyncio.sleep(poll_s)
+            if progress is not None:
+                progress(bots)
+            for task in tasks:
+                if task.done() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            if await done(bots):
+                break
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for client in clients.values():
+            await client.aclose()
+    return TeamResult(
+        actions=sum(b.actions for b in bots),
+        filings=sum(len(b.filed) for b in bots),
+        errors=[f"{b.org}: {e}" for b in bots for e in b.errors],
+        lag_s={b.org: b.lead_s() for b in bots},
+        wall_s=time.monotonic() - started,
+    )
+
+
+async def _clock_offset(client: Any, exercise: str) -> float:
+    """The server's wall clock minus this process's, from the clock route (midpoint of the round trip)."""
+    before = time.time()
+    response = await client.get(f"/api/exercises/{exercise}/clock")
+    after = time.time()
+    response.raise_for_status()
+    server = datetime.fromisoformat(response.json()["server_time"]).timestamp()
+    return server - (before + after) / 2
+
+
+async def _follow(client: Any, bot: Bot, stop: asyncio.Event) -> None:
+    """Feed a bot the event stream its user may see, from the start of the log; reconnect when cut."""
+    import httpx
+
+    while not stop.is_set():
+        try:
+            async with client.stream(
+                "GET", "/api/events/stream", params={"after": bot.world.last_seq}, timeout=None
+            ) as response:
+                seq, kind, data = 0, "", ""
+                async for line in response.aiter_lines():
+                    if line.startswith("id: "):
+                        seq = int(line[4:])
+                    elif line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: "):
+                        data = line[6:]
+                    elif not line and data:
+                        bot.observe(seq, kind, json.loads(data)["event"])
+                        data = ""
+        except (OSError, ValueError, httpx.HTTPError) as error:  # the stream was cut: resume
+            if stop.is_set():
+                return
+            bot.errors.append(f"stream: {error!r}")
+            await asyncio.sleep(0.2)
