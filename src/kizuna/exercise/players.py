@@ -28,6 +28,7 @@ scatter around the intended ones instead of trailing them (docs/exercise.md argu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
@@ -170,7 +171,8 @@ class World:
 
     def hours(self, wall: datetime) -> float:
         """Exercise hours (after the start) at a wall-clock moment of the server."""
-        assert self.clock is not None and self.start is not None
+        assert self.clock is not None
+        assert self.start is not None
         return (self.clock.at(wall) - self.start) / timedelta(hours=1)
 
     def apply(self, seq: int, kind: str, event: Mapping[str, Any]) -> bool:
@@ -404,7 +406,8 @@ class Bot:
 
     def _server_wall(self, hours: float) -> datetime | None:
         world = self.world
-        assert world.clock is not None and world.start is not None
+        assert world.clock is not None
+        assert world.start is not None
         return world.clock.current.wall_at(world.start + timedelta(hours=hours))
 
     def lead_s(self) -> float:
@@ -428,10 +431,8 @@ class Bot:
                     if wait <= 0:
                         await self._do(what, due)
                         continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=min(max(wait, 0.0), 1.0))
-            except TimeoutError:
-                pass
 
     async def _do(self, what: _Visit | _Filing, intended: datetime) -> None:
         if isinstance(what, _Filing):
