@@ -64,6 +64,8 @@ ACTION_OF: dict[StepKind, str] = {
 LAG_WINDOW = 25
 #: The most a bot sends early, in wall seconds.
 MAX_LEAD_S = 0.5
+#: Writes one bot has in flight at once (a bot acts for an organization of several staff).
+IN_FLIGHT = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +251,7 @@ class _Visit:
     begin_h: float = math.nan
     end_h: float = math.nan
     posted: bool = False
+    sending: bool = False
     failed: str | None = None
 
 
@@ -289,13 +292,22 @@ class Bot:
         self.actions = 0
         self.lags: deque[float] = deque(maxlen=LAG_WINDOW)
         self.changed = asyncio.Event()
+        self._sending: set[str] = set()  # filings in flight
+        self._active: set[str] = set()  # requests with steps of this organization still to do
+        self._posted: set[tuple[str, str]] = set()  # steps this bot did (their visits may be dropped)
+        self._waiting = False  # a filing waits for a prerequisite's decision
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- knowledge ----------------------------------------------------------------------------------
 
     def observe(self, seq: int, kind: str, event: Mapping[str, Any]) -> None:
         """Take in one event of the stream."""
         if self.world.apply(seq, kind, event):
-            self.changed.set()
+            if kind == "request-filed":
+                self._active.add(event["request"])
+            # Another organization's step only matters for a step of this one, or a filing that waits.
+            if kind != "step-acted" or event.get("request") in self._active or self._waiting:
+                self.changed.set()
 
     def _key(self, request: str) -> str:
         return self.world.serial_of.get(request, request)
@@ -303,13 +315,16 @@ class Bot:
     def _arrivals(self) -> None:
         """Create the visits of steps of this organization whose predecessors are all done."""
         world = self.world
-        for request in world.requests.values():
-            if request.closed:
+        for rid in list(self._active):
+            request = world.requests[rid]
+            mine = [s for s in request.path.steps if s.organization == self.org and s.id not in request.done]
+            if request.closed or not mine:
+                self._active.discard(rid)
                 continue
-            for step in request.path.steps:
+            for step in mine:
                 if step.organization != self.org or step.id in request.done:
                     continue
-                if (request.id, step.id) in self.visits:
+                if (request.id, step.id) in self.visits or (request.id, step.id) in self._posted:
                     continue
                 if not all(p in request.done for p in step.predecessors):
                     continue
@@ -342,7 +357,15 @@ class Bot:
         )
 
     def _schedule(self) -> None:
-        """First-come first-served on the organization's servers, with duty hours (the engine's rules)."""
+        """First-come first-served on the organization's servers, with duty hours (the engine's rules).
+
+        Steps already done that ended before the earliest open step arrived cannot delay it any more:
+        they are dropped, so the schedule costs what is in hand, not the whole exercise.
+        """
+        open_ = [v.arrive_h for v in self.visits.values() if not v.posted and v.failed is None]
+        horizon = min(open_, default=math.inf)
+        for key in [k for k, v in self.visits.items() if v.posted and v.end_h <= horizon]:
+            del self.visits[key]
         free = [-math.inf] * self.station.servers
         calendar = self.station.calendar
         for visit in sorted(self.visits.values(), key=lambda v: (v.arrive_h, v.request, v.step)):
@@ -366,8 +389,11 @@ class Bot:
     def _filings(self) -> list[_Filing]:
         """Injects to this organization that ask for a request, ready to file (prerequisites decided)."""
         out: list[_Filing] = []
+        self._waiting = False
         for inject in self.world.injects.values():
             if inject.request is None or self.org not in inject.to or inject.serial in self.filed:
+                continue
+            if inject.serial in self._sending:
                 continue
             if inject.serial in self.world.answers:
                 self.filed.add(inject.serial)
@@ -376,6 +402,7 @@ class Bot:
             for prerequisite in inject.after:
                 decided = self.world.decided_h(prerequisite)
                 if decided is None:
+                    self._waiting = True
                     break
                 at = max(at, decided)
             else:
@@ -393,14 +420,16 @@ class Bot:
             if best is None or filing.at_h < best[0]:
                 best = (filing.at_h, filing)
         for visit in self.visits.values():
-            if not visit.posted and visit.failed is None and (best is None or visit.end_h < best[0]):
+            if visit.posted or visit.sending or visit.failed is not None:
+                continue
+            if best is None or visit.end_h < best[0]:
                 best = (visit.end_h, visit)
         return best
 
     @property
     def busy(self) -> bool:
-        """Tell whether the bot has something to do now or later."""
-        return self.plan() is not None
+        """Tell whether the bot has something to do now or later (or a write in flight)."""
+        return bool(self._tasks) or self.plan() is not None
 
     # -- acting -------------------------------------------------------------------------------------
 
@@ -428,11 +457,32 @@ class Bot:
                 if due is not None:
                     server_now = datetime.now(UTC) + timedelta(seconds=self.offset_s)
                     wait = (due - server_now).total_seconds() - self.lead_s()
-                    if wait <= 0:
-                        await self._do(what, due)
+                    if wait <= 0 and len(self._tasks) < IN_FLIGHT:
+                        self._send(what, due)
                         continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=min(max(wait, 0.0), 1.0))
+
+    def _send(self, what: _Visit | _Filing, intended: datetime) -> None:
+        """Send a write without waiting for it: the bot's staff work in parallel."""
+        if isinstance(what, _Filing):
+            self._sending.add(what.serial)
+        else:
+            what.sending = True
+        task = asyncio.create_task(self._do(what, intended))
+        self._tasks.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._tasks.discard(done)
+            if isinstance(what, _Filing):
+                self._sending.discard(what.serial)
+            else:
+                what.sending = False
+            if not done.cancelled() and done.exception() is not None:
+                self.errors.append(f"write failed: {done.exception()!r}")
+            self.changed.set()
+
+        task.add_done_callback(finished)
 
     async def _do(self, what: _Visit | _Filing, intended: datetime) -> None:
         if isinstance(what, _Filing):
@@ -443,7 +493,7 @@ class Bot:
                 request = body["request"]
                 self.world.serial_of.setdefault(request["id"], what.serial)
                 self.world.answers.setdefault(what.serial, request["id"])
-                self._lag(intended, request["filed_at"])
+                # Not a lag to lead by: a filing waits for the inject's delivery, which cannot come early.
             else:
                 self.errors.append(f"filing inject {what.serial}: {status} {_detail(body)}")
             return
@@ -455,13 +505,15 @@ class Bot:
         self.actions += 1
         if status == 200:
             what.posted = True
+            self._posted.add((what.request, what.step))
             record = next(r for r in body["request"]["records"] if r["step"] == what.step)
             logged = self.world.hours(datetime.fromisoformat(record["at"]))
             what.end_h = max(what.end_h, logged)
             self.world.requests[what.request].done.setdefault(what.step, logged)
             self._lag(intended, record["at"])
         elif status == 409 and isinstance(body, dict) and _done_by_others(body, what.step):
-            what.posted = True  # someone (a person, another process) did it first
+            what.posted = True  # someone (a person, another process, a retried write) did it first
+            self._posted.add((what.request, what.step))
         else:
             what.failed = f"{status} {_detail(body)}"
             self.errors.append(f"{what.request} {what.step}: {what.failed}")
@@ -522,7 +574,7 @@ async def play(
     import httpx
 
     started = time.monotonic()
-    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     clients: dict[tuple[str, str], httpx.AsyncClient] = {}
     for org, pair in tokens.items():
         for role, token in pair.items():
@@ -536,7 +588,14 @@ async def play(
 
     def poster(org: str) -> Post:
         async def post(role: str, path: str, body: Any) -> tuple[int, Any]:
-            response = await clients[(org, role)].post(path, json=body)
+            for attempt in range(3):
+                try:
+                    response = await clients[(org, role)].post(path, json=body)
+                    break
+                except httpx.TransportError:  # a kept-alive connection closed under us: send again
+                    if attempt == 2:
+                        raise
+                    await asyncio.sleep(0.05)
             try:
                 return response.status_code, response.json()
             except ValueError:
