@@ -262,6 +262,9 @@ class _Filing:
 
 
 Post = Callable[[str, str, Any], Awaitable[tuple[int, Any]]]
+Get = Callable[[str, Mapping[str, Any]], Awaitable[Any]]
+#: Exercise hours within which a stepped clock counts an action as due (rounding to microseconds).
+DUE_EPS_H = 1e-6
 
 
 class Bot:
@@ -275,14 +278,17 @@ class Bot:
         playbook: Playbook,
         config: PlayerConfig,
         post: Post,
+        get: Get | None = None,
         offset_s: float = 0.0,
     ) -> None:
-        """Play `organization`; `post(user, path, body)` sends a write as the bot's `actor` or `filer`."""
+        """Play `organization`; `post(user, path, body)` sends a write as the bot's `actor` or `filer`,
+        `get(path, params)` reads as its `actor`."""
         self.org = organization
         self.exercise = exercise
         self.playbook = playbook
         self.config = config
         self.post = post
+        self.get = get
         self.offset_s = offset_s  # server wall clock minus this process's
         self.world = World(exercise)
         self.station = playbook.station(organization)
@@ -463,6 +469,37 @@ class Bot:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=min(max(wait, 0.0), 1.0))
 
+    # -- a stepped clock (the runner moves exercise time from one due action to the next) -----------------
+
+    async def sync(self) -> int:
+        """Read the events this bot may see that it has not seen yet (from the log); return how many."""
+        assert self.get is not None
+        seen = 0
+        while True:
+            page = await self.get("/api/events", {"after": self.world.last_seq, "limit": 1000})
+            for item in page:
+                self.observe(int(item["seq"]), item["type"], item["event"])
+            seen += len(page)
+            if len(page) < 1000:
+                return seen
+
+    def next_h(self) -> float | None:
+        """The exercise hour of the bot's next action (None: nothing planned)."""
+        nxt = self.plan()
+        return nxt[0] if nxt is not None else None
+
+    async def settle(self, now_h: float) -> int:
+        """Do everything due at or before `now_h` (the clock stands there); return how many writes."""
+        sent = 0
+        while True:
+            while (nxt := self.plan()) is not None and nxt[0] <= now_h + DUE_EPS_H:
+                assert self.world.clock is not None
+                self._send(nxt[1], self.world.clock.current.anchor_wall or datetime.now(UTC))
+                sent += 1
+            if not self._tasks:
+                return sent
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     def _send(self, what: _Visit | _Filing, intended: datetime) -> None:
         """Send a write without waiting for it: the bot's staff work in parallel."""
         if isinstance(what, _Filing):
@@ -546,6 +583,7 @@ class TeamResult:
     errors: list[str]
     lag_s: dict[str, float]
     wall_s: float
+    hours: float = 0.0
 
 
 async def play(
@@ -671,3 +709,92 @@ async def _follow(client: Any, bot: Bot, stop: asyncio.Event) -> None:
                 return
             bot.errors.append(f"stream: {error!r}")
             await asyncio.sleep(0.2)
+
+
+async def play_stepped(
+    base_url: str,
+    exercise: str,
+    tokens: Mapping[str, Mapping[str, str]],
+    *,
+    playbook: Playbook,
+    config: PlayerConfig,
+    jump: Callable[[float], Awaitable[float]],
+    next_inject_h: Callable[[], Awaitable[float | None]],
+    until_h: float,
+    progress: Callable[[Sequence[Bot], float], None] | None = None,
+) -> TeamResult:
+    """Play with the clock stepped: it stands still at each moment something is due, and moves on after.
+
+    The runner pauses the clock; at each step every bot reads the log it may see (`/api/events`), does
+    what is due at the time the clock stands at, and the runner moves the clock (a jump) to the earliest
+    thing due next, a bot's action or an inject. An action is then recorded at exactly its exercise time,
+    whatever the HTTP latency, and the run is as fast as the service answers: exercise time as a
+    discrete-event simulation would advance it, through the live service. Only for bots-only runs.
+
+    Args:
+        jump: Moves the paused clock to an exercise hour (at least the one given); returns where it stands.
+        next_inject_h: The exercise hour of the next inject not yet delivered (None: all delivered).
+        until_h: Stop at this exercise hour.
+    """
+    import httpx
+
+    started = time.monotonic()
+    clients = {
+        (org, role): httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=httpx.Timeout(60.0)
+        )
+        for org, pair in tokens.items()
+        for role, token in pair.items()
+    }
+
+    def poster(org: str) -> Post:
+        async def post(role: str, path: str, body: Any) -> tuple[int, Any]:
+            response = await clients[(org, role)].post(path, json=body)
+            try:
+                return response.status_code, response.json()
+            except ValueError:
+                return response.status_code, response.text
+
+        return post
+
+    def getter(org: str) -> Get:
+        async def get(path: str, params: Mapping[str, Any]) -> Any:
+            response = await clients[(org, "actor")].get(path, params=dict(params))
+            response.raise_for_status()
+            return response.json()
+
+        return get
+
+    bots = [
+        Bot(org, exercise=exercise, playbook=playbook, config=config, post=poster(org), get=getter(org))
+        for org in tokens
+    ]
+    now_h = 0.0
+    try:
+        while True:
+            while True:  # the barrier: nothing more happens at this moment
+                while (due := await next_inject_h()) is not None and due <= now_h + DUE_EPS_H:
+                    await asyncio.sleep(0.002)  # the delivery thread is delivering
+                seen = sum(await asyncio.gather(*(b.sync() for b in bots)))
+                sent = sum(await asyncio.gather(*(b.settle(now_h) for b in bots)))
+                if not seen and not sent:
+                    break
+            if progress is not None:
+                progress(bots, now_h)
+            upcoming = [h for b in bots if (h := b.next_h()) is not None]
+            inject = await next_inject_h()
+            if inject is not None:
+                upcoming.append(inject)
+            if not upcoming or min(upcoming) > until_h:
+                break
+            now_h = await jump(max(min(upcoming), now_h))
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    return TeamResult(
+        actions=sum(b.actions for b in bots),
+        filings=sum(len(b.filed) for b in bots),
+        errors=[f"{b.org}: {e}" for b in bots for e in b.errors],
+        lag_s={b.org: 0.0 for b in bots},
+        wall_s=time.monotonic() - started,
+    )

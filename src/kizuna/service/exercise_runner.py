@@ -22,7 +22,7 @@ from typing import Any
 
 from kizuna.access import Classification, Marking, User
 from kizuna.errors import InvalidQuery, UnknownId
-from kizuna.exercise.players import Bot, Playbook, PlayerConfig, TeamResult, play
+from kizuna.exercise.players import Bot, Playbook, PlayerConfig, TeamResult, play, play_stepped
 from kizuna.model.scenario import Scenario
 from kizuna.service.runtime import Runtime
 from kizuna.settings import Settings
@@ -145,7 +145,7 @@ def run_exercise(
     scenario: Scenario,
     *,
     play_: Sequence[str] = (ALL,),
-    speed: float = 3600.0,
+    speed: float | None = 3600.0,
     structure: str | None = None,
     situation: str = "peacetime",
     exercise_id: str | None = None,
@@ -161,7 +161,8 @@ def run_exercise(
     Args:
         scenario: The scenario (its MSEL is made from its injects).
         play_: Organizations the bots play, or `("all",)`.
-        speed: Clock speed (1 to 3600).
+        speed: Clock speed (1 to 3600); None steps the clock from one due action to the next (bots
+            only: every action lands at its exact exercise time, as fast as the service answers).
         structure: Default: the scenario's first.
         situation: The situation the exercise's crisis opens in.
         exercise_id: Default: `<scenario>-<time>`.
@@ -256,7 +257,7 @@ async def _drive(
     situation: str,
     exercise: str,
     marking: Marking,
-    speed: float,
+    speed: float | None,
     tokens: dict[str, dict[str, str]],
     playbook: Playbook,
     config: PlayerConfig,
@@ -307,6 +308,11 @@ async def _drive(
             state["actions"] = actions
             return bool(state["quiet"] >= 3)
 
+        if speed is None:
+            team = await _stepped(
+                white, base_url, exercise, tokens, scenario, playbook, config, limit, progress
+            )
+            return team, team.hours
         started = await white.post(
             f"/api/exercises/{exercise}/clock", json={"action": "start", "speed": speed}
         )
@@ -314,7 +320,70 @@ async def _drive(
         team = await play(base_url, exercise, tokens, playbook=playbook, config=config, done=done)
         paused = await white.post(f"/api/exercises/{exercise}/clock", json={"action": "pause"})
         _check(paused)
-    return team, float(state["hours"])
+    team.hours = float(state["hours"])
+    return team, team.hours
+
+
+async def _stepped(  # noqa: PLR0917 - the pieces of one run, passed on from _drive
+    white: Any,
+    base_url: str,
+    exercise: str,
+    tokens: dict[str, dict[str, str]],
+    scenario: Scenario,
+    playbook: Playbook,
+    config: PlayerConfig,
+    limit: float,
+    progress: Callable[[Progress], None] | None,
+) -> TeamResult:
+    import math
+    from datetime import timedelta
+
+    start = scenario.start
+    clock = f"/api/exercises/{exercise}/clock"
+    _check(await white.post(clock, json={"action": "start", "speed": 1}))
+    _check(await white.post(clock, json={"action": "pause"}))
+    _check(await white.post(clock, json={"action": "jump", "to": start.isoformat()}))
+    reached = {"hours": 0.0}
+
+    async def jump(hours: float) -> float:
+        to = start + timedelta(microseconds=math.ceil(hours * 3.6e9))
+        _check(await white.post(clock, json={"action": "jump", "to": to.isoformat()}))
+        reached["hours"] = (to - start).total_seconds() / 3600.0
+        return reached["hours"]
+
+    async def next_inject_h() -> float | None:
+        response = await white.get(f"/api/exercises/{exercise}")
+        _check(response)
+        nxt = response.json()["next_due"]
+        return None if nxt is None else (datetime.fromisoformat(nxt) - start).total_seconds() / 3600.0
+
+    def report(bots: Sequence[Bot], hours: float) -> None:
+        if progress is not None:
+            filings = sum(len(b.filed) for b in bots)
+            progress(
+                Progress(
+                    hours=hours,
+                    until_h=limit,
+                    actions=sum(b.actions for b in bots),
+                    filings=filings,
+                    delivered=0,
+                    injects=0,
+                )
+            )
+
+    team = await play_stepped(
+        base_url,
+        exercise,
+        tokens,
+        playbook=playbook,
+        config=config,
+        jump=jump,
+        next_inject_h=next_inject_h,
+        until_h=limit,
+        progress=report,
+    )
+    team.hours = reached["hours"]
+    return team
 
 
 def _hours(text: str, scenario: Scenario) -> float:
