@@ -302,6 +302,8 @@ class Bot:
         self._active: set[str] = set()  # requests with steps of this organization still to do
         self._posted: set[tuple[str, str]] = set()  # steps this bot did (their visits may be dropped)
         self._waiting = False  # a filing waits for a prerequisite's decision
+        self.keep_backlog = False  # keep what `sync` read, to hand to bots whose users see the same
+        self.backlog: list[tuple[int, str, Mapping[str, Any]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- knowledge ----------------------------------------------------------------------------------
@@ -479,6 +481,8 @@ class Bot:
             page = await self.get("/api/events", {"after": self.world.last_seq, "limit": 1000})
             for item in page:
                 self.observe(int(item["seq"]), item["type"], item["event"])
+                if self.keep_backlog:
+                    self.backlog.append((int(item["seq"]), item["type"], item["event"]))
             seen += len(page)
             if len(page) < 1000:
                 return seen
@@ -720,7 +724,9 @@ async def play_stepped(
     config: PlayerConfig,
     jump: Callable[[float], Awaitable[float]],
     next_inject_h: Callable[[], Awaitable[float | None]],
+    inject_hours: Sequence[float],
     until_h: float,
+    alike: Sequence[Sequence[str]] | None = None,
     progress: Callable[[Sequence[Bot], float], None] | None = None,
 ) -> TeamResult:
     """Play with the clock stepped: it stands still at each moment something is due, and moves on after.
@@ -734,7 +740,11 @@ async def play_stepped(
     Args:
         jump: Moves the paused clock to an exercise hour (at least the one given); returns where it stands.
         next_inject_h: The exercise hour of the next inject not yet delivered (None: all delivered).
+        inject_hours: The exercise hours of the MSEL's injects.
         until_h: Stop at this exercise hour.
+        alike: Groups of organizations whose bots' users see the same events (same nation and
+            clearance): one read of the log through the API, by the group's first bot, serves the group.
+            Default: every bot reads for itself.
     """
     import httpx
 
@@ -765,26 +775,44 @@ async def play_stepped(
 
         return get
 
-    bots = [
-        Bot(org, exercise=exercise, playbook=playbook, config=config, post=poster(org), get=getter(org))
+    bots = {
+        org: Bot(org, exercise=exercise, playbook=playbook, config=config, post=poster(org), get=getter(org))
         for org in tokens
-    ]
+    }
+    groups = [list(g) for g in (alike or [[org] for org in tokens])]
+
+    async def sync(group: list[str]) -> int:
+        reader = bots[group[0]]
+        seen = await reader.sync()
+        for org in group[1:]:
+            bot = bots[org]
+            for seq, kind, event in reader.backlog:
+                bot.observe(seq, kind, event)
+        reader.backlog.clear()
+        return seen
+
+    for org in (g[0] for g in groups):
+        bots[org].keep_backlog = True
+    times = sorted(inject_hours)
+    confirmed = 0
     now_h = 0.0
     try:
         while True:
-            while True:  # the barrier: nothing more happens at this moment
+            if confirmed < len(times) and times[confirmed] <= now_h + DUE_EPS_H:
                 while (due := await next_inject_h()) is not None and due <= now_h + DUE_EPS_H:
                     await asyncio.sleep(0.002)  # the delivery thread is delivering
-                seen = sum(await asyncio.gather(*(b.sync() for b in bots)))
-                sent = sum(await asyncio.gather(*(b.settle(now_h) for b in bots)))
+                while confirmed < len(times) and times[confirmed] <= now_h + DUE_EPS_H:
+                    confirmed += 1
+            while True:  # the barrier: nothing more happens at this moment
+                seen = sum(await asyncio.gather(*(sync(g) for g in groups)))
+                sent = sum(await asyncio.gather(*(b.settle(now_h) for b in bots.values())))
                 if not seen and not sent:
                     break
             if progress is not None:
-                progress(bots, now_h)
-            upcoming = [h for b in bots if (h := b.next_h()) is not None]
-            inject = await next_inject_h()
-            if inject is not None:
-                upcoming.append(inject)
+                progress(list(bots.values()), now_h)
+            upcoming = [h for b in bots.values() if (h := b.next_h()) is not None]
+            if confirmed < len(times):
+                upcoming.append(times[confirmed])
             if not upcoming or min(upcoming) > until_h:
                 break
             now_h = await jump(max(min(upcoming), now_h))
@@ -792,9 +820,9 @@ async def play_stepped(
         for client in clients.values():
             await client.aclose()
     return TeamResult(
-        actions=sum(b.actions for b in bots),
-        filings=sum(len(b.filed) for b in bots),
-        errors=[f"{b.org}: {e}" for b in bots for e in b.errors],
-        lag_s={b.org: 0.0 for b in bots},
+        actions=sum(b.actions for b in bots.values()),
+        filings=sum(len(b.filed) for b in bots.values()),
+        errors=[f"{b.org}: {e}" for b in bots.values() for e in b.errors],
+        lag_s={b.org: 0.0 for b in bots.values()},
         wall_s=time.monotonic() - started,
     )

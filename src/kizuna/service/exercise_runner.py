@@ -309,8 +309,9 @@ async def _drive(
             return bool(state["quiet"] >= 3)
 
         if speed is None:
+            alike = _alike(playbook, tokens)
             team = await _stepped(
-                white, base_url, exercise, tokens, scenario, playbook, config, limit, progress
+                white, base_url, exercise, tokens, scenario, playbook, config, limit, progress, alike
             )
             return team, team.hours
         started = await white.post(
@@ -334,6 +335,7 @@ async def _stepped(  # noqa: PLR0917 - the pieces of one run, passed on from _dr
     config: PlayerConfig,
     limit: float,
     progress: Callable[[Progress], None] | None,
+    alike: Sequence[Sequence[str]],
 ) -> TeamResult:
     import math
     from datetime import timedelta
@@ -371,6 +373,8 @@ async def _stepped(  # noqa: PLR0917 - the pieces of one run, passed on from _dr
                 )
             )
 
+    msel = (await white.get(f"/api/exercises/{exercise}/msel")).json()
+    hours = [(datetime.fromisoformat(r["row"]["time"]) - start).total_seconds() / 3600.0 for r in msel]
     team = await play_stepped(
         base_url,
         exercise,
@@ -379,11 +383,24 @@ async def _stepped(  # noqa: PLR0917 - the pieces of one run, passed on from _dr
         config=config,
         jump=jump,
         next_inject_h=next_inject_h,
+        inject_hours=hours,
         until_h=limit,
+        alike=alike,
         progress=report,
     )
     team.hours = reached["hours"]
     return team
+
+
+def _alike(playbook: Playbook, tokens: dict[str, dict[str, str]]) -> list[list[str]]:
+    """Organizations whose bots' users see the same (same nation, same clearance: see `bot_users`)."""
+    structure = playbook.structure
+    groups: dict[str, list[str]] = {}
+    for org in tokens:
+        organization = structure.org(org)
+        nation = structure.nations[0].id if organization.is_bilateral else organization.nation
+        groups.setdefault(nation, []).append(org)
+    return list(groups.values())
 
 
 def _hours(text: str, scenario: Scenario) -> float:
