@@ -4,16 +4,17 @@ What the log shows of a step is the time from when it could be acted on to when 
 delay, any wait for staff or duty hours, and the work. Only the work is a service time, so a step counts
 as a measurement of its organization's service time for its kind when it could not have waited: fewer
 steps were in hand at the organization than it has staff when it became ready, and the organization was
-on duty then. From such a step the mean link delay of its last predecessor's link is taken off (floored
-at one minute); a step sent back for rework did its work 1/(1 - p) times on average, so the fitted mean
-is multiplied by (1 - p).
+on duty then. Such a step took link + work, with the link delay independent of the work and distributed
+as the scenario says, so the work's mean and variance are the measured ones less the link's; a step
+sent back for rework did its work 1/(1 - p) times on average, so the mean is multiplied by (1 - p).
 
 The fit is conjugate on the log scale: the log of a service time is normal with unknown mean and
 variance, and the prior is the scenario's distribution (as a lognormal of the same mean and coefficient
 of variation) worth `prior_weight` measurements (a normal-inverse-gamma prior with kappa0 = nu0 =
-prior_weight). With few measurements the result stays near the scenario's value; with many it follows
-the data. The calibrated distribution is the lognormal with the posterior mean of mu and the posterior
-mean of sigma^2 (docs/exercise.md gives the formulas).
+prior_weight). The n measurements enter through the lognormal of the work's mean and variance (its
+log-scale mean and variance stand for the sample's). With few measurements the result stays near the
+scenario's value; with many it follows the data. The calibrated distribution is the lognormal with the
+posterior mean of mu and of sigma^2 (docs/exercise.md gives the formulas).
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ from kizuna.sim.distributions import lognormal_params
 if TYPE_CHECKING:
     from kizuna.exercise.aar import CalibrationRow, Played
 
-#: Shortest service time a measurement is floored at (hours).
-FLOOR_H = 1.0 / 60.0
+#: The least spread the work is taken to have (coefficient of variation), when the link's explains it all.
+MIN_CV = 0.1
 #: The spread assumed for a deterministic prior (sigma on the log scale).
 DETERMINISTIC_SIGMA = 0.05
 
@@ -66,17 +67,18 @@ def mean_cv(dist: Distribution) -> tuple[float, float]:
     return mean, 0.0
 
 
-def posterior(logs: np.ndarray[Any, Any], mu0: float, sigma0: float, weight: float) -> tuple[float, float]:
-    """Posterior means of (mu, sigma^2) of normal data under a normal-inverse-gamma prior.
+def posterior(
+    n: int, mean: float, variance: float, *, mu0: float, sigma0: float, weight: float
+) -> tuple[float, float]:
+    """Posterior means of (mu, sigma^2) from n normal values with this sample mean and variance.
 
-    The prior: mu | sigma^2 ~ N(mu0, sigma^2 / weight), sigma^2 ~ InvGamma(weight / 2, weight * sigma0^2 / 2).
+    The prior is normal-inverse-gamma: mu | sigma^2 ~ N(mu0, sigma^2 / weight) and
+    sigma^2 ~ InvGamma(weight / 2, weight * sigma0^2 / 2).
     """
-    n = logs.size
     kappa0, alpha0, beta0 = weight, weight / 2.0, weight * sigma0 * sigma0 / 2.0
     if n == 0:
         return mu0, sigma0 * sigma0
-    mean = float(logs.mean())
-    ss = float(((logs - mean) ** 2).sum())
+    ss = variance * n
     kappa = kappa0 + n
     mu = (kappa0 * mu0 + n * mean) / kappa
     alpha = alpha0 + n / 2.0
@@ -96,10 +98,11 @@ class Calibration:
 
 def clean_samples(
     played: Played, scenario: Scenario, structure: Structure
-) -> tuple[dict[tuple[str, str], list[float]], int]:
-    """Measured service times per (organization, kind) from steps that could not have waited.
+) -> tuple[dict[tuple[str, str], list[tuple[float, float, float]]], int]:
+    """Measurements of service time per (organization, kind): steps that could not have waited.
 
-    Returns the samples and how many measured steps there were in all.
+    Each is (time taken, mean and variance of its link delay). Returns them and how many measured steps
+    there were in all.
     """
     params = scenario.parameters
     assert params is not None
@@ -116,7 +119,7 @@ def clean_samples(
             last_org = path.by_id[last].organization if last else None
             steps.append((step.organization, step.kind.value, ready, ends[step.id] - ready, last_org))
     calendars: dict[str, DutyCalendar | None] = {}
-    samples: dict[tuple[str, str], list[float]] = defaultdict(list)
+    samples: dict[tuple[str, str], list[tuple[float, float, float]]] = defaultdict(list)
     for org, kind, ready, took, last_org in steps:
         in_hand = sum(1 for a, b in spans[org] if a < ready < b)
         if in_hand >= params.servers(org):
@@ -128,14 +131,15 @@ def clean_samples(
         calendar = calendars[org]
         if calendar is not None and not calendar.on_duty(ready):
             continue
-        link = 0.0
+        link, spread = 0.0, 0.0
         if last_org is not None and last_org != org:
             delay = params.link_delay(classify_link(structure, last_org, org))
             if delay is not None:
-                link = delay.mean_h()
+                link, cv = mean_cv(delay)
                 if params.liaison is not None and has_liaison(structure, last_org, org):
                     link *= params.liaison.factor
-        samples[(org, kind)].append(max(FLOOR_H, took - link))
+                spread = (cv * link) ** 2
+        samples[(org, kind)].append((took, link, spread))
     return samples, len(steps)
 
 
@@ -156,7 +160,12 @@ def calibrate(
         prior = params.service(org, kind)
         m0, cv0 = mean_cv(prior)
         mu0, sigma0 = lognormal_params(m0, cv0) if cv0 > 0 else (math.log(m0), DETERMINISTIC_SIGMA)
-        mu, var = posterior(np.log(np.asarray(values)), mu0, sigma0, prior_weight)
+        taken = np.asarray([v[0] for v in values])
+        work = max(float(taken.mean()) - float(np.mean([v[1] for v in values])), 0.05 * m0)
+        spread = float(taken.var()) - float(np.mean([v[2] for v in values]))
+        log_var = math.log1p(max(spread / (work * work), MIN_CV * MIN_CV))
+        center = math.log(work) - log_var / 2.0
+        mu, var = posterior(len(values), center, log_var, mu0=mu0, sigma0=sigma0, weight=prior_weight)
         rework = params.rework(org, kind)
         mean = math.exp(mu + var / 2.0) * (1.0 - rework)
         cv = math.sqrt(math.expm1(var))
@@ -167,7 +176,7 @@ def calibrate(
                 n=len(values),
                 prior_mean_h=m0,
                 prior_cv=cv0,
-                measured_mean_h=float(np.mean(values)),
+                measured_mean_h=work,
                 mean_h=mean,
                 cv=cv,
             )
@@ -176,8 +185,8 @@ def calibrate(
         entry.setdefault("steps", {})[kind] = {
             "service": {"dist": "lognormal", "mean": round(mean, 6), "cv": round(cv, 6)},
             "assumption": (
-                f"calibrated from exercise {played.exercise.id}: {len(values)} clean measurement(s), mean "
-                f"{np.mean(values):.3g} h, with the scenario's {prior.dist} (mean {m0:.3g} h, cv {cv0:.2g}) "
+                f"calibrated from exercise {played.exercise.id}: {len(values)} clean measurement(s), work "
+                f"{work:.3g} h on average, with the scenario's {prior.dist} (mean {m0:.3g} h, cv {cv0:.2g}) "
                 f"as a prior worth {prior_weight:g}"
             ),
         }
