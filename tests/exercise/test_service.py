@@ -286,3 +286,37 @@ def test_nothing_of_an_exercise_is_linked_to_a_real_crisis(service: Service, clo
     )
     assert cited.status_code == 422
     assert "exercise and real objects are never linked" in cited.json()["detail"]
+
+
+def test_the_review_is_data_and_a_page_for_exercise_control_and_observers(
+    service: Service, clock: ManualClock
+) -> None:
+    assert create(service).status_code == 201
+    excon = service.client("excon")
+    excon.post(f"/api/exercises/{EXERCISE}/clock", {"action": "start", "speed": 3600})
+    clock.advance(seconds=2)
+    exercises(service).deliver_due()
+    iii_mef = service.add_user("iii-mef-op", "USA", "iii-mef", "operator")
+    request = iii_mef.post(f"/api/exercises/{EXERCISE}/injects/004/file", {}).json()["request"]
+    clock.advance(seconds=1)
+    acted = iii_mef.post(
+        f"/api/requests/{request['id']}/steps/file-iii-mef/actions", {"action": "coordinate"}
+    )
+    assert acted.status_code == 200, acted.text
+
+    data = excon.get(f"/api/exercises/{EXERCISE}/aar", params={"replications": 200})
+    assert data.status_code == 200, data.text
+    review = data.json()
+    (first,) = [s for s in review["steps"] if s["step"] == "file-iii-mef"]
+    assert first["measured_h"] == pytest.approx(1.0), "filed at H+2, coordinated at H+3"
+    assert 0 <= first["percentile"] <= 1
+    assert {p["step"] for p in review["paths"] if p["request"] == "combat-ops-from-japan"} == {
+        "decision",
+        "effect",
+    }
+    page = service.client("us-observer").get(
+        f"/api/exercises/{EXERCISE}/aar.html", params={"replications": 200}
+    )
+    assert page.status_code == 200
+    assert "EXERCISE//UNCLASSIFIED//REL TO USA, JPN" in page.text
+    assert iii_mef.get(f"/api/exercises/{EXERCISE}/aar").status_code == 403

@@ -3,7 +3,7 @@
 What the log shows of a step is the time from when it could be acted on to when it was done: the link
 delay, any wait for staff or duty hours, and the work. Only the work is a service time, so a step counts
 as a measurement of its organization's service time for its kind when it could not have waited: fewer
-steps were in hand at the organization than it has staff when it became ready, and the organization was
+other steps were in hand at the organization than it has staff while it was, and the organization was
 on duty then. Such a step took link + work, with the link delay independent of the work and distributed
 as the scenario says, so the work's mean and variance are the measured ones less the link's; a step
 sent back for rework did its work 1/(1 - p) times on average, so the mean is multiplied by (1 - p).
@@ -87,6 +87,14 @@ def posterior(
     return mu, var
 
 
+def _one_duty_period(calendar: DutyCalendar, ready: float, done: float) -> bool:
+    """Tell whether a step was ready on duty and done within the same duty period (no wait for opening)."""
+    if not calendar.on_duty(ready):
+        return False
+    k = int(np.searchsorted(calendar.closes, ready, side="right"))
+    return k >= calendar.closes.size or done <= float(calendar.closes[k])
+
+
 @dataclass
 class Calibration:
     """The refitted service times, the calibrated scenario and what to know about them."""
@@ -121,15 +129,18 @@ def clean_samples(
     calendars: dict[str, DutyCalendar | None] = {}
     samples: dict[tuple[str, str], list[tuple[float, float, float]]] = defaultdict(list)
     for org, kind, ready, took, last_org in steps:
-        in_hand = sum(1 for a, b in spans[org] if a < ready < b)
-        if in_hand >= params.servers(org):
+        done = ready + took
+        # Other steps of the organization in hand at any time while this one was: fewer than its staff,
+        # and this step could not have waited for one.
+        others = sum(1 for a, b in spans[org] if a < done and b > ready) - 1
+        if others >= params.servers(org):
             continue
         if org not in calendars:
             site = structure.site_of(org)
             zone = site.time_zone if site is not None else "UTC"
             calendars[org] = DutyCalendar.build(params.duty(org), zone, scenario.start)
         calendar = calendars[org]
-        if calendar is not None and not calendar.on_duty(ready):
+        if calendar is not None and not _one_duty_period(calendar, ready, done):
             continue
         link, spread = 0.0, 0.0
         if last_org is not None and last_org != org:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kizuna.access import Marking, User
@@ -484,3 +484,82 @@ async def observe(
                 marking=o.marking,
             )
     raise NotFound(f"no observation {observation!r}")  # pragma: no cover - recorded just above
+
+
+def _review(runtime: Runtime, user: User, exercise_id: str, replications: int, seed: int) -> Any:
+    """Build the review from the log as far as the user may see it (the egress rule, applied to the input)."""
+    from kizuna.access import can_see
+    from kizuna.exercise.aar import build_review, log_of
+
+    log = [r for r in log_of(runtime.store) if can_see(user, r.event.marking)]
+    return build_review(
+        log,
+        exercise_id,
+        replications=replications,
+        seed=seed,
+        structure=runtime.coordinator.law.structure(exercises_structure(runtime, exercise_id)),
+    )
+
+
+def exercises_structure(runtime: Runtime, exercise_id: str) -> str:
+    """The structure an exercise's crisis runs in."""
+    crisis = runtime.coordinator.view.crises.get(exercise_id)
+    if crisis is None:
+        raise NotFound(f"no exercise {exercise_id!r}")
+    return crisis.structure
+
+
+def _reviewer(user: User, exercises: Exercises, exercise_id: str) -> None:
+    exercises.get(user, exercise_id)
+    if user.role not in OBSERVING_ROLES:
+        raise PermissionDenied("the after-action review is for exercise control, observers and controllers")
+
+
+Replications = Annotated[int, Query(ge=100, le=100_000, description="Simulated replications.")]
+
+
+@router.get("/{exercise_id}/aar", responses=responses(401, 403, 404))
+async def review_data(
+    *,
+    exercise_id: str,
+    user: CurrentUser,
+    exercises: ExercisesDep,
+    request: Request,
+    replications: Replications = 2000,
+    seed: int = 0,
+) -> Any:
+    """The after-action review as data: measured times beside the simulated ones, tests, calibration."""
+    from kizuna.exercise.aar import Review
+
+    _reviewer(user, exercises, exercise_id)
+    review: Review = await run_in_threadpool(
+        _review, request.app.state.runtime, user, exercise_id, replications, seed
+    )
+    return review.model_dump(mode="json")
+
+
+@router.get(
+    "/{exercise_id}/aar.html",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}, **responses(401, 403, 404)},
+)
+async def review_page(
+    *,
+    exercise_id: str,
+    user: CurrentUser,
+    exercises: ExercisesDep,
+    request: Request,
+    replications: Replications = 2000,
+    seed: int = 0,
+) -> HTMLResponse:
+    """The after-action review as one self-contained HTML page under the exercise's banner."""
+    from kizuna.exercise.review_report import render_html
+
+    _reviewer(user, exercises, exercise_id)
+    state = exercises.get(user, exercise_id)
+
+    def render() -> str:
+        review = _review(request.app.state.runtime, user, exercise_id, replications, seed)
+        return render_html(review, banner=state.marking.banner(user.nation))
+
+    return HTMLResponse(await run_in_threadpool(render))
