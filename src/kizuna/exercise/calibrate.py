@@ -87,12 +87,12 @@ def posterior(
     return mu, var
 
 
-def _one_duty_period(calendar: DutyCalendar, ready: float, done: float) -> bool:
-    """Tell whether a step was ready on duty and done within the same duty period (no wait for opening)."""
+def _on_duty_through(calendar: DutyCalendar, ready: float, arrived: float) -> bool:
+    """Tell whether an organization was on duty from `ready` until (most likely) the step arrived."""
     if not calendar.on_duty(ready):
         return False
     k = int(np.searchsorted(calendar.closes, ready, side="right"))
-    return k >= calendar.closes.size or done <= float(calendar.closes[k])
+    return k >= calendar.closes.size or arrived <= float(calendar.closes[k])
 
 
 @dataclass
@@ -129,19 +129,6 @@ def clean_samples(
     calendars: dict[str, DutyCalendar | None] = {}
     samples: dict[tuple[str, str], list[tuple[float, float, float]]] = defaultdict(list)
     for org, kind, ready, took, last_org in steps:
-        done = ready + took
-        # Other steps of the organization in hand at any time while this one was: fewer than its staff,
-        # and this step could not have waited for one.
-        others = sum(1 for a, b in spans[org] if a < done and b > ready) - 1
-        if others >= params.servers(org):
-            continue
-        if org not in calendars:
-            site = structure.site_of(org)
-            zone = site.time_zone if site is not None else "UTC"
-            calendars[org] = DutyCalendar.build(params.duty(org), zone, scenario.start)
-        calendar = calendars[org]
-        if calendar is not None and not _one_duty_period(calendar, ready, done):
-            continue
         link, spread = 0.0, 0.0
         if last_org is not None and last_org != org:
             delay = params.link_delay(classify_link(structure, last_org, org))
@@ -150,6 +137,21 @@ def clean_samples(
                 if params.liaison is not None and has_liaison(structure, last_org, org):
                     link *= params.liaison.factor
                 spread = (cv * link) ** 2
+        # Served first come, first served: only steps in hand before this one arrived can delay it, and
+        # it arrives a link delay after it could be acted on. Fewer of them than staff over that window,
+        # and it could not have waited. (Only what came before the step counts, never its own length,
+        # which would favour short steps.)
+        arrived = ready + link + 2.0 * math.sqrt(spread)
+        in_hand = sum(1 for a, b in spans[org] if a <= arrived and b > ready) - 1
+        if in_hand >= params.servers(org):
+            continue
+        if org not in calendars:
+            site = structure.site_of(org)
+            zone = site.time_zone if site is not None else "UTC"
+            calendars[org] = DutyCalendar.build(params.duty(org), zone, scenario.start)
+        calendar = calendars[org]
+        if calendar is not None and not _on_duty_through(calendar, ready, arrived):
+            continue
         samples[(org, kind)].append((took, link, spread))
     return samples, len(steps)
 
