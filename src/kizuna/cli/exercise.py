@@ -329,3 +329,49 @@ def msel_to_scenario(
     write_scenario(made, out_file, header=f"Made from the MSEL {file} with the parameters of {loaded.id}.")
     load_scenario(out_file)  # the written file loads and validates
     out.print(f"wrote {out_file} ({len(made.injects)} injects, {len(made.requests)} requests)")
+
+
+def bench_exercise(
+    *,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    filings: Annotated[int, typer.Option(min=2, max=2000, help="Filings the bots play at top speed.")] = 20,
+    events: Annotated[
+        int, typer.Option(min=100, max=200_000, help="Events in the reviewed exercise.")
+    ] = 10_000,
+    realtime: Annotated[
+        bool, typer.Option("--realtime/--no-realtime", help="Also play taiwan-contingency at 3600x.")
+    ] = True,
+) -> None:
+    """Bots at top speed (events/s), the review of 10,000 events, taiwan-contingency at 3600x."""
+    import json
+
+    from kizuna.service import exercise_bench
+
+    with err.status("starting") as status:
+        figures = exercise_bench.run(
+            filings=filings, events=events, realtime=realtime, progress=status.update
+        )
+    if as_json:
+        typer.echo(json.dumps(figures, indent=1, default=str))
+        return
+    bots, direct, review = figures["bots"], figures["direct"], figures["review"]
+    out.print(f"Exercise benchmark ({figures['setup']['cpus']} CPUs, load {figures['setup']['load']:.1f})")
+    out.print(
+        f"  bots, stepped clock: {bots['events_per_s']:.1f} events/s ({bots['events']} events, "
+        f"{bots['filings']} filings, {bots['wall_s']:.0f} s)"
+    )
+    out.print(
+        f"  reference, one client carrying the same requests: {direct['events_per_s']:.1f} events/s "
+        f"(bots at {bots['events_per_s'] / direct['events_per_s']:.2f}x)"
+    )
+    out.print(
+        f"  review of {review['events']:,} events, {review['replications']:,} replications: "
+        f"{review['build_s']:.1f} s; reference simulate: {review['simulate_s']:.1f} s "
+        f"(ratio {review['ratio']:.1f})"
+    )
+    if "taiwan" in figures:
+        t = figures["taiwan"]
+        out.print(
+            f"  taiwan-contingency at {t['speed']:g}x: H+{t['hours']:.0f} in {t['wall_s']:.0f} s against "
+            f"{t['ideal_s']:.0f} s of exercise time at that speed: ratio {t['ratio']:.2f}"
+        )
