@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -230,7 +230,10 @@ def aar(  # noqa: PLR0917 - Typer passes every option as an argument
 def msel_check(  # noqa: PLR0917 - Typer passes every option as an argument
     file: Annotated[Path, typer.Argument(help="The MSEL (.xlsx or .csv).")],
     scenario: Annotated[str, typer.Option(help="The scenario it belongs to (start, requests).")],
-    structure: Annotated[str | None, typer.Option(help="Default: the scenario's first structure.")] = None,
+    structure: Annotated[
+        str | None,
+        typer.Option(help="Check recipients against this structure (default: any of the scenario's)."),
+    ] = None,
     mapping: Annotated[
         list[str] | None, typer.Option("--map", help="HEADER=FIELD for another layout (repeatable).")
     ] = None,
@@ -242,18 +245,17 @@ def msel_check(  # noqa: PLR0917 - Typer passes every option as an argument
 
     from kizuna.errors import DataError
     from kizuna.interop import read_msel
-    from kizuna.model import load_scenario, load_structure
+    from kizuna.model import load_scenario
 
     if not file.is_file():
         fail(f"no such file: {file}", EXIT_USAGE)
     loaded = load_scenario(scenario)
-    org_structure = load_structure(structure or loaded.structures[0])
     started = time.perf_counter()
     try:
         msel = read_msel(
             file,
             start=loaded.start,
-            organizations=org_structure.org_by_id,
+            organizations=_organizations(loaded, structure),
             requests=[r.id for r in loaded.requests],
             mapping=_mapping(mapping),
             sheet=sheet,
@@ -270,6 +272,14 @@ def msel_check(  # noqa: PLR0917 - Typer passes every option as an argument
         if msel.rows
         else f"{file}: no injects"
     )
+
+
+def _organizations(scenario: Any, structure: str | None) -> set[str]:
+    """The organizations an MSEL's recipients may be: of one structure, or of any the scenario compares."""
+    from kizuna.model import load_structure
+
+    refs = [structure] if structure else list(scenario.structures)
+    return {org for ref in refs for org in load_structure(ref).org_by_id}
 
 
 @msel_app.command("from-scenario")
@@ -294,29 +304,31 @@ def msel_from_scenario(
 
 
 @msel_app.command("to-scenario")
-def msel_to_scenario(
+def msel_to_scenario(  # noqa: PLR0917 - Typer passes every option as an argument
     file: Annotated[Path, typer.Argument(help="The MSEL (.xlsx or .csv).")],
     base: Annotated[str, typer.Option("--scenario", help="The scenario giving structures and parameters.")],
     out_file: Annotated[Path, typer.Option("--out", help="The scenario to write (.yaml).")],
     mapping: Annotated[list[str] | None, typer.Option("--map", help="HEADER=FIELD (repeatable).")] = None,
     owner: Annotated[str | None, typer.Option(help="The nation bare markings belong to.")] = None,
+    structure: Annotated[
+        str | None, typer.Option(help="Check recipients against this structure only.")
+    ] = None,
 ) -> None:
     """Turn an MSEL (with request rows) into a scenario file that `kizuna simulate` runs."""
     from kizuna.errors import DataError
     from kizuna.interop import read_msel, scenario_from_msel, write_scenario
-    from kizuna.model import load_scenario, load_structure
+    from kizuna.model import load_scenario
 
     if not file.is_file():
         fail(f"no such file: {file}", EXIT_USAGE)
     if out_file.suffix.lower() not in {".yaml", ".yml"}:
         fail(f"--out {out_file}: a scenario is a .yaml file", EXIT_USAGE)
     loaded = load_scenario(base)
-    structure = load_structure(loaded.structures[0])
     try:
         msel = read_msel(
             file,
             start=loaded.start,
-            organizations=structure.org_by_id,
+            organizations=_organizations(loaded, structure),
             requests=[r.id for r in loaded.requests],
             mapping=_mapping(mapping),
             owner=owner,

@@ -225,7 +225,7 @@ def replayed_exercise(folder: Path, scenario: Scenario) -> tuple[list[Any], Any]
     def clock() -> datetime:
         return wall[0]
 
-    with open_store(f"sqlite:///{folder / 'review.db'}", clock=clock, sqlite_synchronous="OFF") as store:
+    with open_store(f"sqlite:///{folder / 'review.db'}", clock=clock, sqlite_synchronous="NORMAL") as store:
         law = Law()
         coordinator = Coordinator(store, law, clock=clock)
         exercises = Exercises(coordinator, clock=clock)
