@@ -387,3 +387,65 @@ def bench_exercise(
             f"  taiwan-contingency at {t['speed']:g}x: H+{t['hours']:.0f} in {t['wall_s']:.0f} s against "
             f"{t['ideal_s']:.0f} s of exercise time at that speed: ratio {t['ratio']:.2f}"
         )
+
+
+@app.command("bots")
+def bots(
+    play: Annotated[list[str], typer.Option("--play", help="An organization the bots play (repeatable).")],
+    structure: Annotated[str, typer.Option(help="The exercise's structure.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where the bots' API tokens go (JSON).")],
+    url: Annotated[
+        str | None, typer.Option("--url", help="Database URL (default: KIZUNA_DATABASE_URL).")
+    ] = None,
+) -> None:
+    """Add users for synthetic players (an operator and an approver per organization); write their tokens."""
+    import json
+
+    from kizuna.service import open_runtime
+    from kizuna.service.exercise_runner import bot_users
+    from kizuna.settings import get_settings
+    from kizuna.store import system_clock
+
+    settings = get_settings()
+    if url is not None:
+        settings = settings.model_copy(update={"database_url": url})
+    runtime = open_runtime(settings, system_clock)
+    try:
+        tokens = bot_users(runtime, structure, play)
+    finally:
+        runtime.close()
+    out_file.write_text(json.dumps(tokens, indent=1), encoding="utf-8")
+    out_file.chmod(0o600)
+    out.print(f"wrote {out_file}: tokens of {2 * len(tokens)} bot users (keep it private)")
+
+
+@app.command("play")
+def play_live(
+    exercise: Annotated[str, typer.Argument(help="The exercise id.")],
+    service: Annotated[
+        str, typer.Option("--service", help="The service's base URL (http://127.0.0.1:8000).")
+    ],
+    tokens: Annotated[Path, typer.Option("--tokens", help="The bots' tokens (kizuna exercise bots).")],
+    until: Annotated[float, typer.Option("--until", help="Stop at this exercise hour (H+).")],
+    seed: Annotated[int, typer.Option(help="Seed of the bots' draws.")] = 0,
+) -> None:
+    """Let bots play their organizations of a running exercise (people play the others) until H+`until`."""
+    import json
+
+    from kizuna.exercise.players import PlayerConfig
+    from kizuna.service.exercise_runner import play_against
+
+    if not tokens.is_file():
+        fail(f"no such file: {tokens}", EXIT_USAGE)
+    with err.status(f"bots playing {exercise}") as status:
+        result = play_against(
+            service,
+            exercise,
+            json.loads(tokens.read_text(encoding="utf-8")),
+            config=PlayerConfig(seed=seed),
+            until_h=until,
+            progress=lambda p: status.update(f"H+{p.hours:.1f}: {p.filings} filed, {p.actions} steps"),
+        )
+    out.print(f"bots: {result.filings} filings, {result.actions} steps in {result.wall_s:.0f} s")
+    for error in result.errors[:10]:
+        err.print(f"bot {error}", markup=False)

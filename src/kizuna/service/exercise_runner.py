@@ -411,3 +411,73 @@ def _check(response: Any) -> None:
     if response.status_code >= 400:
         what = f"{response.request.method} {response.request.url.path}"
         raise InvalidQuery(f"{what}: {response.status_code} {response.text[:500]}")
+
+
+async def _exercise_setup(client: Any, exercise: str) -> tuple[Scenario, str]:
+    """Read an exercise's scenario and structure from the log, as a bot's user sees it."""
+    after = 0
+    while True:
+        response = await client.get("/api/events", params={"after": after, "limit": 1000})
+        _check(response)
+        page = response.json()
+        for item in page:
+            event = item["event"]
+            if item["type"] == "exercise-created" and event.get("crisis") == exercise:
+                return Scenario.model_validate(event["scenario"]), str(event["structure"])
+        if len(page) < 1000:
+            raise InvalidQuery(f"no exercise {exercise!r} that these bots may see")
+        after = int(page[-1]["seq"])
+
+
+def play_against(
+    base_url: str,
+    exercise: str,
+    tokens: dict[str, dict[str, str]],
+    *,
+    config: PlayerConfig | None = None,
+    until_h: float,
+    progress: Callable[[Progress], None] | None = None,
+) -> TeamResult:
+    """Let bots play organizations of an exercise already running on a service (people may play the rest).
+
+    The bots read the exercise's scenario and structure from the log; they play on the exercise's clock
+    (real time) until it reaches `until_h` exercise hours.
+    """
+    import httpx
+
+    from kizuna.model import load_structure
+
+    async def main() -> TeamResult:
+        first = next(iter(tokens.values()))["actor"]
+        async with httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {first}"}, timeout=60.0
+        ) as client:
+            scenario, structure = await _exercise_setup(client, exercise)
+
+            async def done(bots: Sequence[Bot]) -> bool:
+                response = await client.get(f"/api/exercises/{exercise}/clock")
+                _check(response)
+                hours = float(response.json()["hours"])
+                if progress is not None:
+                    progress(
+                        Progress(
+                            hours=hours,
+                            until_h=until_h,
+                            actions=sum(b.actions for b in bots),
+                            filings=sum(len(b.filed) for b in bots),
+                            delivered=0,
+                            injects=0,
+                        )
+                    )
+                return hours >= until_h
+
+            return await play(
+                base_url,
+                exercise,
+                tokens,
+                playbook=Playbook(scenario, load_structure(structure)),
+                config=config or PlayerConfig(),
+                done=done,
+            )
+
+    return asyncio.run(main())
