@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from collections.abc import Callable
@@ -253,7 +254,8 @@ def replayed_exercise(folder: Path, scenario: Scenario) -> tuple[list[Any], Any]
         actions = {"approve": Action.APPROVE, "order": Action.ORDER, "execute": Action.EXECUTE}
         while queue:
             hours, _, key, step = heapq.heappop(queue)
-            wall[0] = max(wall[0], anchor + timedelta(seconds=hours))  # 3600x: an exercise hour a second
+            # 3600x: an exercise hour a wall second (rounded up to the microsecond, so the time is reached)
+            wall[0] = max(wall[0], anchor + timedelta(microseconds=math.ceil(hours * 1e6)))
             exercises.deliver_due()
             if not step:
                 request = exercises.file_inject(members["filer"], "bench", key)

@@ -563,3 +563,45 @@ async def review_page(
         return render_html(review, banner=state.marking.banner(user.nation))
 
     return HTMLResponse(await run_in_threadpool(render))
+
+
+_DOCUMENTS = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+@router.get(
+    "/{exercise_id}/aar.{kind}",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in _DOCUMENTS.values()}}, **responses(401, 403, 404, 422)},
+)
+async def review_document(
+    *,
+    exercise_id: str,
+    kind: Literal["xlsx", "pdf"],
+    user: CurrentUser,
+    exercises: ExercisesDep,
+    request: Request,
+    replications: Replications = 2000,
+    seed: int = 0,
+) -> Response:
+    """The after-action review as a workbook (every row) or a PDF, under the exercise's banner."""
+    from kizuna.exercise.review_report import write_pdf, write_xlsx
+
+    _reviewer(user, exercises, exercise_id)
+    banner = exercises.get(user, exercise_id).marking.banner(user.nation)
+
+    def write() -> bytes:
+        review = _review(request.app.state.runtime, user, exercise_id, replications, seed)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"aar.{kind}"
+            (write_xlsx if kind == "xlsx" else write_pdf)(review, path, banner=banner)
+            return path.read_bytes()
+
+    content = await run_in_threadpool(write)
+    return Response(
+        content,
+        media_type=_DOCUMENTS[kind],
+        headers={"Content-Disposition": f'attachment; filename="{exercise_id}-aar.{kind}"'},
+    )
