@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kizuna.coordination import Law
 from kizuna.errors import DataError
@@ -282,3 +284,40 @@ def test_a_50000_row_sheet_is_read_whole(tmp_path: Path, suffix: str) -> None:
     print(f"{suffix}: 50,000 rows in {time.perf_counter() - started:.1f} s")  # measured, not asserted
     assert len(msel.rows) == 50_000
     assert msel.rows[-1].serial == "50000"
+
+
+_TEXT = (
+    st.text(
+        alphabet=st.characters(
+            blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\r\n\x00"
+        ),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 60 * 24 * 30), _TEXT, st.sampled_from(sorted(ORGS)), _TEXT),
+        min_size=1,
+        max_size=15,
+    )
+)
+def test_any_msel_round_trips_through_csv(tmp_path: Path, rows: list[tuple[int, str, str, str]]) -> None:
+    msel = Msel(
+        start=START,
+        rows=tuple(
+            MselRow(
+                serial=str(k + 1), time=START + timedelta(minutes=m), event=text, to=(org,), objective=obj
+            )
+            for k, (m, text, org, obj) in enumerate(rows)
+        ),
+    )
+    path = write_msel(msel, tmp_path / "round.csv")
+    back = read_msel(path, start=START, organizations=ORGS)
+    key = sorted((r.serial, r.time, r.event, r.to, r.objective) for r in msel.rows)
+    assert sorted((r.serial, r.time, r.event, r.to, r.objective) for r in back.rows) == key
