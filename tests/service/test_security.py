@@ -63,8 +63,32 @@ def _seed(service: Service) -> dict[str, Any]:
     )
     assert sitrep.status_code == 201, sitrep.text
     assert sitrep.json()["marking"]["noforn"] is True
+    # Exercises: one both nations see, one U.S. eyes only; their routes are filtered like the rest.
+    for exercise, marking, name, msel in (
+        ("shared-ex", UNCLASS_BOTH, "Missile launch exercise", None),
+        ("us-only-ex", US_NOFORN, f"U.S. exercise {PHRASE}", []),  # its injects could reach no JPN cell
+    ):
+        created = excon.post(
+            "/api/exercises",
+            {
+                "id": exercise,
+                "name": name,
+                "scenario": "dprk-missile-launch",
+                "structure": "us-japan-2025",
+                "situation": "gray-zone",
+                "marking": marking.to_json(),
+                "msel": msel,
+            },
+        )
+        assert created.status_code == 201, created.text
     return {
-        "hidden": [hidden_crisis, hidden_request["id"], tasking.json()["id"], sitrep.json()["id"]],
+        "hidden": [
+            hidden_crisis,
+            hidden_request["id"],
+            tasking.json()["id"],
+            sitrep.json()["id"],
+            "us-only-ex",
+        ],
         "visible": {"crisis_id": CRISIS, "request_id": shared["id"]},
         "ids": {
             "crisis_id": [CRISIS, hidden_crisis],
@@ -72,6 +96,8 @@ def _seed(service: Service) -> dict[str, Any]:
             "tasking_id": [tasking.json()["id"]],
             "sitrep_id": [sitrep.json()["id"]],
             "step_id": ["file-usfj"],
+            "exercise_id": ["shared-ex", "us-only-ex"],
+            "kind": ["xlsx"],
         },
     }
 
@@ -122,7 +148,8 @@ def test_no_endpoint_stream_or_export_shows_a_japanese_user_a_noforn_object(serv
     for jp in jp_users:
         for url in urls:
             response = jp.get(url)
-            assert response.status_code in {200, 404}, (url, response.status_code)
+            # 403: a route for exercise control or observers only (the MSEL, the review)
+            assert response.status_code in {200, 403, 404}, (url, response.status_code)
             assert PHRASE not in response.text, url
             for hidden in seeded["hidden"]:
                 assert hidden not in response.text or hidden in url, (url, hidden)

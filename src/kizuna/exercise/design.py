@@ -15,15 +15,11 @@ from kizuna.model.scenario import Scenario
 def requesters(scenario: Scenario, structure: str, law: Law) -> dict[str, str]:
     """Return the organization that files each request of the scenario in a structure.
 
-    A request the law prohibits outright in the structure is left out (its path has nobody to file it).
+    A request the law prohibits outright is still filed (the players learn so from the service); its
+    one-step path names who files it.
     """
     compiled = law.structure(structure)
-    out: dict[str, str] = {}
-    for spec in scenario.requests:
-        path = law.compile(compiled, spec)
-        if not path.prohibited:
-            out[spec.id] = path.order()[0].organization
-    return out
+    return {spec.id: law.compile(compiled, spec).order()[0].organization for spec in scenario.requests}
 
 
 def msel_for(scenario: Scenario, structure: str, law: Law, *, seed: int = 0, objective: str = "") -> Msel:
