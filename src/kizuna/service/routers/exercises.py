@@ -345,7 +345,10 @@ async def get_msel(exercise_id: str, user: CurrentUser, exercises: ExercisesDep)
 @router.get(
     "/{exercise_id}/msel.xlsx",
     response_class=Response,
-    responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+    responses={
+        200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+        **responses(401, 403, 404),
+    },
 )
 async def export_msel(exercise_id: str, user: CurrentUser, exercises: ExercisesDep) -> Response:
     """Export the MSEL, with ad hoc injects, as .xlsx (exercise control)."""
