@@ -543,7 +543,7 @@ async def review_data(
 
 @router.get(
     "/{exercise_id}/aar.html",
-    response_class=HTMLResponse,
+    response_class=Response,
     responses={200: {"content": {"text/html": {}}}, **responses(401, 403, 404)},
 )
 async def review_page(
