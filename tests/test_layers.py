@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "sim": 4,
     "store": 4,
     "coordination": 5,
+    "exercise": 6,
     "interop": 6,
     "report": 6,
     "service": 7,

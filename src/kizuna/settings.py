@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     session_ttl_minutes: int = Field(
         default=8 * 60, gt=0, description="Lifetime of a browser session after login."
     )
+    real_egress: bool = Field(
+        default=False,
+        description="This server's exports and feeds go to real systems: they refuse exercise traffic "
+        "(design.md, 'Contracts').",
+    )
     cookie_secure: bool = Field(
         default=False, description="Mark session cookies Secure (set when served behind HTTPS)."
     )

@@ -62,8 +62,32 @@ def _seed(service: Service) -> dict[str, Any]:
     )
     assert sitrep.status_code == 201, sitrep.text
     assert sitrep.json()["marking"]["noforn"] is True
+    # Exercises: one both nations see, one U.S. eyes only; their routes are filtered like the rest.
+    for exercise, marking, name, msel in (
+        ("shared-ex", UNCLASS_BOTH, "Missile launch exercise", None),
+        ("us-only-ex", US_NOFORN, f"U.S. exercise {PHRASE}", []),  # its injects could reach no JPN cell
+    ):
+        created = excon.post(
+            "/api/exercises",
+            {
+                "id": exercise,
+                "name": name,
+                "scenario": "dprk-missile-launch",
+                "structure": "us-japan-2025",
+                "situation": "gray-zone",
+                "marking": marking.to_json(),
+                "msel": msel,
+            },
+        )
+        assert created.status_code == 201, created.text
     return {
-        "hidden": [hidden_crisis, hidden_request["id"], tasking.json()["id"], sitrep.json()["id"]],
+        "hidden": [
+            hidden_crisis,
+            hidden_request["id"],
+            tasking.json()["id"],
+            sitrep.json()["id"],
+        ],
+        "hidden_exercises": ["us-only-ex"],
         "visible": {"crisis_id": CRISIS, "request_id": shared["id"]},
         "ids": {
             "crisis_id": [CRISIS, hidden_crisis],
@@ -71,6 +95,8 @@ def _seed(service: Service) -> dict[str, Any]:
             "tasking_id": [tasking.json()["id"]],
             "sitrep_id": [sitrep.json()["id"]],
             "step_id": ["file-usfj"],
+            "exercise_id": ["shared-ex", "us-only-ex"],
+            "kind": ["xlsx"],
         },
     }
 
@@ -115,20 +141,22 @@ def test_no_endpoint_stream_or_export_shows_a_japanese_user_a_noforn_object(serv
     assert any("exports" in u for u in urls)
     assert any("geojson" in u for u in urls)
     us, jp_users = service.client("usfj-op"), [service.client("jp-observer"), service.client("jp-mod-op")]
+    hidden_ids = [*seeded["hidden"], *seeded["hidden_exercises"]]
     seen_by_us = "".join(us.get(u).text for u in urls) + _stream(us)
     assert PHRASE in seen_by_us
-    assert all(h in seen_by_us for h in seeded["hidden"])
+    assert all(h in seen_by_us for h in hidden_ids)
     for jp in jp_users:
         for url in urls:
             response = jp.get(url)
-            assert response.status_code in {200, 404}, (url, response.status_code)
+            # 403: a route for exercise control or observers only (the MSEL, the review)
+            assert response.status_code in {200, 403, 404}, (url, response.status_code)
             assert PHRASE not in response.text, url
-            for hidden in seeded["hidden"]:
+            for hidden in hidden_ids:
                 assert hidden not in response.text or hidden in url, (url, hidden)
         streamed = _stream(jp)
         assert CRISIS in streamed, "the stream does carry what the user may see"
         assert PHRASE not in streamed
-        assert not any(h in streamed for h in seeded["hidden"])
+        assert not any(h in streamed for h in hidden_ids)
 
 
 def test_live_stream_messages_are_filtered_per_subscriber(service: Service) -> None:

@@ -23,7 +23,7 @@ from kizuna.access.credentials import (
 )
 from kizuna.access.directory import BrowserSession, TokenInfo, UserDirectory
 from kizuna.access.duties import DEFAULT_FILER_EXCLUDED, Separation
-from kizuna.access.marking import Classification, Marking, NationCode, combine, filed_into
+from kizuna.access.marking import Classification, Feed, Marking, NationCode, check_feed, combine, filed_into
 from kizuna.access.preferences import LANGUAGES, Preferences, PreferenceStore
 from kizuna.access.throttle import LoginThrottle
 from kizuna.access.users import Role, User, can_see, visible
@@ -35,6 +35,7 @@ __all__ = [
     "LANGUAGES",
     "LoginThrottle",
     "MAX_PASSWORD_LENGTH",
+    "Feed",
     "MIN_PASSWORD_LENGTH",
     "Marking",
     "NationCode",
@@ -49,6 +50,7 @@ __all__ = [
     "UserDirectory",
     "can_see",
     "check_password",
+    "check_feed",
     "combine",
     "common_passwords",
     "csrf_matches",

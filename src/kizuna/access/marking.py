@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_serializer, model_validator
 
-from kizuna.errors import InvalidQuery
+from kizuna.errors import InvalidQuery, PermissionDenied
 
 #: A nation as markings name it: an ISO 3166-1 alpha-3 code (`USA`, `JPN`), as in `Nation.code`.
 NationCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -226,3 +226,22 @@ def combine(*markings: Marking) -> Marking:
         owner=owner,
         exercise=markings[0].exercise,
     )
+
+
+class Feed(StrEnum):
+    """What an outside feed or export is connected to: real systems, or an exercise network."""
+
+    REAL = "real"
+    EXERCISE = "exercise"
+
+
+def check_feed(feed: Feed, marking: Marking, what: str = "object") -> None:
+    """Refuse exercise traffic on a feed configured as real (design.md: it can never be emitted there).
+
+    Raises:
+        PermissionDenied: `feed` is real and the marking is an exercise marking.
+    """
+    if feed is Feed.REAL and marking.exercise:
+        raise PermissionDenied(
+            f"{what} is exercise traffic ({marking.banner()}); a feed configured as real never carries it"
+        )

@@ -29,6 +29,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("bench", "kizuna.cli.bench"),
     ("db", "kizuna.cli.db"),
     ("user", "kizuna.cli.user"),
+    ("exercise", "kizuna.cli.exercise"),
 ]
 _COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "kizuna.cli.demo", "demo"),

@@ -15,6 +15,7 @@ _BENCHES: list[tuple[str, str, str]] = [
     ("sim", "kizuna.cli.sim_bench", "bench_sim"),
     ("service", "kizuna.cli.service_bench", "bench_service"),
     ("web", "kizuna.cli.web_bench", "bench_web"),
+    ("exercise", "kizuna.cli.exercise", "bench_exercise"),
 ]
 
 for _name, _module, _attr in _BENCHES:

@@ -37,6 +37,7 @@ from kizuna.coordination.events import (
     Actor,
     CrisisOpened,
     EventBase,
+    ExtensionEvent,
     RequestFiled,
     SitrepFiled,
     TaskingIssued,
@@ -336,7 +337,8 @@ class Coordinator:
         events = [
             event_from_data(dict(e.payload)) for e in self.store.read_stream(written.stream) if e.seq <= last
         ]
-        return _typed(object_as_of(events), kind)
+        own = [e for e in events if not isinstance(e, ExtensionEvent)]  # layers above write their own streams
+        return _typed(object_as_of(own), kind)
 
     def _apply_own(
         self, stored: Sequence[StoredEvent], payloads: Sequence[dict[str, Any]], events: Sequence[EventBase]

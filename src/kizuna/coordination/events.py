@@ -178,6 +178,19 @@ class SitrepFiled(EventBase):
     refs: tuple[str, ...] = ()
 
 
+class ExtensionEvent(EventBase):
+    """An event of a layer above coordination (an exercise's clock, injects, observations).
+
+    The live view does not fold it, but it is part of the log like any other event: it carries a marking
+    and the exercise flag, so the egress filters it, and the stream delivers it to those who may see it.
+    Its own fields are kept whole; the layer that wrote it reads them back (`kizuna.exercise.events`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    type: str
+
+
 Event = Annotated[
     CrisisOpened | RequestFiled | StepActed | RequestWithdrawn | TaskingIssued | TaskingUpdated | SitrepFiled,
     Field(discriminator="type"),
@@ -194,10 +207,13 @@ EVENT_TYPES: tuple[type[EventBase], ...] = (
 )
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+_CORE_TYPES = frozenset(cls.model_fields["type"].default for cls in EVENT_TYPES)
 
 
-def event_from_data(data: dict[str, Any]) -> Event:
-    """Rebuild an event from its stored JSON data."""
+def event_from_data(data: dict[str, Any]) -> Event | ExtensionEvent:
+    """Rebuild an event from its stored JSON data (a type coordination does not define: ExtensionEvent)."""
+    if data.get("type") not in _CORE_TYPES:
+        return ExtensionEvent.model_validate(data)
     return _ADAPTER.validate_python(data)
 
 

@@ -20,6 +20,7 @@ from kizuna.coordination.crisis import CrisisState
 from kizuna.coordination.events import (
     CrisisOpened,
     Event,
+    ExtensionEvent,
     RequestFiled,
     RequestWithdrawn,
     SitrepFiled,
@@ -38,7 +39,7 @@ class Recorded:
     """An event with its place in the global log (the store's sequence number)."""
 
     seq: int
-    event: Event
+    event: Event | ExtensionEvent
 
 
 @dataclass

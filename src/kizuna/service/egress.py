@@ -3,6 +3,8 @@
 Every list, read, stream message and export passes through `release` or `release_one`, which keep what
 `kizuna.access.can_see` allows the user to see and nothing else. An object the user may not see is
 answered exactly like one that does not exist (NotFound), so its existence does not leak either.
+What leaves for an outside system (an export, a feed) also passes `release_to_feed`: a feed configured
+as real refuses exercise traffic.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
-from kizuna.access import Marking, User, can_see
+from kizuna.access import Feed, Marking, User, can_see, check_feed
 from kizuna.errors import NotFound
 
 
@@ -41,3 +43,15 @@ def release_one(user: User, item: M | None, kind: str, object_id: str) -> M:
     if item is None or not can_see(user, item.marking):
         raise NotFound(f"no {kind} {object_id!r}")
     return item
+
+
+def release_to_feed(feed: Feed, items: Iterable[M], kind: str = "object") -> list[M]:
+    """Return the items for an outside feed or export; a real feed refuses the lot if any is exercise traffic.
+
+    Raises:
+        PermissionDenied: the feed is real and an item carries an exercise marking (nothing is sent).
+    """
+    out = list(items)
+    for item in out:
+        check_feed(feed, item.marking, kind)
+    return out

@@ -40,6 +40,7 @@ from kizuna.errors import (
     KizunaError,
     NotFound,
     PermissionDenied,
+    Problem,
     Throttled,
     UnknownId,
 )
@@ -102,8 +103,20 @@ async def _handle(_request: Request, error: Exception) -> JSONResponse:
         error=type(error).__name__,
         detail=str(error),
         current=error.current if isinstance(error, ConflictError) else None,
+        problems=[_problem(p) for p in error.problems] if isinstance(error, DataError) else None,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=status_of(error))
+
+
+def _problem(problem: Problem) -> dict[str, Any]:
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "field": problem.field,
+        "message": problem.message,
+        "value": None if problem.value is None else str(problem.value),
+        "expected": problem.expected,
+    }
 
 
 async def _unauthenticated(_request: Request, error: Exception) -> JSONResponse:

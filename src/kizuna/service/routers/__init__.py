@@ -4,6 +4,7 @@ from kizuna.service.routers import (
     auth,
     crises,
     events,
+    exercises,
     exports,
     health,
     requests,
@@ -24,6 +25,7 @@ ROUTERS = (
     sitreps.router,
     events.router,
     exports.router,
+    exercises.router,
 )
 
 __all__ = ["ROUTERS"]

@@ -13,11 +13,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from kizuna.access import Marking, User, combine
+from kizuna.access import Feed, Marking, User, combine
 from kizuna.coordination import CrisisState, LiveView, SitrepState, TaskingState
 from kizuna.model import Structure
-from kizuna.service.dependencies import CoordinatorDep, CurrentUser
-from kizuna.service.egress import release, release_one
+from kizuna.service.dependencies import CoordinatorDep, CurrentUser, RuntimeDep
+from kizuna.service.egress import release, release_one, release_to_feed
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import RequestView
@@ -36,7 +36,7 @@ class CrisisExport(BaseModel):
     sitreps: list[SitrepState]
 
 
-def _collect(user: User, view: LiveView, crisis_id: PathId) -> CrisisExport:
+def _collect(user: User, view: LiveView, crisis_id: PathId, feed: Feed) -> CrisisExport:
     crisis = release_one(user, view.crises.get(crisis_id), "crisis", crisis_id)
     requests = release(
         user, sorted((r for r in view.requests.values() if r.crisis == crisis_id), key=lambda r: r.filed_at)
@@ -49,7 +49,7 @@ def _collect(user: User, view: LiveView, crisis_id: PathId) -> CrisisExport:
     )
     parts = [crisis.marking, *(r.marking for r in requests), *(t.marking for t in taskings)]
     marking = combine(*parts, *(s.marking for s in sitreps))
-    return CrisisExport(
+    export = CrisisExport(
         marking=marking,
         banner=marking.banner(user.nation),
         crisis=crisis,
@@ -57,12 +57,21 @@ def _collect(user: User, view: LiveView, crisis_id: PathId) -> CrisisExport:
         taskings=taskings,
         sitreps=sitreps,
     )
+    release_to_feed(feed, [export], f"the export of crisis {crisis_id!r}")
+    return export
 
 
-@router.get("/crises/{crisis_id}.json", responses=responses(401, 404))
-async def export_json(crisis_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> CrisisExport:
+@router.get("/crises/{crisis_id}.json", responses=responses(401, 403, 404))
+async def export_json(
+    crisis_id: PathId, user: CurrentUser, coordinator: CoordinatorDep, runtime: RuntimeDep
+) -> CrisisExport:
     """Export a crisis with its requests, taskings and reports, as far as the user may see them."""
-    return _collect(user, coordinator.snapshot(), crisis_id)
+    return _collect(user, coordinator.snapshot(), crisis_id, _feed(runtime.settings.real_egress))
+
+
+def _feed(real: bool) -> Feed:
+    """The kind of egress exports are: real when the server is configured so (exercise traffic refused)."""
+    return Feed.REAL if real else Feed.EXERCISE
 
 
 def _point(structure: Structure, org: str | None) -> list[float] | None:
@@ -77,12 +86,14 @@ def _point(structure: Structure, org: str | None) -> list[float] | None:
     response_class=JSONResponse,
     responses={
         200: {"description": "A GeoJSON FeatureCollection", "content": {"application/geo+json": {}}},
-        **responses(401, 404),
+        **responses(401, 403, 404),
     },
 )
-async def export_geojson(crisis_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> JSONResponse:
+async def export_geojson(
+    crisis_id: PathId, user: CurrentUser, coordinator: CoordinatorDep, runtime: RuntimeDep
+) -> JSONResponse:
     """Export a crisis's requests and taskings as GeoJSON points at their organizations' sites."""
-    export = _collect(user, coordinator.snapshot(), crisis_id)
+    export = _collect(user, coordinator.snapshot(), crisis_id, _feed(runtime.settings.real_egress))
     structure = coordinator.law.structure(export.crisis.structure)
     features: list[dict[str, Any]] = []
     for view in export.requests:
