@@ -106,7 +106,7 @@ def _replay(events: list[TracksReported], audience: Audience) -> tuple[object, l
     view, _ = _view([])
     book = PictureBook(view, params())
     delivered: list[object] = []
-    book.subscribe(CRISIS, audience, lambda picture: delivered.append(picture))
+    book.subscribe(CRISIS, audience, delivered.append)
     for seq, event in enumerate(events, start=10):
         view.apply(seq, event)
         book.advance(CRISIS)

@@ -9,6 +9,7 @@ functions the coordinator and the tests share.
 from kizuna.coordination.coordinator import Coordinator, actor_of, stream_of
 from kizuna.coordination.crisis import CrisisState, Designation
 from kizuna.coordination.events import (
+    COORDINATION_EVENT_TYPES,
     Action,
     Actor,
     CrisisOpened,
@@ -41,6 +42,7 @@ from kizuna.coordination.tasking import TaskingState
 __all__ = [
     "Action",
     "Actor",
+    "COORDINATION_EVENT_TYPES",
     "Coordinator",
     "CrisisOpened",
     "CrisisState",

@@ -25,6 +25,7 @@ from kizuna.coordination import request as request_machine
 from kizuna.coordination import tasking as tasking_machine
 from kizuna.coordination.crisis import CrisisState
 from kizuna.coordination.events import (
+    COORDINATION_EVENT_TYPES,
     Action,
     Actor,
     CrisisOpened,
@@ -120,6 +121,9 @@ class Coordinator:
             new: list[Recorded] = []
             for stored in self.store.iter_all(self.view.last_seq):
                 own = self._pending.pop(stored.seq, None)
+                if own is None and stored.type not in COORDINATION_EVENT_TYPES:
+                    self.view.last_seq = stored.seq  # another package's event (intelligence): not ours
+                    continue
                 event = own[1] if own is not None else event_from_data(dict(stored.payload))
                 new.append(self._apply(stored, event))
             if new:

@@ -175,6 +175,12 @@ EVENT_TYPES: tuple[type[EventBase], ...] = (
     SitrepFiled,
 )
 
+#: The `type` of every coordination event: other packages record events of their own in the same log,
+#: which the live view and the coordination event stream pass over.
+COORDINATION_EVENT_TYPES: frozenset[str] = frozenset(
+    str(cls.model_fields["type"].default) for cls in EVENT_TYPES
+)
+
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 

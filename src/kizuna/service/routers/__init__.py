@@ -6,6 +6,10 @@ from kizuna.service.routers import (
     events,
     exports,
     health,
+    intel_releases,
+    intel_reports,
+    intel_sensors,
+    intel_tracks,
     requests,
     sitreps,
     steps,
@@ -24,6 +28,10 @@ ROUTERS = (
     sitreps.router,
     events.router,
     exports.router,
+    intel_sensors.router,
+    intel_reports.router,
+    intel_releases.router,
+    intel_tracks.router,
 )
 
 __all__ = ["ROUTERS"]

@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from kizuna.access import User
-from kizuna.coordination import Recorded, event_from_data, event_to_data
+from kizuna.coordination import COORDINATION_EVENT_TYPES, Recorded, event_from_data, event_to_data
 from kizuna.service.dependencies import CurrentUser, RuntimeDep
 from kizuna.service.egress import releasable
 from kizuna.service.errors import responses
@@ -37,6 +37,8 @@ def released_since(runtime: Runtime, user: User, after: int, limit: int) -> list
     """Return up to `limit` events after `after` that the user may see, read from the log."""
     out: list[Recorded] = []
     for stored in runtime.store.iter_all(after):
+        if stored.type not in COORDINATION_EVENT_TYPES:
+            continue  # intelligence events have their own routes (/api/intel/...)
         event = event_from_data(dict(stored.payload))
         if releasable(user, event.marking):
             out.append(Recorded(seq=stored.seq, event=event))
