@@ -166,7 +166,7 @@ def to_xml(event: CotEvent, *, declaration: bool = True) -> bytes:
         root.append(detail)
     else:
         etree.SubElement(root, "detail")
-    body = etree.tostring(root, encoding="UTF-8")
+    body = bytes(etree.tostring(root, encoding="UTF-8"))
     return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + body) if declaration else body
 
 
