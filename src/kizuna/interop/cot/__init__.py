@@ -1,5 +1,7 @@
 """Cursor on Target: the XML and TAK protobuf codec, markings in CoT attributes, the stream endpoint."""
 
+from kizuna.interop.cot.bridge import Feed, Outbox, file_incoming, report_of, track_event
+from kizuna.interop.cot.certs import CertFiles, make_certificates
 from kizuna.interop.cot.codec import (
     UNKNOWN,
     CotEvent,
@@ -12,12 +14,19 @@ from kizuna.interop.cot.codec import (
 )
 
 __all__ = [
+    "CertFiles",
     "CotEvent",
+    "Feed",
+    "Outbox",
     "UNKNOWN",
+    "file_incoming",
+    "make_certificates",
     "marking_attributes",
     "marking_from_attributes",
     "parse_proto",
     "parse_xml",
+    "report_of",
     "to_proto",
     "to_xml",
+    "track_event",
 ]
