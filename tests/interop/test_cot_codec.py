@@ -1,7 +1,7 @@
 """CoT golden files: public MITRE and TAK events round-trip through Kizuna and validate against the XSD.
 
 The MITRE CoT event schema (2.0) predates TAK's marking attributes: an event with `caveat` and
-`releasableTo` is validated against the same schema with those two optional attributes declared
+`rel_to` (as PyTAK writes them) is validated against the same schema with those two optional attributes declared
 beside `access` (the extension TAK made), everything else unchanged.
 """
 
@@ -41,7 +41,7 @@ def tak_schema() -> xmlschema.XMLSchema:
     text = (GOLDEN / "Event.xsd").read_text(encoding="utf-8")
     extension = (
         '<xs:attribute name="caveat" type="xs:string" use="optional"/>'
-        '<xs:attribute name="releasableTo" type="xs:string" use="optional"/>'
+        '<xs:attribute name="rel_to" type="xs:string" use="optional"/>'
     )
     anchor = '<xs:attribute name="access" type="xs:string" use="optional">'
     assert anchor in text
@@ -75,7 +75,7 @@ def test_the_mitre_example_reads_as_its_fields() -> None:
 def test_a_marked_exercise_event_validates_with_tak_attributes(tak_schema: xmlschema.XMLSchema) -> None:
     marking = Marking.releasable(Classification.SECRET, "USA", ["JPN"], exercise=True)
     attributes = marking_attributes(marking)
-    assert attributes == {"access": "SECRET", "caveat": "REL TO", "releasableTo": "USA JPN"}
+    assert attributes == {"access": "SECRET", "caveat": "REL TO", "rel_to": "USA JPN"}
     now = datetime(2027, 4, 6, 5, 0, tzinfo=UTC)
     event = CotEvent(
         uid="kizuna.x.ft-1",
@@ -88,7 +88,7 @@ def test_a_marked_exercise_event_validates_with_tak_attributes(tak_schema: xmlsc
         lon=123.5,
         access=attributes["access"],
         caveat=attributes["caveat"],
-        releasable_to=attributes["releasableTo"],
+        releasable_to=attributes["rel_to"],
         opex="e-taiwan-contingency",
         detail='<track course="10.0" speed="5.0"/>',
     )
@@ -128,7 +128,7 @@ def test_markings_survive_the_cot_attributes(
     )
     attributes = marking_attributes(marking)
     read = marking_from_attributes(
-        attributes["access"], attributes["caveat"], attributes["releasableTo"], owner="USA", exercise=exercise
+        attributes["access"], attributes["caveat"], attributes["rel_to"], owner="USA", exercise=exercise
     )
     assert read == marking
 

@@ -5,7 +5,7 @@ feed is configured as real or as exercise, and the audience whose picture it car
 own by default). Outgoing, every track passes `can_see(identity, marking)` — the filter of the API —
 and a real feed never receives exercise traffic (nor an exercise feed real traffic). Incoming, each
 event becomes a scan of the identity's TAK sensor, under the identity's nation and the feed's marking,
-narrowed by the event's own `access`/`caveat`/`releasableTo`.
+narrowed by the event's own `access`/`caveat`/`rel_to`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def track_event(track: FusedTrack, feed: Feed) -> CotEvent:
         le=round(track.sigma_m[2], 1),
         access=attributes["access"],
         caveat=attributes["caveat"],
-        releasable_to=attributes["releasableTo"],
+        releasable_to=attributes["rel_to"],
         opex=f"e-{track.crisis}" if track.exercise else "o",
         detail=detail,
     )

@@ -1,8 +1,8 @@
 """Cursor on Target events: XML (TAK protocol version 0) and TAK Protocol version 1 (protobuf).
 
 `CotEvent` is one event: who (`uid`, `type`), where (`point`), when (`time`, `start`, `stale`), how, and
-the marking attributes — `access` (the classification), `caveat` (NOFORN or REL TO) and `releasableTo`
-(the nations, space-separated trigraphs) — and `opex` (`e-<name>` for exercise traffic, `o` for real
+the marking attributes — `access` (the classification), `caveat` (NOFORN or REL TO) and `rel_to` (the
+nations, space-separated trigraphs; read also as `releasableTo`) — and `opex` (`e-<name>` for exercise traffic, `o` for real
 operations). The `<detail>` element is kept as written, so a TAK event round-trips unchanged.
 
 TAK Protocol version 1 is `takproto`'s TakMessage; its CotEvent message has no fields for the caveat
@@ -125,7 +125,7 @@ def parse_xml(data: bytes | str) -> CotEvent:
         "le": _number(point.get("le"), "le", UNKNOWN),
         "access": root.get("access"),
         "caveat": root.get("caveat"),
-        "releasable_to": root.get("releasableTo"),
+        "releasable_to": root.get("rel_to") or root.get("releasableTo"),
         "opex": root.get("opex"),
         "qos": root.get("qos"),
         "version": root.get("version") or "2.0",
@@ -148,7 +148,7 @@ def to_xml(event: CotEvent, *, declaration: bool = True) -> bytes:
     for name, value in (
         ("access", event.access),
         ("caveat", event.caveat),
-        ("releasableTo", event.releasable_to),
+        ("rel_to", event.releasable_to),
         ("opex", event.opex),
         ("qos", event.qos),
     ):
@@ -174,17 +174,17 @@ def to_xml(event: CotEvent, *, declaration: bool = True) -> bytes:
 
 
 def marking_attributes(marking: Marking) -> dict[str, str]:
-    """Return the `access`, `caveat` and `releasableTo` attributes that carry a marking.
+    """Return the `access`, `caveat` and `rel_to` attributes that carry a marking.
 
     `access` is the classification (`SECRET`); `caveat` is `NOFORN` for a no-foreign-release marking and
-    `REL TO` otherwise; `releasableTo` lists the nations, the owner first.
+    `REL TO` otherwise; `rel_to` lists the nations, the owner first.
     """
     first = [marking.owner] if marking.owner else []
     nations = [*first, *sorted(marking.rel_to - set(first))]
     return {
         "access": marking.level.display("USA"),
         "caveat": "NOFORN" if marking.noforn else "REL TO",
-        "releasableTo": " ".join(nations),
+        "rel_to": " ".join(nations),
     }
 
 
