@@ -1,6 +1,14 @@
 """Cursor on Target: the XML and TAK protobuf codec, markings in CoT attributes, the stream endpoint."""
 
-from kizuna.interop.cot.bridge import Feed, Outbox, file_incoming, report_of, track_event
+from kizuna.interop.cot.bridge import (
+    MARKING_DETAIL,
+    Feed,
+    Outbox,
+    file_incoming,
+    report_of,
+    track_event,
+    with_detail_marking,
+)
 from kizuna.interop.cot.certs import CertFiles, make_certificates
 from kizuna.interop.cot.codec import (
     UNKNOWN,
@@ -17,6 +25,7 @@ __all__ = [
     "CertFiles",
     "CotEvent",
     "Feed",
+    "MARKING_DETAIL",
     "Outbox",
     "UNKNOWN",
     "file_incoming",
@@ -29,4 +38,5 @@ __all__ = [
     "to_proto",
     "to_xml",
     "track_event",
+    "with_detail_marking",
 ]

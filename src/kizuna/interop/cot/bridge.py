@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from xml.sax.saxutils import escape, quoteattr
 
 from kizuna.access import Classification, Marking, User, can_see
 from kizuna.errors import InvalidQuery, NotFound
@@ -20,6 +21,9 @@ from kizuna.intel import Audience, FusedTrack, IntelDesk, Picture, PositionRepor
 from kizuna.interop.cot.codec import UNKNOWN, CotEvent, marking_attributes, marking_from_attributes, to_xml
 from kizuna.interop.tracks import track_type
 
+#: The detail element that repeats the marking and opex: TAK servers that rebuild events (taky does)
+#: drop the event's own marking attributes but pass detail elements through.
+MARKING_DETAIL = "__marking"
 #: Position error assumed for an incoming event that gives none (CoT's 9999999 "unknown"), in metres.
 UNKNOWN_ERROR_M = 1_000.0
 
@@ -51,10 +55,14 @@ def track_event(track: FusedTrack, feed: Feed) -> CotEvent:
     attributes = marking_attributes(track.marking)
     ce = math.sqrt((track.sigma_m[0] ** 2 + track.sigma_m[1] ** 2) / 2)
     sensors = ", ".join(c.sensor for c in track.contributions)
+    opex = f"e-{track.crisis}" if track.exercise else "o"
+    banner = track.marking.banner(feed.user.nation)
     detail = (
         f'<contact callsign="{track.id}"/>'
         f'<track course="{track.course_deg:.1f}" speed="{track.speed_m_s:.2f}"/>'
-        f"<remarks>{track.marking.banner(feed.user.nation)} fused from {sensors}</remarks>"
+        f"<{MARKING_DETAIL} access={quoteattr(attributes['access'])} "
+        f"caveat={quoteattr(attributes['caveat'])} rel_to={quoteattr(attributes['rel_to'])} opex={quoteattr(opex)} banner={quoteattr(banner)}/>"
+        f"<remarks>{escape(banner)} fused from {escape(sensors)}</remarks>"
     )
     return CotEvent(
         uid=f"kizuna.{track.crisis}.{track.id}",
@@ -71,7 +79,7 @@ def track_event(track: FusedTrack, feed: Feed) -> CotEvent:
         access=attributes["access"],
         caveat=attributes["caveat"],
         releasable_to=attributes["rel_to"],
-        opex=f"e-{track.crisis}" if track.exercise else "o",
+        opex=opex,
         detail=detail,
     )
 
@@ -114,12 +122,36 @@ def report_of(event: CotEvent) -> PositionReport:
         raise InvalidQuery(f"CoT event {event.uid!r}: {error}") from error
 
 
+def with_detail_marking(event: CotEvent) -> CotEvent:
+    """Return the event with the marking and opex of its `__marking` detail where its own are missing."""
+    if MARKING_DETAIL not in event.detail:
+        return event
+    from lxml import etree
+
+    try:
+        detail = etree.fromstring(f"<detail>{event.detail}</detail>")
+    except etree.XMLSyntaxError:
+        return event
+    element = detail.find(MARKING_DETAIL)
+    if element is None:
+        return event
+    return event.model_copy(
+        update={
+            "access": event.access or element.get("access"),
+            "caveat": event.caveat or element.get("caveat"),
+            "releasable_to": event.releasable_to or element.get("rel_to"),
+            "opex": event.opex or element.get("opex"),
+        }
+    )
+
+
 def file_incoming(desk: IntelDesk, feed: Feed, event: CotEvent) -> ScanReceipt:
     """File an incoming event as a scan of the feed identity's TAK sensor (registered on first use).
 
     Raises:
         InvalidQuery: The event is exercise traffic on a real feed (or real on an exercise feed).
     """
+    event = with_detail_marking(event)
     if event.exercise != feed.exercise:
         kind = "exercise" if event.exercise else "real"
         raise InvalidQuery(

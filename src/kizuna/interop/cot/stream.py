@@ -128,7 +128,7 @@ class CotSession:
                 buffer = b""
 
     async def _proto(self, buffer: bytes) -> int:
-        """File the stream-framed protobuf message at the start of `buffer`; return its length (0: partial)."""
+        """File the framed protobuf message that starts `buffer`; return its length (0: incomplete)."""
         length, shift, at = 0, 0, 1
         while True:
             if at >= len(buffer):
