@@ -61,7 +61,8 @@ def track_event(track: FusedTrack, feed: Feed) -> CotEvent:
         f'<contact callsign="{track.id}"/>'
         f'<track course="{track.course_deg:.1f}" speed="{track.speed_m_s:.2f}"/>'
         f"<{MARKING_DETAIL} access={quoteattr(attributes['access'])} "
-        f"caveat={quoteattr(attributes['caveat'])} rel_to={quoteattr(attributes['rel_to'])} opex={quoteattr(opex)} banner={quoteattr(banner)}/>"
+        f"caveat={quoteattr(attributes['caveat'])} rel_to={quoteattr(attributes['rel_to'])} "
+        f"opex={quoteattr(opex)} banner={quoteattr(banner)}/>"
         f"<remarks>{escape(banner)} fused from {escape(sensors)}</remarks>"
     )
     return CotEvent(

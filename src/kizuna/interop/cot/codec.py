@@ -3,7 +3,8 @@
 `CotEvent` is one event: who (`uid`, `type`), where (`point`), when (`time`, `start`, `stale`), how, and
 the marking attributes — `access` (the classification), `caveat` (NOFORN or REL TO) and `rel_to` (the
 nations, space-separated trigraphs; read also as `releasableTo`) — and `opex` (`e-<name>` for
-exercise traffic, `o` for real operations). The `<detail>` element is kept as written, so a TAK event round-trips unchanged.
+exercise traffic, `o` for real operations). The `<detail>` element is kept as written, so a TAK event
+round-trips unchanged.
 
 TAK Protocol version 1 is `takproto`'s TakMessage; its CotEvent message has no fields for the caveat
 and releasability, which TAK's own definition numbers 16 and 17 (`caveat`, `releaseableTo`), so those two
