@@ -1,8 +1,8 @@
 """CoT golden files: public MITRE and TAK events round-trip through Kizuna and validate against the XSD.
 
-The MITRE CoT event schema (2.0) predates TAK's marking attributes: an event with `caveat` and
-`rel_to` (as PyTAK writes them) is validated against the same schema with those two optional attributes declared
-beside `access` (the extension TAK made), everything else unchanged.
+The MITRE CoT event schema (2.0) predates TAK's marking attributes: an event with `caveat` and `rel_to`
+(as PyTAK writes them) is validated against the same schema with those two optional attributes
+declared beside `access` (the extension TAK made), everything else unchanged.
 """
 
 from __future__ import annotations
