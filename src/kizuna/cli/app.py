@@ -26,6 +26,8 @@ _GROUPS: list[tuple[str, str]] = [
     ("bench", "kizuna.cli.bench"),
     ("db", "kizuna.cli.db"),
     ("user", "kizuna.cli.user"),
+    ("intel", "kizuna.cli.intel"),
+    ("cot", "kizuna.cli.cot"),
 ]
 _COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "kizuna.cli.demo", "demo"),

@@ -70,6 +70,11 @@ class PictureFeed:
         self._thread.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        """Tell whether the feed is still playing."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         """Stop playing (returns when the thread has ended)."""
         self._stop.set()

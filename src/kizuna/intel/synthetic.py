@@ -154,7 +154,7 @@ class PictureFile(_Frozen):
     sources: dict[str, str] = Field(default_factory=dict)
     targets: tuple[Target, ...] = ()
     groups: tuple[Group, ...] = ()
-    sensors: tuple[SensorSpec, ...] = Field(min_length=1)
+    sensors: tuple[SensorSpec, ...] = ()
     file: str = ""
 
     @field_validator("start")
@@ -166,6 +166,8 @@ class PictureFile(_Frozen):
 
     @model_validator(mode="after")
     def _unique(self) -> PictureFile:
+        if not self.sensors:
+            raise ValueError("a picture needs at least one sensor under `sensors:`")
         seen: set[str] = set()
         ids = [t.id for t in self.targets] + [g.id for g in self.groups] + [s.id for s in self.sensors]
         for item_id in ids:
@@ -212,7 +214,7 @@ def check_picture_file(path: str | Path) -> tuple[PictureFile | None, list[Probl
     keys: set[str] = set(table) if isinstance(table, dict) else set()
     for section in ("targets", "groups", "sensors"):
         entries = root.get(section) or []
-        for entry in entries if isinstance(entries, list) else []:
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
             if not isinstance(entry, dict):
                 continue
             refs = entry.get("source") or []
@@ -222,7 +224,7 @@ def check_picture_file(path: str | Path) -> tuple[PictureFile | None, list[Probl
                         Problem(
                             file,
                             line_of(entry, "source"),
-                            f"{section}.source",
+                            f"{section}.{index}.source",
                             "unknown source key",
                             source_key(ref),
                             f"a URL or one of {', '.join(sorted(keys)) or '(none: add a sources: table)'}",
