@@ -78,6 +78,10 @@ def serve(
     err.print(f"Serving on {base_url} with {workers} worker(s) (database: {_safe(database)})")
     if workers == 1:
         _tune_gc()
+        if demo:  # live fused tracks around the Nansei islands, from sensors of both nations
+            from kizuna.service.demo_intel import start_demo_picture
+
+            start_demo_picture(runtime, app.state.intel)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
         return
     os.environ["KIZUNA_DATABASE_URL"] = database
