@@ -100,7 +100,6 @@ class PictureStream(StreamingResponse):
 
 @router.get(
     "/api/crises/{crisis_id}/tracks/stream",
-    response_class=PictureStream,
     responses={
         200: {
             "description": "Server-Sent Events: `id` is the picture's version, `data` the Picture",
