@@ -155,11 +155,12 @@ class IntelDesk:
 
     def sensors(self, user: User, crisis: str | None = None) -> list[SensorState]:
         """Return the sensors the user may know, in registration order."""
-        return [
-            s
-            for s in self.view.sensors.values()
-            if (crisis is None or s.crisis == crisis) and s.visible_to(user)
-        ]
+        with self._lock:  # the follower thread folds new events into the same dicts
+            return [
+                s
+                for s in self.view.sensors.values()
+                if (crisis is None or s.crisis == crisis) and s.visible_to(user)
+            ]
 
     def sensor(self, user: User, sensor_id: str) -> SensorState:
         """Return a sensor the user may know, or raise NotFound."""
@@ -170,11 +171,12 @@ class IntelDesk:
 
     def reports(self, user: User, crisis: str | None = None) -> list[IntelReport]:
         """Return the reports (and tearlines) the user may see, in filing order."""
-        return [
-            r
-            for r in self.view.reports.values()
-            if (crisis is None or r.crisis == crisis) and can_see(user, r.marking)
-        ]
+        with self._lock:
+            return [
+                r
+                for r in self.view.reports.values()
+                if (crisis is None or r.crisis == crisis) and can_see(user, r.marking)
+            ]
 
     def report(self, user: User, report_id: str) -> IntelReport:
         """Return a report the user may see, or raise NotFound."""
@@ -182,11 +184,12 @@ class IntelDesk:
 
     def decisions(self, user: User, crisis: str | None = None) -> list[ReleaseDecision]:
         """Return the release decisions whose record the user may see (the owner nation's)."""
-        return [
-            d
-            for d in self.view.decisions.values()
-            if (crisis is None or d.crisis == crisis) and can_see(user, d.marking)
-        ]
+        with self._lock:
+            return [
+                d
+                for d in self.view.decisions.values()
+                if (crisis is None or d.crisis == crisis) and can_see(user, d.marking)
+            ]
 
     def audience(self, user: User, audience: Audience | None = None) -> Audience:
         """Return the audience whose picture the user reads: their own, or one they belong to.
