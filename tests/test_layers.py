@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "store": 4,
     "coordination": 5,
     "exercise": 6,
+    "intel": 5,
     "interop": 6,
     "report": 6,
     "service": 7,
@@ -30,7 +31,14 @@ LAYERS: dict[str, int] = {
 }
 #: Same-layer imports that design.md does not allow (authority and access are independent;
 #: sim and store are independent).
-FORBIDDEN_SAME_LAYER = {("authority", "access"), ("access", "authority"), ("sim", "store"), ("store", "sim")}
+FORBIDDEN_SAME_LAYER = {
+    ("authority", "access"),
+    ("access", "authority"),
+    ("sim", "store"),
+    ("store", "sim"),
+    ("intel", "coordination"),
+    ("coordination", "intel"),
+}
 #: model "may import nothing of kizuna" except the root error tree.
 
 

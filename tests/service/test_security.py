@@ -80,12 +80,14 @@ def _seed(service: Service) -> dict[str, Any]:
             },
         )
         assert created.status_code == 201, created.text
+    intel = _seed_intel(service)
     return {
         "hidden": [
             hidden_crisis,
             hidden_request["id"],
             tasking.json()["id"],
             sitrep.json()["id"],
+            *intel["hidden"],
         ],
         "hidden_exercises": ["us-only-ex"],
         "visible": {"crisis_id": CRISIS, "request_id": shared["id"]},
@@ -97,7 +99,42 @@ def _seed(service: Service) -> dict[str, Any]:
             "step_id": ["file-usfj"],
             "exercise_id": ["shared-ex", "us-only-ex"],
             "kind": ["xlsx"],
+            **intel["ids"],
         },
+    }
+
+
+def _seed_intel(service: Service) -> dict[str, Any]:
+    """A U.S. NOFORN radar with scans (so a U.S.-only track exists) and a NOFORN intelligence report."""
+    us = service.client("usfj-op")
+    sensor = us.post(
+        f"/api/crises/{CRISIS}/sensors",
+        {"id": "us-noforn-radar", "name": f"radar {PHRASE}", "kind": "radar", "marking": US_NOFORN.to_json()},
+    )
+    assert sensor.status_code == 201, sensor.text
+    for second in range(4):
+        scan = {
+            "time": f"2027-04-06T05:00:0{second}Z",
+            "reports": [{"lat": 25.7 + 0.0001 * second, "lon": 123.5, "sigma_m": [50, 50, 10]}],
+        }
+        assert us.post("/api/intel/sensors/us-noforn-radar/scans", scan).status_code == 201
+    tracks = us.get(f"/api/crises/{CRISIS}/tracks").json()["tracks"]
+    assert len(tracks) == 1
+    report = us.post(
+        f"/api/crises/{CRISIS}/intel-reports",
+        {
+            "title": "source",
+            "text": PHRASE,
+            "reliability": "B",
+            "credibility": "2",
+            "marking": US_NOFORN.to_json(),
+        },
+    )
+    assert report.status_code == 201, report.text
+    report_id = report.json()["report"]["id"]
+    return {
+        "hidden": ["us-noforn-radar", tracks[0]["id"], report_id],
+        "ids": {"sensor_id": ["us-noforn-radar"], "report_id": [report_id], "track_id": [tracks[0]["id"]]},
     }
 
 
@@ -179,7 +216,7 @@ def test_live_stream_messages_are_filtered_per_subscriber(service: Service) -> N
 @pytest.mark.parametrize("kind", ["request", "tasking", "sitrep-ref", "tasking-ref", "crisis"])
 def test_writes_on_hidden_objects_answer_not_found(service: Service, kind: str) -> None:
     seeded = _seed(service)
-    hidden_crisis, hidden_request, hidden_tasking, _ = seeded["hidden"]
+    hidden_crisis, hidden_request, hidden_tasking, *_ = seeded["hidden"]
     jp = service.add_user("jp-mod-approver", "JPN", "jp-mod", "approver")
     calls = {
         "request": lambda: act(jp, hidden_request, "file-usfj", "coordinate"),

@@ -22,6 +22,7 @@ class Role(StrEnum):
     OBSERVER = "observer"  # reads only
     EXERCISE_CONTROL = "exercise-control"  # injects exercise events and drives exercise time
     ADMIN = "admin"  # manages users and tokens
+    DISCLOSURE_OFFICER = "disclosure-officer"  # decides releases of the nation's information to others
 
     @property
     def can_write(self) -> bool:

@@ -30,6 +30,8 @@ _GROUPS: list[tuple[str, str]] = [
     ("db", "kizuna.cli.db"),
     ("user", "kizuna.cli.user"),
     ("exercise", "kizuna.cli.exercise"),
+    ("intel", "kizuna.cli.intel"),
+    ("cot", "kizuna.cli.cot"),
 ]
 _COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "kizuna.cli.demo", "demo"),

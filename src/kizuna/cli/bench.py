@@ -16,6 +16,7 @@ _BENCHES: list[tuple[str, str, str]] = [
     ("service", "kizuna.cli.service_bench", "bench_service"),
     ("web", "kizuna.cli.web_bench", "bench_web"),
     ("exercise", "kizuna.cli.exercise", "bench_exercise"),
+    ("fusion", "kizuna.cli.fusion_bench", "bench_fusion"),
 ]
 
 for _name, _module, _attr in _BENCHES:

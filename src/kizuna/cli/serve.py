@@ -117,6 +117,17 @@ def serve(
     err.print(f"Serving on {base_url} with {served} (database: {_safe(database)})")
     if workers == 1:
         _tune_gc()
+        if demo:  # live fused tracks around the Nansei islands, from sensors of both nations
+            import threading
+
+            from kizuna.service.demo_intel import start_demo_picture
+
+            threading.Thread(  # in the background: the service answers at once
+                target=start_demo_picture,
+                args=(runtime, app.state.intel),
+                name="kizuna-demo-picture",
+                daemon=True,
+            ).start()
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
         return
     os.environ["KIZUNA_DATABASE_URL"] = database

@@ -9,6 +9,7 @@ functions the coordinator and the tests share.
 from kizuna.coordination.coordinator import Coordinator, Kind, actor_of, stream_of
 from kizuna.coordination.crisis import CrisisState, Designation
 from kizuna.coordination.events import (
+    COORDINATION_EVENT_TYPES,
     Action,
     Actor,
     CrisisOpened,
@@ -25,6 +26,7 @@ from kizuna.coordination.events import (
     Verdict,
     event_from_data,
     event_to_data,
+    in_coordination_log,
 )
 from kizuna.coordination.law import Law
 from kizuna.coordination.projection import LiveView, Recorded
@@ -42,6 +44,7 @@ from kizuna.coordination.tasking import TaskingState
 __all__ = [
     "Action",
     "Actor",
+    "COORDINATION_EVENT_TYPES",
     "Coordinator",
     "CrisisOpened",
     "CrisisState",
@@ -71,6 +74,7 @@ __all__ = [
     "decide_step",
     "decide_withdraw",
     "event_from_data",
+    "in_coordination_log",
     "event_to_data",
     "stream_of",
 ]

@@ -44,6 +44,7 @@ from kizuna.coordination.events import (
     TaskingStatus,
     event_from_data,
     event_to_data,
+    in_coordination_log,
 )
 from kizuna.coordination.law import Law
 from kizuna.coordination.projection import LiveView, ObjectState, Recorded, object_as_of
@@ -202,6 +203,9 @@ class Coordinator:
             source = self.store.iter_all(self.view.last_seq) if events is None else events
             for stored in source:
                 own = self._pending.pop(stored.seq, None)
+                if own is None and not in_coordination_log(stored.type):
+                    self.view.last_seq = stored.seq  # another package's event (intelligence): not ours
+                    continue
                 event = own[1] if own is not None else event_from_data(dict(stored.payload))
                 new.append(self._apply(stored, event))
             if new:

@@ -206,8 +206,26 @@ EVENT_TYPES: tuple[type[EventBase], ...] = (
     SitrepFiled,
 )
 
+#: The `type` of every coordination event: other packages record events of their own in the same log,
+#: which the live view and the coordination event stream pass over.
+COORDINATION_EVENT_TYPES: frozenset[str] = frozenset(
+    str(cls.model_fields["type"].default) for cls in EVENT_TYPES
+)
+
+#: Layers above coordination whose events share the coordination view and event stream, by the prefix of
+#: their `type`: an exercise's clock, injects and observations reach the players through the stream (as
+#: ExtensionEvents, filtered by their markings like any other). Other layers' events in the same log
+#: (intelligence: sensor scans many times a second, with routes and pictures of their own) are passed
+#: over by the view, the per-user numbering and the stream.
+STREAMED_PREFIXES: tuple[str, ...] = ("exercise-",)
+
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-_CORE_TYPES = frozenset(cls.model_fields["type"].default for cls in EVENT_TYPES)
+_CORE_TYPES = COORDINATION_EVENT_TYPES
+
+
+def in_coordination_log(event_type: str) -> bool:
+    """Tell whether an event of this type belongs to the coordination view and stream (see above)."""
+    return event_type in COORDINATION_EVENT_TYPES or event_type.startswith(STREAMED_PREFIXES)
 
 
 def event_from_data(data: dict[str, Any]) -> Event | ExtensionEvent:

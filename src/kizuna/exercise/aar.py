@@ -679,6 +679,10 @@ def _observations(played: Played) -> dict[str, list[ObservationEntry]]:
 
 def log_of(store: Any) -> list[Recorded]:
     """Read a store's whole log as `Recorded` events (the review's input)."""
-    from kizuna.coordination import event_from_data
+    from kizuna.coordination import event_from_data, in_coordination_log
 
-    return [Recorded(seq=s.seq, event=event_from_data(dict(s.payload))) for s in store.iter_all(0)]
+    return [
+        Recorded(seq=s.seq, event=event_from_data(dict(s.payload)))
+        for s in store.iter_all(0)
+        if in_coordination_log(s.type)
+    ]

@@ -25,6 +25,7 @@ from kizuna.coordination import Coordinator, Law
 from kizuna.service import errors
 from kizuna.service.credentials import CredentialCache, LoginGate
 from kizuna.service.hub import Hub
+from kizuna.service.intel import attach_intel
 from kizuna.service.routers import ROUTERS
 from kizuna.service.runtime import Runtime
 from kizuna.settings import Settings, get_settings
@@ -187,6 +188,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    attach_intel(app, runtime)
     errors.install(app, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)

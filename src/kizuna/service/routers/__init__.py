@@ -7,6 +7,10 @@ from kizuna.service.routers import (
     exercises,
     exports,
     health,
+    intel_releases,
+    intel_reports,
+    intel_sensors,
+    intel_tracks,
     requests,
     sitreps,
     steps,
@@ -26,6 +30,10 @@ ROUTERS = (
     events.router,
     exports.router,
     exercises.router,
+    intel_sensors.router,
+    intel_reports.router,
+    intel_releases.router,
+    intel_tracks.router,
 )
 
 __all__ = ["ROUTERS"]

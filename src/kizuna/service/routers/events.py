@@ -26,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from kizuna.access import User
-from kizuna.coordination import Recorded, event_from_data, event_to_data
+from kizuna.coordination import Recorded, event_from_data, event_to_data, in_coordination_log
 from kizuna.service.credentials import Principal
 from kizuna.service.dependencies import CurrentPrincipal, CurrentUser, RuntimeDep
 from kizuna.service.egress import releasable
@@ -55,6 +55,8 @@ def _released(
     for stored in runtime.store.iter_all(after_seq):
         if stored.seq > through:
             break
+        if not in_coordination_log(stored.type):
+            continue  # intelligence events have their own routes (/api/intel/...)
         event = event_from_data(dict(stored.payload))
         if releasable(user, event.marking):
             position += 1
