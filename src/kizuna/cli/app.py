@@ -26,6 +26,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("bench", "kizuna.cli.bench"),
     ("db", "kizuna.cli.db"),
     ("user", "kizuna.cli.user"),
+    ("plan", "kizuna.cli.plan"),
 ]
 _COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "kizuna.cli.demo", "demo"),

@@ -14,6 +14,7 @@ _BENCHES: list[tuple[str, str, str]] = [
     ("store", "kizuna.cli.db", "bench_store"),
     ("sim", "kizuna.cli.sim_bench", "bench_sim"),
     ("service", "kizuna.cli.service_bench", "bench_service"),
+    ("plan", "kizuna.cli.plan", "bench_plan"),
 ]
 
 for _name, _module, _attr in _BENCHES:
