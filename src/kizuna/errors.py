@@ -6,6 +6,7 @@ Each error also subclasses the matching built-in, so callers may catch either::
     ├── DataError (ValueError)            a data file is invalid; carries every Problem found
     ├── UnknownId (KeyError)              an id is not defined; names the id and the known ones
     ├── InvalidQuery (ValueError)         a query or request is malformed
+    ├── Infeasible (ValueError)           no assignment satisfies a plan; carries the explanation
     ├── ConflictError (RuntimeError)      a concurrent action lost; carries the current state
     ├── PermissionDenied (PermissionError) the user may not see or do this
     ├── NotFound (LookupError)            an object does not exist (or is not visible)
@@ -85,6 +86,19 @@ class UnknownId(KizunaError, KeyError):
 
 class InvalidQuery(KizunaError, ValueError):
     """A query or request is malformed (unknown field, wrong type)."""
+
+
+class Infeasible(KizunaError, ValueError):
+    """No assignment of units to missions satisfies a plan; `explanation` says why and what would change it.
+
+    The explanation is a `kizuna.planning.assign.Infeasibility`: the missions short of eligible units with
+    the law or capability that blocks each, the missions that cannot all be covered together, and the
+    smallest change that makes the plan feasible.
+    """
+
+    def __init__(self, message: str, explanation: object = None) -> None:
+        self.explanation = explanation
+        super().__init__(message)
 
 
 class ConflictError(KizunaError, RuntimeError):

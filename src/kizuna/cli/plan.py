@@ -7,7 +7,7 @@ import json
 import math
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -139,8 +139,8 @@ def solve(  # noqa: PLR0917 - Typer passes every option as an argument
     Exit 0 with the assignment; 1 when no assignment exists, with which mission, law or missing capability
     blocks it and the smallest change that would make the plan feasible.
     """
-    from kizuna.errors import InvalidQuery
-    from kizuna.planning.assign import Infeasible, assignment_problem
+    from kizuna.errors import Infeasible, InvalidQuery
+    from kizuna.planning.assign import assignment_problem
     from kizuna.planning.assign import solve as run
 
     if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
@@ -150,10 +150,11 @@ def solve(  # noqa: PLR0917 - Typer passes every option as an argument
         problem = assignment_problem(plan, frameworks)
         assignment = run(problem, time_limit_s=time_limit, workers=workers)
     except Infeasible as error:
+        explanation = cast("Infeasibility", error.explanation)
         if as_json:
-            typer.echo(json.dumps(_infeasible_json(error.explanation), indent=2))
+            typer.echo(json.dumps(_infeasible_json(explanation), indent=2))
         else:
-            _print_infeasible(error.explanation)
+            _print_infeasible(explanation)
         raise typer.Exit(EXIT_INVALID) from None
     except InvalidQuery as error:
         fail(str(error), EXIT_INVALID)
@@ -356,10 +357,10 @@ def exercise(
     ] = False,
 ) -> None:
     """Write the plan as a scenario (decision points and the assignment's taskings) for an exercise."""
-    from kizuna.errors import InvalidQuery
+    from kizuna.errors import Infeasible, InvalidQuery
     from kizuna.model.scenario import check_scenario_file
     from kizuna.model.yamlfile import dump_yaml
-    from kizuna.planning.assign import Infeasible, solve_plan
+    from kizuna.planning.assign import solve_plan
     from kizuna.planning.decisions import plan_scenario, scenario_document
 
     if out_file.suffix.lower() not in (".yaml", ".yml"):
@@ -370,7 +371,7 @@ def exercise(
         try:
             assignment = solve_plan(plan, frameworks)
         except Infeasible as error:
-            _print_infeasible(error.explanation)
+            _print_infeasible(cast("Infeasibility", error.explanation))
             err.print("no taskings without an assignment: fix the plan, or use --decisions-only")
             raise typer.Exit(EXIT_INVALID) from None
         except InvalidQuery as error:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kizuna.authority import FrameworkSet, Query, Ruling, rule
-from kizuna.errors import InvalidQuery, KizunaError
+from kizuna.errors import Infeasible, InvalidQuery
 from kizuna.model.forces import Forces, Unit
 from kizuna.model.plan import CapabilityNeed, Mission, Plan
 from kizuna.model.structure import Site
@@ -208,8 +208,11 @@ class Infeasibility:
             out.append(f"mission {s.mission} ({s.phase}) needs {s.count} x {s.capability}; eligible: {have}")
             if s.units_with_capability == 0:
                 out.append(f"  no unit of the forces has {s.capability}: a missing capability")
+            grouped: dict[str, list[str]] = {}
             for b in s.blocked:
-                out.append(f"  {b.unit}: {b.message}")
+                grouped.setdefault(b.message, []).append(b.unit)
+            for message, units in grouped.items():
+                out.append(f"  {', '.join(units)}: {message}")
         if self.conflict:
             out.append(
                 "missions that cannot all be covered together: "
@@ -223,12 +226,10 @@ class Infeasibility:
         return out
 
 
-class Infeasible(KizunaError, ValueError):
-    """No assignment satisfies the plan; `explanation` says why and what would change it."""
-
-    def __init__(self, explanation: Infeasibility) -> None:
-        self.explanation = explanation
-        super().__init__("\n".join([f"plan {explanation.plan}: no assignment exists", *explanation.lines()]))
+def infeasible(explanation: Infeasibility) -> Infeasible:
+    """Return the error that carries an explanation, its message the explanation in words."""
+    lines = [f"plan {explanation.plan}: no assignment exists", *explanation.lines()]
+    return Infeasible("\n".join(lines), explanation)
 
 
 # -- the problem ----------------------------------------------------------------------------------------
@@ -570,7 +571,7 @@ def solve(problem: AssignmentProblem, *, time_limit_s: float = 60.0, workers: in
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _assignment(problem, solver, x, status == cp_model.OPTIMAL, model)
     if status == cp_model.INFEASIBLE:
-        raise Infeasible(explain_infeasible(problem, time_limit_s=time_limit_s))
+        raise infeasible(explain_infeasible(problem, time_limit_s=time_limit_s))
     raise InvalidQuery(
         f"plan {problem.plan.id}: CP-SAT stopped without an answer ({solver.status_name(status)}) after "
         f"{time_limit_s:g} s; raise the time limit"
