@@ -56,11 +56,14 @@ from kizuna.model.structure import Site, Structure
 from kizuna.model.validation import (
     duplicate_ids,
     field_name,
+    index_of,
     known_sample,
     line_at,
     pydantic_problems,
+    raw_ids,
     read_source_table,
     source_problems,
+    validate_items,
 )
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
@@ -202,6 +205,14 @@ class Forces(BaseModel):
 
 # -- loading ------------------------------------------------------------------------------------------
 
+#: The entity sections of a forces file, with the model of each.
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "capabilities": Capability,
+    "mission_kinds": MissionKind,
+    "sites": Site,
+    "units": Unit,
+}
+
 
 def load_forces(ref: str | Path) -> Forces:
     """Load and validate a forces file by bundled id (e.g. `us-japan-2025`) or path.
@@ -233,21 +244,31 @@ def check_forces_file(path: str | Path) -> tuple[Forces | None, list[Problem]]:
             problems.append(Problem(file, line_of(root, key), key, "unknown key (set by the loader)"))
             data.pop(key)
     data["file"] = file
+    # Entities one by one, so that one bad entity does not hide the problems of the others.
+    checked = len(problems)
+    items: dict[str, list[Any]] = {
+        section: validate_items(file, root, section, model, problems) for section, model in _SECTIONS.items()
+    }
+    failed = frozenset(s for s in _SECTIONS if any(p.field.startswith(s) for p in problems[checked:]))
+    data.update({s: [i.model_dump() for i in v] for s, v in items.items() if s in data})
     forces: Forces | None = None
     try:
         forces = Forces.model_validate(data)
     except ValidationError as err:
-        problems.extend(pydantic_problems(file, root, err, Forces))
+        problems.extend(pydantic_problems(file, root, err, Forces, skip=failed))
     problems.extend(source_problems(file, root, sources))
-    for section in ("capabilities", "mission_kinds", "sites", "units"):
+    for section in _SECTIONS:
         problems.extend(duplicate_ids(file, root, section))
-    if forces is not None:
-        structure = _structure(file, root, forces.structure, Path(file).parent, problems)
+    structure_ref = data.get("structure")
+    partial = forces or Forces.model_construct(**{**data, **items, "executor": {}})
+    if isinstance(structure_ref, str):
+        structure = _structure(file, root, structure_ref, Path(file).parent, problems)
         if structure is not None:
-            forces = _cross_check(file, root, forces, structure, problems)
+            checked_forces = _cross_check(file, root, partial, structure, problems)
+            forces = checked_forces if forces is not None else None
     if forces is not None:
         forces._lines.update(lines_of(root))
-    problems.sort(key=lambda p: p.line or 0)
+    problems = sorted(set(problems), key=lambda p: (p.line or 0, p.field))
     return (forces if not problems else None), problems
 
 
@@ -278,16 +299,22 @@ def _cross_check(
     before = len(problems)
 
     def bad(loc: tuple[Any, ...], message: str, value: object, expected: str) -> None:
-        problems.append(Problem(file, line_at(root, loc), field_name(root, loc), message, value, expected))
+        # Entities are numbered by their place in the file (invalid ones were left out of `forces`).
+        section, position, *rest = loc
+        entity = getattr(forces, section)[position]
+        where = (section, index_of(root, section, entity.id, position), *rest)
+        problems.append(
+            Problem(file, line_at(root, where), field_name(root, where), message, value, expected)
+        )
 
-    own_sites = {s.id for s in forces.sites}
     for i, site in enumerate(forces.sites):
         if site.id in structure.site_by_id:
             bad(("sites", i, "id"), f"site already defined by {structure.id}", site.id, "a new site id")
-    sites = set(structure.site_by_id) | own_sites
-    capabilities = set(forces.capability_by_id)
+    # Ids defined but invalid still count as defined, so that one bad entity does not cascade.
+    sites = set(structure.site_by_id) | raw_ids(root, "sites")
+    capabilities = set(forces.capability_by_id) | raw_ids(root, "capabilities")
     nations = set(structure.nation_by_id)
-    units = set(forces.unit_by_id)
+    units = set(forces.unit_by_id) | raw_ids(root, "units")
     orgs = set(structure.org_by_id)
     for i, kind in enumerate(forces.mission_kinds):
         for j, need in enumerate(kind.needs):
@@ -327,7 +354,7 @@ def _cross_check(
         seen = [unit.id]
         current = unit.id
         while current not in orgs:
-            parent = forces.unit_by_id[current].parent if current in units else None
+            parent = forces.unit_by_id[current].parent if current in forces.unit_by_id else None
             if parent is None or parent in seen:
                 if parent in seen:
                     bad(

@@ -47,11 +47,14 @@ from kizuna.model.scenario import Parameters
 from kizuna.model.validation import (
     duplicate_ids,
     field_name,
+    index_of,
     known_sample,
     line_at,
     pydantic_problems,
+    raw_ids,
     read_source_table,
     source_problems,
+    validate_items,
 )
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
@@ -371,7 +374,11 @@ def load_plan(ref: str | Path) -> Plan:
 
 
 def check_plan_file(path: str | Path) -> tuple[Plan | None, list[Problem]]:
-    """Validate one plan file (and the forces it names); return the plan (None when invalid) and problems."""
+    """Validate one plan file (and the forces it names); return the plan (None when invalid) and problems.
+
+    Phases, their missions and decision points are validated one by one, so that one bad entry does not
+    hide the problems of the others; references are checked against every id the file defines.
+    """
     file = str(path)
     try:
         root = read_yaml(path)
@@ -387,61 +394,116 @@ def check_plan_file(path: str | Path) -> tuple[Plan | None, list[Problem]]:
         problems.append(Problem(file, line_of(root, "file"), "file", "unknown key (set by the loader)"))
         data.pop("file")
     data["file"] = file
+    before = len(problems)
+    phases = _phases(file, root, problems)
+    failed = {"phases"} if len(problems) > before else set()
+    before = len(problems)
+    decisions = validate_items(file, root, "decision_points", DecisionPoint, problems)
+    if len(problems) > before:
+        failed.add("decision_points")
+    for key, items in (("phases", phases), ("decision_points", decisions)):
+        if key in data:
+            data[key] = items
     plan: Plan | None = None
     try:
         plan = Plan.model_validate(data)
     except ValidationError as err:
-        problems.extend(pydantic_problems(file, root, err, Plan))
+        problems.extend(pydantic_problems(file, root, err, Plan, skip=frozenset(failed)))
     problems.extend(source_problems(file, root, sources))
     problems.extend(duplicate_ids(file, root, "phases"))
     problems.extend(duplicate_ids(file, root, "decision_points"))
-    if plan is not None:
-        problems.extend(_duplicate_missions(file, root, plan))
-        problems.extend(_check_order(file, root, plan))
-        forces = _forces(file, root, plan, problems)
+    problems.extend(_duplicate_missions(file, root))
+    fields = {k: v for k, v in data.items() if k in Plan.model_fields}
+    partial = plan or Plan.model_construct(
+        **{**fields, "phases": tuple(phases), "decision_points": tuple(decisions)}
+    )
+    problems.extend(_check_order(file, root, partial))
+    if isinstance(data.get("forces"), str):
+        forces = _forces(file, root, data["forces"], problems)
         if forces is not None:
-            problems.extend(_check_against_forces(file, root, plan, forces))
-            plan._forces = forces
+            problems.extend(_check_against_forces(file, root, partial, forces))
+            if plan is not None:
+                plan._forces = forces
+    if plan is not None:
         plan._lines.update(lines_of(root))
-    problems.sort(key=lambda p: p.line or 0)
+    problems = sorted(set(problems), key=lambda p: (p.line or 0, p.field))
     return (plan if not problems else None), problems
 
 
-def _forces(file: str, root: Any, plan: Plan, problems: list[Problem]) -> Forces | None:
+def _phases(file: str, root: Any, problems: list[Problem]) -> list[Phase]:
+    """Validate each phase, and each of its missions on its own; return the valid phases."""
+    node = root.get("phases")
+    if not isinstance(node, list):
+        return []  # missing or not a list: the plan's own validation says so
+    out: list[Phase] = []
+    for i, item in enumerate(node):
+        if not isinstance(item, dict):
+            problems.append(
+                Problem(file, line_of(node, i), f"phases[{i}]", "must be a mapping", plain(item), "a phase")
+            )
+            continue
+        before = len(problems)
+        missions = validate_items(file, root, "missions", Mission, problems, prefix=("phases", i))
+        skip = frozenset({"missions"}) if len(problems) > before else frozenset()
+        data = plain(item)
+        if "missions" in data:
+            data["missions"] = missions
+        try:
+            out.append(Phase.model_validate(data))
+        except ValidationError as err:
+            problems.extend(pydantic_problems(file, root, err, Phase, ("phases", i), skip=skip))
+    return out
+
+
+def _forces(file: str, root: Any, ref: str, problems: list[Problem]) -> Forces | None:
     from kizuna.model.forces import load_forces
     from kizuna.model.loading import resolve
 
     try:
-        ref = plan.forces
         return load_forces(
             resolve(ref, kind="forces", relative_to=Path(file).parent) if looks_like_path(ref) else ref
         )
     except UnknownId as err:
-        problems.append(Problem(file, line_of(root, "forces"), "forces", str(err), plan.forces))
+        problems.append(Problem(file, line_of(root, "forces"), "forces", str(err), ref))
     except DataError as err:
         problems.extend(err.problems)
     return None
 
 
-def _duplicate_missions(file: str, root: Any, plan: Plan) -> list[Problem]:
+def _phase_nodes(root: Any) -> list[Any]:
+    node = root.get("phases") if isinstance(root, dict) else None
+    return node if isinstance(node, list) else []
+
+
+def _raw_missions(root: Any) -> list[tuple[int, int, str]]:
+    """(phase position, mission position, id) of every mission the file defines, valid or not."""
+    out: list[tuple[int, int, str]] = []
+    for i, phase in enumerate(_phase_nodes(root)):
+        missions = phase.get("missions") if isinstance(phase, dict) else None
+        for j, mission in enumerate(missions if isinstance(missions, list) else []):
+            if isinstance(mission, dict) and isinstance(mission.get("id"), str):
+                out.append((i, j, mission["id"]))
+    return out
+
+
+def _duplicate_missions(file: str, root: Any) -> list[Problem]:
     seen: dict[str, int | None] = {}
     out: list[Problem] = []
-    for i, phase in enumerate(plan.phases):
-        for j, mission in enumerate(phase.missions):
-            loc = ("phases", i, "missions", j)
-            if mission.id in seen:
-                out.append(
-                    Problem(
-                        file,
-                        line_at(root, loc),
-                        field_name(root, loc),
-                        "duplicate mission id",
-                        mission.id,
-                        f"each mission id once in the plan (first at line {seen[mission.id]})",
-                    )
+    for i, j, ident in _raw_missions(root):
+        loc = ("phases", i, "missions", j)
+        if ident in seen:
+            out.append(
+                Problem(
+                    file,
+                    line_at(root, loc),
+                    field_name(root, loc),
+                    "duplicate mission id",
+                    ident,
+                    f"each mission id once in the plan (first at line {seen[ident]})",
                 )
-            else:
-                seen[mission.id] = line_at(root, loc)
+            )
+        else:
+            seen[ident] = line_at(root, loc)
     return out
 
 
@@ -481,13 +543,19 @@ def _check_order(file: str, root: Any, plan: Plan) -> list[Problem]:
     def bad(loc: tuple[Any, ...], message: str, value: object, expected: str | None = None) -> None:
         out.append(Problem(file, line_at(root, loc), field_name(root, loc), message, value, expected))
 
-    phases = plan.phase_by_id
-    decisions = plan.decision_by_id
-    for i, phase in enumerate(plan.phases):
+    def at(section: str, ident: str, default: int) -> int:
+        return index_of(root, section, ident, default)
+
+    phases = {p.id: p for p in plan.phases}
+    decisions = {d.id: d for d in plan.decision_points}
+    known_phases = phases.keys() | raw_ids(root, "phases")
+    known_decisions = decisions.keys() | raw_ids(root, "decision_points")
+    for k, phase in enumerate(plan.phases):
+        i = at("phases", phase.id, k)
         for j, ref in enumerate(phase.after):
-            if ref not in phases:
-                bad(("phases", i, "after", j), "unknown phase", ref, f"one of {known_sample(phases)}")
-            elif phases[ref].start > phase.start:
+            if ref not in known_phases:
+                bad(("phases", i, "after", j), "unknown phase", ref, f"one of {known_sample(known_phases)}")
+            elif ref in phases and phases[ref].start > phase.start:
                 bad(
                     ("phases", i, "start"),
                     f"the phase starts before {ref!r}, which it comes after "
@@ -497,20 +565,24 @@ def _check_order(file: str, root: Any, plan: Plan) -> list[Problem]:
                 )
     cycle = _cycle({p.id: p.after for p in plan.phases})
     if cycle:
-        i = next(k for k, p in enumerate(plan.phases) if p.id == cycle[0])
+        i = at("phases", cycle[0], 0)
         bad(
             ("phases", i, "after"),
             "phases follow each other in a cycle: " + " -> ".join(cycle),
             cycle[0],
             "phases that follow each other in one direction",
         )
-    for i, dp in enumerate(plan.decision_points):
+    for k, dp in enumerate(plan.decision_points):
+        i = at("decision_points", dp.id, k)
         for j, ref in enumerate(dp.gates):
-            if ref not in phases:
+            if ref not in known_phases:
                 bad(
-                    ("decision_points", i, "gates", j), "unknown phase", ref, f"one of {known_sample(phases)}"
+                    ("decision_points", i, "gates", j),
+                    "unknown phase",
+                    ref,
+                    f"one of {known_sample(known_phases)}",
                 )
-            elif dp.by > phases[ref].start:
+            elif ref in phases and dp.by > phases[ref].start:
                 bad(
                     ("decision_points", i, "by"),
                     f"the decision is due after the start of phase {ref!r}, which it gates "
@@ -519,14 +591,14 @@ def _check_order(file: str, root: Any, plan: Plan) -> list[Problem]:
                     f"{format_d_time(phases[ref].start)} or earlier",
                 )
         for j, ref in enumerate(dp.after):
-            if ref not in decisions:
+            if ref not in known_decisions:
                 bad(
                     ("decision_points", i, "after", j),
                     "unknown decision point",
                     ref,
-                    f"one of {known_sample(decisions)}",
+                    f"one of {known_sample(known_decisions)}",
                 )
-            elif decisions[ref].by > dp.by:
+            elif ref in decisions and decisions[ref].by > dp.by:
                 bad(
                     ("decision_points", i, "after", j),
                     f"comes after {ref!r}, which is due later ({format_d_time(decisions[ref].by)})",
@@ -535,7 +607,7 @@ def _check_order(file: str, root: Any, plan: Plan) -> list[Problem]:
                 )
     cycle = _cycle({d.id: d.after for d in plan.decision_points})
     if cycle:
-        i = next(k for k, d in enumerate(plan.decision_points) if d.id == cycle[0])
+        i = at("decision_points", cycle[0], 0)
         bad(
             ("decision_points", i, "after"),
             "decision points wait on each other in a cycle: " + " -> ".join(cycle),
@@ -552,9 +624,12 @@ def _check_against_forces(file: str, root: Any, plan: Plan, forces: Forces) -> l
     def bad(loc: tuple[Any, ...], message: str, value: object, expected: str) -> None:
         out.append(Problem(file, line_at(root, loc), field_name(root, loc), message, value, expected))
 
-    for i, phase in enumerate(plan.phases):
-        for j, mission in enumerate(phase.missions):
-            loc = ("phases", i, "missions", j)
+    nodes = _phase_nodes(root)
+    for k, phase in enumerate(plan.phases):
+        i = index_of(root, "phases", phase.id, k)
+        node = nodes[i] if i < len(nodes) else {}
+        for m, mission in enumerate(phase.missions):
+            loc = ("phases", i, "missions", index_of(node, "missions", mission.id, m))
             if mission.kind not in forces.kind_by_id:
                 bad((*loc, "kind"), "unknown mission kind", mission.kind, known_sample(forces.kind_by_id))
             elif mission.needs is None and not forces.kind_by_id[mission.kind].needs:
@@ -571,17 +646,17 @@ def _check_against_forces(file: str, root: Any, plan: Plan, forces: Forces) -> l
                     mission.area.site,
                     f"a site of {forces.structure} or {forces.id}",
                 )
-            for k, need in enumerate(mission.needs or ()):
+            for n, need in enumerate(mission.needs or ()):
                 if need.capability not in forces.capability_by_id:
                     bad(
-                        (*loc, "needs", k),
+                        (*loc, "needs", n),
                         "unknown capability",
                         need.capability,
                         known_sample(forces.capability_by_id),
                     )
-            for k, unit in enumerate(mission.units):
+            for n, unit in enumerate(mission.units):
                 if unit not in forces.unit_by_id:
-                    bad((*loc, "units", k), "unknown unit", unit, known_sample(forces.unit_by_id))
+                    bad((*loc, "units", n), "unknown unit", unit, known_sample(forces.unit_by_id))
     return out
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from kizuna.errors import Problem
 from kizuna.model.provenance import is_url, source_key
-from kizuna.model.yamlfile import line_of
+from kizuna.model.yamlfile import line_of, plain
+
+T = TypeVar("T", bound=BaseModel)
 
 
 def node_at(root: Any, loc: Iterable[Any]) -> tuple[Any, Any, Any]:
@@ -81,16 +83,30 @@ def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
 
 
 def pydantic_problems(
-    file: str, root: Any, err: ValidationError, model: type[BaseModel]
+    file: str,
+    root: Any,
+    err: ValidationError,
+    model: type[BaseModel],
+    prefix: tuple[Any, ...] = (),
+    *,
+    skip: frozenset[str] = frozenset(),
 ) -> Iterator[Problem]:
-    """Turn a validation error of `model` on the YAML document `root` into Problems with lines."""
+    """Turn a validation error of `model` into Problems with lines.
+
+    `model` was validated on the node at `prefix` in the YAML document `root` (the document itself by
+    default). Errors whose location starts with a key in `skip` are left out (sections already checked
+    item by item).
+    """
     for e in err.errors():
-        loc = tuple(e["loc"])
+        own = tuple(e["loc"])
+        if own and own[0] in skip:
+            continue
+        loc = (*prefix, *own)
         line = line_at(root, loc)
         fld = field_name(root, loc)
         message = e["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if e["type"] == "extra_forbidden":
-            yield Problem(file, line, fld, "unknown key", expected=allowed_keys(model, loc))
+            yield Problem(file, line, fld, "unknown key", expected=allowed_keys(model, own))
         elif e["type"] == "missing":
             yield Problem(file, line, fld, "missing required key")
         else:
@@ -98,6 +114,57 @@ def pydantic_problems(
             if isinstance(value, dict | list):
                 value = None
             yield Problem(file, line, fld, message, value)
+
+
+def validate_items(
+    file: str,
+    root: Any,
+    section: str,
+    model: type[T],
+    problems: list[Problem],
+    *,
+    prefix: tuple[Any, ...] = (),
+) -> list[T]:
+    """Validate each mapping of the list at `prefix` + `section` on its own; return the valid ones.
+
+    Checking item by item keeps one bad entity from hiding the problems of the others: the valid items
+    still take part in the cross-file checks.
+    """
+    _, _, parent = node_at(root, prefix)
+    node = parent.get(section) if isinstance(parent, dict) else None
+    if node is None:
+        return []
+    if not isinstance(node, list):
+        problems.append(
+            Problem(
+                file,
+                line_of(parent, section),
+                field_name(root, (*prefix, section)),
+                "must be a list",
+                type(node).__name__,
+                f"a list of {section}",
+            )
+        )
+        return []
+    out: list[T] = []
+    for i, item in enumerate(node):
+        if not isinstance(item, dict):
+            problems.append(
+                Problem(
+                    file,
+                    line_of(node, i),
+                    field_name(root, (*prefix, section, i)),
+                    "must be a mapping",
+                    plain(item),
+                    "an entry with its keys",
+                )
+            )
+            continue
+        try:
+            out.append(model.model_validate(plain(item)))
+        except ValidationError as err:
+            problems.extend(pydantic_problems(file, root, err, model, (*prefix, section, i)))
+    return out
 
 
 def source_problems(file: str, root: Any, sources: dict[str, str]) -> Iterator[Problem]:
@@ -155,6 +222,28 @@ def duplicate_ids(file: str, root: Any, section: str) -> Iterator[Problem]:
             )
         else:
             first[ident] = line_of(node, i)
+
+
+def raw_ids(root: Any, section: str) -> set[str]:
+    """The ids an entity list of a YAML mapping defines, valid entities or not."""
+    node = root.get(section) if isinstance(root, dict) else None
+    if not isinstance(node, list):
+        return set()
+    return {str(item["id"]) for item in node if isinstance(item, dict) and "id" in item}
+
+
+def index_of(root: Any, section: str, ident: str, default: int) -> int:
+    """The position in the file of the first entity of `root[section]` with this id (else `default`).
+
+    Loaders leave invalid entities out of the objects they build; problems about the valid ones are
+    reported at their place in the file, found by id.
+    """
+    node = root.get(section) if isinstance(root, dict) else None
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            if isinstance(item, dict) and item.get("id") == ident:
+                return i
+    return default
 
 
 def known_sample(known: Iterable[str], limit: int = 15) -> str:
