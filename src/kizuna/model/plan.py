@@ -58,7 +58,7 @@ from kizuna.model.validation import (
 )
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
-_D_TIME = re.compile(r"^D(?:\s*([+-])\s*(?:(\d+(?:\.\d+)?)\s*d?)?\s*(?:(\d+(?:\.\d+)?)\s*h)?)?$")
+_D_TIME = re.compile(r"^D(?:([+-])(\d+(?:\.\d+)?)([dh])?(?:(\d+(?:\.\d+)?)h)?)?$")
 
 
 def parse_d_time(value: Any) -> Any:
@@ -69,16 +69,14 @@ def parse_d_time(value: Any) -> Any:
         return float(value)
     if not isinstance(value, str):
         return value
-    text = value.strip()
-    match = _D_TIME.match(text)
-    if match is None or (match.group(1) and not (match.group(2) or match.group(3))):
-        raise ValueError(
-            f"a time relative to D is written D, D-2 (days), D+1d, D-36h or D+1d6h, not {value!r}"
-        )
+    match = _D_TIME.match(value.replace(" ", ""))
+    if match is None or (match.group(4) and match.group(3) != "d"):
+        raise ValueError(f"a time relative to D is written D, D-2 (days), D+1d, D-36h or D+1d6h, not {value!r}")
+    if match.group(1) is None:
+        return 0.0
     sign = -1.0 if match.group(1) == "-" else 1.0
-    days = float(match.group(2) or 0.0)
-    hours = float(match.group(3) or 0.0)
-    return sign * (days * 24.0 + hours)
+    first = float(match.group(2)) * (1.0 if match.group(3) == "h" else 24.0)
+    return sign * (first + float(match.group(4) or 0.0))
 
 
 def format_d_time(hours: float) -> str:
