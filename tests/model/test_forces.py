@@ -1,4 +1,4 @@
-"""Forces as data: the bundled 2025 forces load against their structure; every mistake is named with its line."""
+"""Forces as data: the bundled 2025 forces load against their structure; mistakes are named with lines."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ mission_kinds:
     needs: [anti-ship-strike]
     assumption: test
 sites:
-  - {id: test-site, name: Test site, latitude: 24.5, longitude: 124.0, time_zone: Asia/Tokyo, assumption: test}
+  - {id: test-site, name: Test site, latitude: 24.5, longitude: 124.0, time_zone: Asia/Tokyo,
+     assumption: test}
 units:
   - id: yaeyama-area-security-force
     name: Yaeyama
@@ -163,7 +164,9 @@ def test_each_bad_value_is_named_with_its_line(
     problem = problems[0]
     assert problem.value == value
     line = text.splitlines()[problem.line - 1] if problem.line else ""
-    assert str(value).lstrip("-") in line or field.split(".")[-1].split("[")[0] in line
+    assert (
+        str(value).lstrip("-") in line or field.rsplit(".", maxsplit=1)[-1].split("[", maxsplit=1)[0] in line
+    )
 
 
 def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:

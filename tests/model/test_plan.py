@@ -177,8 +177,8 @@ def test_each_mistake_is_named_with_its_line(
     assert message in problem.message
     assert problem.line is not None
     line = text.splitlines()[problem.line - 1]
-    key = field.rsplit(".", 1)[-1].split("[")[0]
-    assert key in line or new.split(":")[0].strip() in line or "id:" in line, (problem.line, line)
+    key = field.rsplit(".", 1)[-1].split("[", maxsplit=1)[0]
+    assert key in line or new.split(":", maxsplit=1)[0].strip() in line or "id:" in line, (problem.line, line)
 
 
 def test_cycles_between_phases_are_an_error(tmp_path: Path) -> None:

@@ -71,7 +71,9 @@ def parse_d_time(value: Any) -> Any:
         return value
     match = _D_TIME.match(value.replace(" ", ""))
     if match is None or (match.group(4) and match.group(3) != "d"):
-        raise ValueError(f"a time relative to D is written D, D-2 (days), D+1d, D-36h or D+1d6h, not {value!r}")
+        raise ValueError(
+            f"a time relative to D is written D, D-2 (days), D+1d, D-36h or D+1d6h, not {value!r}"
+        )
     if match.group(1) is None:
         return 0.0
     sign = -1.0 if match.group(1) == "-" else 1.0
