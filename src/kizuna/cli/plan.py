@@ -439,13 +439,13 @@ def bench_plan(
     ):
         table.add_column(name, justify=justify, no_wrap=name != "problem")  # type: ignore[arg-type]
     for r in results:
-        same = "yes" if r.same_objective else "[red]no[/red]"
+        same = "yes" if r.same_objective else ("both infeasible" if r.agree else "[red]no[/red]")
         table.add_row(
             f"{r.name} ({r.units} units, {r.missions} missions)",
             f"{r.pairs:,}",
             f"{r.cpsat_s:.2f}",
             f"{r.milp_s:.2f}",
-            f"{r.cpsat_objective:,}",
+            f"{r.cpsat_objective:,}" if r.cpsat_objective is not None else "—",
             same,
         )
     out.print(table)

@@ -314,12 +314,17 @@ class BenchResult:
 
     @property
     def same_objective(self) -> bool:
-        """Tell whether both solvers reached the same objective."""
+        """Tell whether both solvers found an assignment with the same objective."""
         return self.cpsat_objective is not None and self.cpsat_objective == self.milp_objective
+
+    @property
+    def agree(self) -> bool:
+        """Tell whether the solvers agree: the same objective, or neither found an assignment."""
+        return self.cpsat_objective == self.milp_objective
 
     def to_json(self) -> dict[str, Any]:
         """Return the figures as JSON-ready data."""
-        return {**asdict(self), "same_objective": self.same_objective}
+        return {**asdict(self), "same_objective": self.same_objective, "agree": self.agree}
 
 
 def solve_cpsat(problem: AssignmentProblem, *, time_limit_s: float = 120.0) -> tuple[str, int | None, float]:
