@@ -177,3 +177,21 @@ def test_the_plan_file_format_in_the_docs_loads(tmp_path: Path) -> None:
     path.write_text(textwrap.dedent(example), encoding="utf-8")
     result = runner.invoke(app, ["plan", "validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def test_the_infeasible_listing_in_the_docs_is_what_the_command_prints() -> None:
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "plans.md").read_text(encoding="utf-8")
+    command = "$ kizuna plan solve docs/examples/nansei-sts-variant.yaml\n"
+    listing = text.split(command, 1)[1].split("```", 1)[0]
+    code = "import sys; from kizuna.cli.app import main; sys.argv = ['kizuna', *sys.argv[1:]]; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "plan", "solve", "docs/examples/nansei-sts-variant.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 1
+    assert result.stdout == listing
