@@ -161,6 +161,13 @@ def test_a_written_time_reads_back(hours: float) -> None:
             "greater than or equal to 1",
         ),
         ("forces: us-japan-2025", "forces: us-japan-1999", "forces", "unknown force"),
+        (
+            "sources:\n",
+            "structures: [us-japan-2015, us-japan-2052]\nsources:\n",
+            "structures[1]",
+            "unknown structure",
+        ),
+        ("sources:\n", "parameters_from: taiwan\nsources:\n", "parameters_from", "unknown scenario"),
     ],
 )
 def test_each_mistake_is_named_with_its_line(

@@ -147,8 +147,10 @@ def solve(  # noqa: PLR0917 - Typer passes every option as an argument
         fail(f"--xlsx {xlsx}: the workbook is an .xlsx file", EXIT_USAGE)
     plan, frameworks = _load(plan_ref)
     try:
-        problem = assignment_problem(plan, frameworks)
-        assignment = run(problem, time_limit_s=time_limit, workers=workers)
+        with err.status(f"ruling on {plan.id}'s units and missions, then solving", spinner="dots") as status:
+            problem = assignment_problem(plan, frameworks)
+            status.update(f"CP-SAT: {len(problem.candidates):,} lawful (unit, mission) pairs")
+            assignment = run(problem, time_limit_s=time_limit, workers=workers)
     except Infeasible as error:
         explanation = cast("Infeasibility", error.explanation)
         if as_json:

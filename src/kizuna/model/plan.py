@@ -418,6 +418,7 @@ def check_plan_file(path: str | Path) -> tuple[Plan | None, list[Problem]]:
         **{**fields, "phases": tuple(phases), "decision_points": tuple(decisions)}
     )
     problems.extend(_check_order(file, root, partial))
+    problems.extend(_check_refs(file, root, partial))
     if isinstance(data.get("forces"), str):
         forces = _forces(file, root, data["forces"], problems)
         if forces is not None:
@@ -468,6 +469,41 @@ def _forces(file: str, root: Any, ref: str, problems: list[Problem]) -> Forces |
     except DataError as err:
         problems.extend(err.problems)
     return None
+
+
+def _check_refs(file: str, root: Any, plan: Plan) -> list[Problem]:
+    """The structures, frameworks and parameter scenario a plan names must exist and load."""
+    from kizuna.model.framework import load_framework
+    from kizuna.model.loading import load_structure, resolve
+    from kizuna.model.scenario import load_scenario
+
+    out: list[Problem] = []
+    base = Path(file).parent
+    checks: list[tuple[str, int | None, str, str, Any]] = [
+        ("structures", i, ref, "structures", load_structure) for i, ref in enumerate(plan.structures or ())
+    ]
+    checks += [
+        ("frameworks", i, ref, "frameworks", load_framework) for i, ref in enumerate(plan.frameworks or ())
+    ]
+    if isinstance(plan.parameters_from, str):
+        checks.append(("parameters_from", None, plan.parameters_from, "scenarios", load_scenario))
+    for key, i, ref, kind, load in checks:
+        loc: tuple[Any, ...] = (key,) if i is None else (key, i)
+        try:
+            load(resolve(ref, kind=kind, relative_to=base) if looks_like_path(ref) else ref)
+        except UnknownId as err:
+            out.append(Problem(file, line_at(root, loc), field_name(root, loc), str(err), ref))
+        except DataError as err:
+            out.append(
+                Problem(
+                    file,
+                    line_at(root, loc),
+                    field_name(root, loc),
+                    f"the {kind.rstrip('s')} file is invalid ({len(err.problems)} problem(s))",
+                    ref,
+                )
+            )
+    return out
 
 
 def _phase_nodes(root: Any) -> list[Any]:
