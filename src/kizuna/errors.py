@@ -7,6 +7,7 @@ Each error also subclasses the matching built-in, so callers may catch either::
     ├── UnknownId (KeyError)              an id is not defined; names the id and the known ones
     ├── InvalidQuery (ValueError)         a query or request is malformed
     │   └── MissingFact                   a query leaves out a fact its ruling depends on
+    ├── Infeasible (ValueError)           no assignment satisfies a plan; carries the explanation
     ├── ConflictError (RuntimeError)      a concurrent action lost; carries the current state
     ├── PermissionDenied (PermissionError) the user may not see or do this
     ├── NotFound (LookupError)            an object does not exist (or is not visible)
@@ -161,6 +162,19 @@ class MissingFact(InvalidQuery):
     def __reduce__(self) -> tuple[type[MissingFact], tuple[object, ...]]:
         """Pickle with the fields (errors cross process boundaries in simulations and sweeps)."""
         return (type(self), (self.fields, self.options, self.detail))
+
+
+class Infeasible(KizunaError, ValueError):
+    """No assignment of units to missions satisfies a plan; `explanation` says why and what would change it.
+
+    The explanation is a `kizuna.planning.assign.Infeasibility`: the missions short of eligible units with
+    the law or capability that blocks each, the missions that cannot all be covered together, and the
+    smallest change that makes the plan feasible.
+    """
+
+    def __init__(self, message: str, explanation: object = None) -> None:
+        self.explanation = explanation
+        super().__init__(message)
 
 
 class ConflictError(KizunaError, RuntimeError):

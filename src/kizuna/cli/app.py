@@ -32,6 +32,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("exercise", "kizuna.cli.exercise"),
     ("intel", "kizuna.cli.intel"),
     ("cot", "kizuna.cli.cot"),
+    ("plan", "kizuna.cli.plan"),
 ]
 _COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "kizuna.cli.demo", "demo"),

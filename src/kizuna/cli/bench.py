@@ -17,6 +17,7 @@ _BENCHES: list[tuple[str, str, str]] = [
     ("web", "kizuna.cli.web_bench", "bench_web"),
     ("exercise", "kizuna.cli.exercise", "bench_exercise"),
     ("fusion", "kizuna.cli.fusion_bench", "bench_fusion"),
+    ("plan", "kizuna.cli.plan", "bench_plan"),
 ]
 
 for _name, _module, _attr in _BENCHES:

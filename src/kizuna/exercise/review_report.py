@@ -165,7 +165,7 @@ def write_xlsx(review: Review, path: Path, *, banner: str = "EXERCISE") -> Path:
     summary = book.active
     assert summary is not None
     summary.title = "Summary"
-    for row in (
+    rows: list[list[Any]] = [
         ["Marking", banner],
         ["Exercise", review.exercise],
         ["Name", review.name],
@@ -178,7 +178,8 @@ def write_xlsx(review: Review, path: Path, *, banner: str = "EXERCISE") -> Path:
         ["Rejected at the family-wise level", sum(t.reject for t in review.tests)],
         ["Verdict", "agree" if review.agrees else "disagree"],
         *(["Note", n] for n in review.notes),
-    ):
+    ]
+    for row in rows:
         summary.append(row)
 
     def sheet(title: str, header: list[str], rows: list[list[Any]]) -> None:

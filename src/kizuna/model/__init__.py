@@ -1,5 +1,6 @@
-"""Frozen domain types and their YAML loaders: structures (and, in later modules, frameworks, scenarios)."""
+"""Frozen domain types and their YAML loaders: structures, frameworks, scenarios, forces and plans."""
 
+from kizuna.model.forces import Capability, Forces, MissionKind, Unit, check_forces_file, load_forces
 from kizuna.model.framework import (
     Approval,
     Citation,
@@ -12,6 +13,17 @@ from kizuna.model.framework import (
 )
 from kizuna.model.ids import BILATERAL, ApprovalId, NationId, OrgId, SiteId, SourceKey, StructureId
 from kizuna.model.loading import bundled_dir, bundled_ids, check_structure_file, load_structure, resolve
+from kizuna.model.plan import (
+    CapabilityNeed,
+    DecisionPoint,
+    Mission,
+    Phase,
+    Plan,
+    check_plan_file,
+    format_d_time,
+    load_plan,
+    parse_d_time,
+)
 from kizuna.model.provenance import Provenanced
 from kizuna.model.queries import (
     CommandLink,
@@ -54,17 +66,23 @@ __all__ = [
     "ApprovalId",
     "Arrival",
     "BILATERAL",
+    "Capability",
+    "CapabilityNeed",
     "Citation",
     "CommandLink",
     "CoordinationRoute",
     "Deadline",
+    "DecisionPoint",
     "DutyHours",
     "Effect",
     "Era",
+    "Forces",
     "Framework",
     "Inject",
     "InjectRequest",
     "LinkClass",
+    "Mission",
+    "MissionKind",
     "Nation",
     "NationId",
     "Network",
@@ -72,6 +90,8 @@ __all__ = [
     "OrgKind",
     "Organization",
     "Parameters",
+    "Phase",
+    "Plan",
     "Provenanced",
     "Relation",
     "RelationKind",
@@ -86,18 +106,25 @@ __all__ = [
     "StructureId",
     "Symbol",
     "Term",
+    "Unit",
     "bundled_dir",
     "bundled_ids",
     "chain_of_command",
+    "check_forces_file",
     "check_framework_file",
+    "check_plan_file",
     "check_scenario_file",
     "check_structure_file",
     "coordination_route",
+    "format_d_time",
+    "load_forces",
     "load_framework",
+    "load_plan",
     "load_scenario",
     "load_structure",
     "operational_authority",
     "operational_commander",
+    "parse_d_time",
     "resolve",
     "structure_file_schema",
 ]

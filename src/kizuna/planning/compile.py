@@ -29,7 +29,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from kizuna.authority import FrameworkSet, Query, rule
+from kizuna.authority import FrameworkSet, Query, Ruling, rule
 from kizuna.errors import InvalidQuery, NotFound, UnknownId
 from kizuna.model.ids import BILATERAL
 from kizuna.model.queries import (
@@ -220,6 +220,13 @@ def compile_request(structure: Structure, frameworks: FrameworkSet, request: Req
             prohibited=True,
             notes=(f"Prohibited: {' '.join(ruling.reasons)}{lawful}",),
         )
+    center = tactical_center(structure, requester, executor)
+    if center is not None:
+        if not ruling.missing:
+            return _compile_tactical(
+                b, frameworks, request, ruling, center=center, executor=executor, label=label
+            )
+        b.notes.append(_not_tactical_note(center, ruling))
     pos, last = requester, filed
     pos, last = _endorse(b, requester, last)
     pos, last = _approvals(b, frameworks, ruling.missing, pos, last, requester=requester)
@@ -250,6 +257,101 @@ def compile_request(structure: Structure, frameworks: FrameworkSet, request: Req
         decision_step=decision,
         effect_step=effect,
         notes=notes,
+    )
+
+
+#: The role (in `grants:`) of a joint tactical coordination center: it tasks a member unit for another
+#: member at the tactical level, where the law already permits the act.
+TACTICAL_TASKING = "tactical-tasking"
+
+
+def tactical_center(structure: Structure, requester: str, executor: str) -> Organization | None:
+    """Return the tactical coordination center a request between two units of different nations takes.
+
+    A center is an organization that grants `tactical-tasking`; the request takes it when the requester
+    and the executor are both members of it (`member-of`) and belong to different nations. None when no
+    center joins them (the request goes up the chains of command as usual).
+    """
+    if requester == executor:
+        return None
+    nations = {structure.org(requester).nation, structure.org(executor).nation}
+    if len(nations) < 2 or BILATERAL in nations:
+        return None
+    for center in structure.granters(TACTICAL_TASKING):
+        members = {
+            r.from_ for r in structure.relations if r.kind is RelationKind.MEMBER_OF and r.to == center.id
+        }
+        if {requester, executor} <= members:
+            return center
+    return None
+
+
+def _not_tactical_note(center: Organization, ruling: Ruling) -> str:
+    rules = ", ".join(ruling.rule_ids) or "(none)"
+    cited = "; ".join(str(c) for c in ruling.citations) or "(none)"
+    return (
+        f"Not through {center.id}: the law requires {', '.join(ruling.missing)} before acting "
+        f"(rules {rules}; {cited}), and a tactical route never skips an approval, so the request goes up "
+        "the chains of command."
+    )
+
+
+def _compile_tactical(
+    b: _Builder,
+    frameworks: FrameworkSet,
+    request: RequestSpec,
+    ruling: Ruling,
+    *,
+    center: Organization,
+    executor: str,
+    label: str,
+) -> DecisionPath:
+    """The tactical route: the requester files, the center tasks the executor, the executor acts.
+
+    Taken only when the ruling has no approval missing before acting; approvals the law lets come after
+    acting still branch off the center's tasking, as they branch off any decision.
+    """
+    filed = b.steps[0].id
+    requester = b.steps[0].organization
+    ruling_citations = [str(c) for c in ruling.citations]
+    task = b.add(
+        center.id,
+        StepKind.COORDINATE,
+        f"{center.name} tasks {b.name(executor)} for {b.name(requester)} at the tactical level "
+        "(no approval is missing)",
+        [filed],
+        citations=(*ruling_citations, *center.source),
+        verb="task",
+    )
+    effect = b.add(
+        executor,
+        StepKind.EXECUTE,
+        f"{b.name(executor)} carries out: {label}",
+        [task],
+        citations=ruling_citations,
+        verb="execute",
+    )
+    _after(b, frameworks, ruling.after, center.id, task, requester=requester)
+    obtained = {s.approval for s in b.steps if s.approval}
+    skipped = [a for a in (*ruling.missing, *ruling.after) if a not in obtained]
+    if skipped:  # pragma: no cover - the route is taken only without missing approvals
+        raise InvalidQuery(f"request {request.id!r}: the tactical route would skip {', '.join(skipped)}")
+    notes: tuple[str, ...] = (
+        f"Tactical route through {center.id}: both units are members and the law requires no approval "
+        f"before acting (rules {', '.join(ruling.rule_ids)}).",
+    )
+    notes += tuple(f"Assumed reading: {a}" for a in ruling.assumptions)
+    if center.assumption:
+        notes += (f"Assumed center: {center.assumption.strip()}",)
+    if ruling.after:
+        notes += (f"After acting: {', '.join(ruling.after)} (the effect does not wait for it).",)
+    return DecisionPath(
+        request=request.id,
+        structure=b.structure.id,
+        steps=tuple(b.steps),
+        decision_step=task,
+        effect_step=effect,
+        notes=(*notes, *b.notes),
     )
 
 

@@ -61,7 +61,8 @@ def write_sheets(sheets: Sheets, out: str | Path) -> Path:
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
-    book.remove(book.active)
+    if book.active is not None:
+        book.remove(book.active)
     for name, (header, rows) in sheets.items():
         sheet = book.create_sheet(title=name[:31])  # Excel's limit on a sheet's name
         sheet.append(list(header))
