@@ -15,10 +15,12 @@ from fastapi.templating import Jinja2Templates
 from kizuna import __version__
 from kizuna.access import Marking
 from kizuna.coordination.events import EVENT_TYPES
+from kizuna.exercise.events import TYPES as EXERCISE_TYPES
 from kizuna.model import Structure
 from kizuna.service.positions import Numbering
 from kizuna.service.runtime import Runtime
 from kizuna.web import clock, markings
+from kizuna.web.exercise_clock import shown_clock
 from kizuna.web.session import Viewer
 from kizuna.web.views import crises
 
@@ -27,7 +29,7 @@ TEMPLATES.env.globals["version"] = __version__
 TEMPLATES.env.filters["portion"] = markings.portion
 TEMPLATES.env.filters["level_class"] = markings.level_class
 #: The event types the stream sends, for the page's stream module to listen to (others add theirs here).
-STREAM_EVENTS = json.dumps([e.model_fields["type"].default for e in EVENT_TYPES])
+STREAM_EVENTS = json.dumps([e.model_fields["type"].default for e in EVENT_TYPES] + sorted(EXERCISE_TYPES))
 
 
 def page(
@@ -50,6 +52,9 @@ def page(
     zone = who.zone(structure)
     t = who.t
     names: dict[str, str] = {}
+    about = context.get("exercise_id") or _crisis_of(context)
+    exercises = getattr(request.app.state, "exercises", None)
+    exercise_clock = shown_clock(exercises, who.user, about, runtime.clock())
     if structure is not None:
         names = {o.id: t.name(o) for o in structure.organizations}
     return TEMPLATES.TemplateResponse(
@@ -76,7 +81,14 @@ def page(
             "org_name": lambda org_id: names.get(org_id, org_id),
             "structure": structure,
             "now": runtime.clock(),
+            "exercise_clock": exercise_clock,
             **context,
         },
         status_code=status_code,
     )
+
+
+def _crisis_of(context: dict[str, Any]) -> str | None:
+    """The crisis a page is about (an exercise's crisis has the exercise's id), if any."""
+    crisis = context.get("crisis") or getattr(context.get("o"), "crisis", None)
+    return getattr(crisis, "id", None)
