@@ -59,9 +59,18 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 def _broken_msel(folder: Path) -> Path:
     """The example MSEL with three bad rows: a duplicate serial, an unknown organization, a bad time."""
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
-    lines[3] = lines[3].replace("003,D+0 07:00", "002,D+0 07:00", 1)  # serial 002 twice
-    lines[5] = lines[5].replace(",usfj,", ",usfj-nowhere,", 1)
-    lines[7] = lines[7].replace("102,D+0 17:00", "102,someday", 1)
+    bad = {
+        "003,D+0 07:00": "002,D+0 07:00",  # serial 002 twice
+        "005,D+0 07:00,U.S. ships ask for refuelling once the basic plan is adopted,EXCON,usfj,": (
+            "005,D+0 07:00,U.S. ships ask for refuelling once the basic plan is adopted,EXCON,usfj-nowhere,"
+        ),
+        "102,D+0 17:00": "102,someday",
+    }
+    for k, line in enumerate(lines):
+        for old, new in bad.items():
+            if line.startswith(old):
+                lines[k] = new + line[len(old) :]
+    assert sum(new in "\n".join(lines) for new in bad.values()) == len(bad)
     path = folder / "broken-msel.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -218,10 +227,11 @@ def test_an_exercise_designer_runs_the_bundled_msel_while_a_japanese_player_and_
 
         # The exercise time runs on in the top bar of every page, here the player's.
         first = player.inner_text("#slot-clock .exclock-hours")
-        player.wait_for_function(
-            f"document.querySelector('#slot-clock .exclock-hours').textContent !== {json.dumps(first)}",
-            timeout=LIVE_TIMEOUT_MS,
-        )
+        for _ in range(40):  # the page's policy forbids eval, so poll instead of wait_for_function
+            if player.inner_text("#slot-clock .exclock-hours") != first:
+                break
+            player.wait_for_timeout(250)
+        assert player.inner_text("#slot-clock .exclock-hours") != first, "the exercise time stood still"
 
         # Bots play the U.S. cells through the API; exercise control runs the clock at 3600x.
         bots = _us_bots(service, until_h=40)
@@ -364,7 +374,11 @@ def test_a_us_only_exercise_never_reaches_a_japanese_user(service: Demo, browser
             bodies.append(response.text())
 
     page.on("response", keep)
-    page.expose_function("__kizunaKeep", streamed.append)
+
+    def keep_event(detail: str) -> None:  # a Python function: Playwright cannot expose a builtin
+        streamed.append(detail)
+
+    page.expose_function("__kizunaKeep", keep_event)
     page.add_init_script(
         "document.addEventListener('kizuna:event', e => window.__kizunaKeep(JSON.stringify(e.detail)))"
     )
@@ -469,7 +483,8 @@ def test_an_uploaded_msel_that_is_not_a_spreadsheet_is_refused_by_name(service: 
             data={"id": "nope", "name": "nope", "scenario": "taiwan-contingency", "structure": STRUCTURE},
             files={"msel": ("notes.txt", b"serial,time\n", "text/plain")},
         )
-    assert answer.status_code == 422
+    assert answer.status_code == 200
+    assert "result error problems" in answer.text
     assert "notes.txt" in answer.text
     assert ".xlsx or .csv" in answer.text
     assert "nope" not in service.runtime.coordinator.view.crises

@@ -55,6 +55,29 @@ class ClockView:
         return day_time(self.now, self.start, self.zone)
 
     @property
+    def state(self) -> str:
+        """`waiting` (not started), `running` or `paused`."""
+        if not self.started:
+            return "waiting"
+        return "running" if self.running else "paused"
+
+    @property
+    def data(self) -> dict[str, str]:
+        """The attributes the page's clock script runs the time on with (`data-*`, for `xmlattr`)."""
+        return {
+            "data-exercise-clock": "",
+            "data-exercise": self.exercise,
+            "data-running": "true" if self.running else "false",
+            "data-speed": f"{self.speed:g}",
+            "data-anchor": self.anchor.isoformat(),
+            "data-anchor-wall": self.anchor_wall.isoformat() if self.anchor_wall else "",
+            "data-server": self.server_time.isoformat(),
+            "data-start": self.start.isoformat(),
+            "data-zone": self.zone_name,
+            "data-offset": str(self.offset_minutes),
+        }
+
+    @property
     def zone_name(self) -> str:
         """The exercise's IANA zone for the script ('' for a fixed offset: see `offset_minutes`)."""
         return self.zone.key if isinstance(self.zone, ZoneInfo) else ""

@@ -141,8 +141,7 @@ def _problems(request: Request, who: Viewer, error: DataError, fallback: str) ->
         request,
         "partials/problems.html",
         {"t": who.t, "problems": error.problems},
-        status_code=422,
-    )
+    )  # 200, like every result fragment: htmx swaps in only successful answers
 
 
 @router.post("/exercises")
@@ -230,12 +229,14 @@ def exercise_page(exercise_id: str, request: Request, runtime: RuntimeDep, who: 
     injects: list[InjectState] = []
     if white:
         injects = release(user, sorted(state.injects.values(), key=lambda i: (i.row.time, i.row.serial)))
-    inbox = [] if white else list(reversed(exercises.inbox(user, exercise_id)))
+    player = not white and user.role.can_write  # observers and controllers play no cell
+    inbox = list(reversed(exercises.inbox(user, exercise_id))) if player else []
     overview = views.overview(user, view, exercise_id, law=law, now=wall)
     answered = {r.id: r for r in overview.requests}
     observations = _observations(user, state) if observing else {}
     shown: list[Marking] = [state.marking, *(i.marking for i in injects), *(i.marking for i in inbox)]
-    shown += [q.request.marking for q in overview.queue]
+    queue = overview.queue if player else []
+    shown += [q.request.marking for q in queue]
     shown += [o.marking for group in observations.values() for o in group]
     return page(
         request,
@@ -253,7 +254,8 @@ def exercise_page(exercise_id: str, request: Request, runtime: RuntimeDep, who: 
         observing=observing,
         injects=injects,
         inbox=inbox,
-        queue=overview.queue,
+        queue=queue,
+        player=player,
         answered=answered,
         observations=observations,
         ratings=RATINGS,

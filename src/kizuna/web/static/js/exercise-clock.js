@@ -1,4 +1,4 @@
-// The exercise clock in the top bar: runs the exercise time on between changes of the clock.
+// The exercise clock (the top bar's, and an exercise page's): runs the exercise time on between changes.
 //
 // The server renders the clock's state (anchor, the wall-clock moment of the last change, speed,
 // running) and its own wall time. This module estimates the server's clock from the moment the page's
@@ -34,8 +34,11 @@ function parts(ms, zone, offsetMinutes) {
 }
 
 function tick() {
-  const slot = document.querySelector("[data-exercise-clock]");
-  if (!slot || slot.dataset.running !== "true" || !slot.dataset.anchorWall) return;
+  for (const slot of document.querySelectorAll("[data-exercise-clock]")) show(slot);
+}
+
+function show(slot) {
+  if (slot.dataset.running !== "true" || !slot.dataset.anchorWall) return;
   const now = Date.now() + skew;
   const anchor = Date.parse(slot.dataset.anchor);
   const exercise = anchor + (now - Date.parse(slot.dataset.anchorWall)) * Number(slot.dataset.speed);
