@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -488,3 +489,26 @@ def test_an_uploaded_msel_that_is_not_a_spreadsheet_is_refused_by_name(service: 
     assert "notes.txt" in answer.text
     assert ".xlsx or .csv" in answer.text
     assert "nope" not in service.runtime.coordinator.view.crises
+
+
+def test_exercise_pages_have_no_inline_script_and_load_nothing_from_elsewhere(service: Demo) -> None:
+    from tests.web.test_console import _Scripts
+
+    _drill(service, "forms-drill")
+    pages = {
+        "excon": ["/exercises", "/exercises/forms-drill", "/exercises/forms-drill/aar"],
+        "us-operator": ["/exercises/forms-drill"],
+        "jp-observer": ["/exercises/forms-drill"],
+    }
+    for user, paths in pages.items():
+        with service.login(user) as client:
+            for path in paths:
+                answer = client.get(path)
+                assert answer.status_code == 200, (user, path)
+                parser = _Scripts()
+                parser.feed(answer.text)
+                assert not parser.inline, (path, parser.inline)
+                assert not parser.handlers, (path, parser.handlers)
+                assert "EXERCISE" in answer.text.split("</header>", 1)[0], path  # banner and clock
+                for source in re.findall(r'(?:src|href)="(https?://[^"]+)"', answer.text):
+                    assert source.startswith(service.base), f"{path} loads {source} from elsewhere"
