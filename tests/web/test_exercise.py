@@ -243,8 +243,10 @@ def test_an_exercise_designer_runs_the_bundled_msel_while_a_japanese_player_and_
         # The player files the designation the inject asks for and carries it along its path in the
         # browser, as the member of each Japanese organization on the way.
         player.click("#inbox-002 button.file-inject")
-        player.wait_for_selector("#inbox-002 .result.ok a")
-        request_path = player.get_attribute("#inbox-002 .result.ok a", "href")
+        # The inject now names the request that answered it (the live refresh replaces the button).
+        answered = "#inbox-002 .inject-answered a[data-request]"
+        player.wait_for_selector(answered, timeout=LIVE_TIMEOUT_MS)
+        request_path = player.get_attribute(answered, "href")
         assert request_path is not None
         request_id = request_path.rsplit("/", 1)[1]
         designation = service.runtime.coordinator.view.requests[request_id]
