@@ -139,29 +139,46 @@ def wait_until_serving(
     base: str,
     *,
     log: Path | None = None,
+    workers: int = 1,
     timeout_s: float = READY_TIMEOUT_S,
 ) -> float:
     """Wait until the server at `base` answers `GET /api/health`; return the seconds it took.
 
+    With several `workers`, wait until that many distinct workers have answered (each opens its own
+    runtime, and one can be serving long before another is): until then a fresh connection may only
+    ever reach the first.
+
     Raises:
-        BenchFailed: The process exited first (with the end of its log), or `timeout_s` passed.
+        BenchFailed: The process exited first, or `timeout_s` passed; the message ends with its log.
     """
     started = time.monotonic()
+    answered: set[int] = set()
     while True:
         if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log is not None else ""
-            raise BenchFailed(f"kizuna serve exited with {process.returncode} before answering: {tail}")
+            raise BenchFailed(
+                f"kizuna serve exited with {process.returncode} before answering{_log_tail(log)}"
+            )
         try:
-            if httpx.get(f"{base}/api/health", timeout=5).status_code == 200:
-                return time.monotonic() - started
+            health = httpx.get(f"{base}/api/health", timeout=5)
+            if health.status_code == 200:
+                answered.add(int(health.json().get("worker", 0)))
+                if len(answered) >= workers:
+                    return time.monotonic() - started
         except httpx.TransportError:
             pass
         if time.monotonic() - started > timeout_s:
             raise BenchFailed(
                 f"kizuna serve ran for {timeout_s:.0f} s without answering GET {base}/api/health"
-                + (f"; its log: {log}" if log is not None else "")
+                f" from {workers} worker(s) ({len(answered)} answered){_log_tail(log)}"
             )
         time.sleep(0.1)
+
+
+def _log_tail(log: Path | None) -> str:
+    """Return the end of a server's log, to close a failure message with (empty without a log)."""
+    if log is None or not log.exists():
+        return ""
+    return f"; the end of its log ({log}):\n{log.read_text(errors='replace')[-2000:]}"
 
 
 @contextmanager
@@ -190,7 +207,7 @@ def serve_subprocess(
         process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=sink)  # noqa: S603
         base = f"http://127.0.0.1:{port}"
         try:
-            ready_s = wait_until_serving(process, base, log=log, timeout_s=timeout_s)
+            ready_s = wait_until_serving(process, base, log=log, workers=workers, timeout_s=timeout_s)
             yield Served(base=base, process=process, log=log, ready_s=ready_s)
         finally:
             if process.poll() is None:
