@@ -107,6 +107,8 @@ def test_units_the_cited_sources_are_silent_on_are_assumptions() -> None:
     # Units the cited sources name cite them.
     assert "MLR" in " ".join(forces.unit("12th-mlr").source)
     assert forces.unit("yaeyama-area-security-force").source
+    # ... and the loaded forces carry the catalog entries their keys cite.
+    assert {"MLR", "DOJ24", "G15"} <= set(forces.sources)
 
 
 def test_a_mission_kind_reads_its_activity_per_situation() -> None:
