@@ -27,7 +27,7 @@ phases:
     assumes: [nsc-deliberation, basic-response-plan, diet-prior-approval, prime-minister-order]
     flags: [in-response-plan]
     missions:
-      - {id: bmd-okinawa-sts, kind: bmd, area: kadena,
+      - {id: bmd-okinawa-sts, kind: bmd, area: kadena, location: japan-territory,
          needs: [{capability: bmd, count: 3}], ready_within_h: 100}
 """
 

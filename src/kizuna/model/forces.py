@@ -93,7 +93,11 @@ class MissionKind(Provenanced):
     description: str = ""
     activity: Ident | dict[Ident, Ident]
     needs: tuple[Ident, ...] = Field(default=(), description="Capabilities needed, one unit each.")
-    supported: Ident = Field(default="none", description="Whose forces the mission supports or protects.")
+    supported: Ident | None = Field(
+        default=None,
+        description="Whose forces the mission supports or protects; None: not stated (no default decides "
+        "the law: a mission whose ruling depends on it must state it).",
+    )
     actors: tuple[Ident, ...] = Field(default=(), description="Only these actors (and their services).")
 
     @field_validator("activity")

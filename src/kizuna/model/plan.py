@@ -185,7 +185,11 @@ class Mission(_Sourced):
     name: str = ""
     kind: Ident
     area: Annotated[Area, BeforeValidator(_area)]
-    location: Ident = Field(default="japan-territory", description="Where the act takes place, for the law.")
+    location: Ident | None = Field(
+        default=None,
+        description="Where the act takes place, for the law; None: not stated (no default decides the law: "
+        "a mission whose ruling depends on it must state it).",
+    )
     activity: Ident | None = Field(default=None, description="The authority activity (default: the kind's).")
     supported: Ident | None = Field(
         default=None, description="Whose forces it supports (default: the kind's)."
