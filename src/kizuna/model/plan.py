@@ -54,8 +54,8 @@ from kizuna.model.validation import (
     pydantic_problems,
     raw_ids,
     read_source_table,
-    source_problems,
     validate_items,
+    with_cited_sources,
 )
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
@@ -185,7 +185,11 @@ class Mission(_Sourced):
     name: str = ""
     kind: Ident
     area: Annotated[Area, BeforeValidator(_area)]
-    location: Ident = Field(default="japan-territory", description="Where the act takes place, for the law.")
+    location: Ident | None = Field(
+        default=None,
+        description="Where the act takes place, for the law; None: not stated (no default decides the law: "
+        "a mission whose ruling depends on it must state it).",
+    )
     activity: Ident | None = Field(default=None, description="The authority activity (default: the kind's).")
     supported: Ident | None = Field(
         default=None, description="Whose forces it supports (default: the kind's)."
@@ -278,7 +282,8 @@ class Plan(_Sourced):
     name: str = Field(min_length=1)
     description: str = ""
     sources: dict[str, Source] = Field(
-        default_factory=dict, description="The file's own `sources:` entries (the catalog holds the rest)."
+        default_factory=dict,
+        description="The documents cited, by key: the file's own `sources:` entries, then the catalog's.",
     )
     forces: str = Field(description="The forces file (bundled id or path); it names the structure.")
     structures: Annotated[tuple[str, ...], BeforeValidator(_ids)] = Field(
@@ -393,7 +398,7 @@ def check_plan_file(path: str | Path) -> tuple[Plan | None, list[Problem]]:
     problems: list[Problem] = []
     sources = read_source_table(file, root, problems)
     data = plain(root)
-    data["sources"] = sources
+    data["sources"] = with_cited_sources(file, root, sources, problems)
     if "file" in data:
         problems.append(Problem(file, line_of(root, "file"), "file", "unknown key (set by the loader)"))
         data.pop("file")
@@ -413,7 +418,6 @@ def check_plan_file(path: str | Path) -> tuple[Plan | None, list[Problem]]:
         plan = Plan.model_validate(data)
     except ValidationError as err:
         problems.extend(pydantic_problems(file, root, err, Plan, skip=frozenset(failed)))
-    problems.extend(source_problems(file, root, sources))
     problems.extend(duplicate_ids(file, root, "phases"))
     problems.extend(duplicate_ids(file, root, "decision_points"))
     problems.extend(_duplicate_missions(file, root))
