@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.service.conftest import SECRET_BOTH, UNCLASS_BOTH, Service
 
+
 def open_crisis(service: Service, **extra: object) -> tuple[int, str]:
     """Open an exercise crisis; return the status code and the id the service chose."""
     response = service.client("excon").post(
