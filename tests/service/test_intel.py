@@ -32,16 +32,17 @@ def crisis(service: Service) -> str:
     answer = service.client("admin").post(
         "/api/crises",
         json={
-            "id": "senkaku",
             "name": "Senkaku gray zone",
             "structure": "us-japan-2025",
             "situation": "gray-zone",
             "exercise": False,
             "marking": {"level": "secret", "owner": "USA", "rel_to": ["JPN"]},
         },
+        key="senkaku",
     )
     assert answer.status_code == 201, answer.text
-    return "senkaku"
+    crisis: str = answer.json()["id"]  # the service chooses crisis ids
+    return crisis
 
 
 def _scan(second: int, sigma: float) -> dict[str, object]:
