@@ -164,7 +164,8 @@ class IntelDesk:
 
     def sensor(self, user: User, sensor_id: str) -> SensorState:
         """Return a sensor the user may know, or raise NotFound."""
-        sensor = self.view.sensors.get(sensor_id)
+        with self._lock:
+            sensor = self.view.sensors.get(sensor_id)
         if sensor is None or not sensor.visible_to(user):
             raise NotFound(f"no sensor {sensor_id!r}")
         return sensor
@@ -180,7 +181,9 @@ class IntelDesk:
 
     def report(self, user: User, report_id: str) -> IntelReport:
         """Return a report the user may see, or raise NotFound."""
-        return _visible(user, self.view.reports.get(report_id), "report", report_id)
+        with self._lock:
+            report = self.view.reports.get(report_id)
+        return _visible(user, report, "report", report_id)
 
     def decisions(self, user: User, crisis: str | None = None) -> list[ReleaseDecision]:
         """Return the release decisions whose record the user may see (the owner nation's)."""
