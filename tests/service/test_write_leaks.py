@@ -27,7 +27,7 @@ WRITES = {"post", "put", "patch", "delete"}
 class Slot:
     """One place a write route takes an id: which kind, and how to build the call with it."""
 
-    kind: str  # crisis, request, tasking, token
+    kind: str  # crisis, request, tasking, token, sensor, intel-report
     call: Callable[[Client, str, dict[str, str]], Any]
 
 
@@ -91,6 +91,40 @@ def _slots() -> dict[tuple[str, str], list[Slot]]:
             Slot("request", post(f"/api/crises/{CRISIS}/sitreps", sitrep | {"refs": ["{id}"]})),
             Slot("tasking", post(f"/api/crises/{CRISIS}/sitreps", sitrep | {"refs": ["{id}"]})),
         ],
+        **_intel_slots(post),
+    }
+
+
+def _intel_slots(
+    post: Callable[[str, dict[str, Any]], Callable[[Client, str, dict[str, str]], Any]],
+) -> dict[tuple[str, str], list[Slot]]:
+    """The intelligence routes: sensors, their scans and releases, reports and their tearlines."""
+    marking = UNCLASS_BOTH.to_json()
+    scan = {
+        "time": "2027-04-06T05:00:00+00:00",
+        "reports": [{"lat": 25.7, "lon": 123.5, "sigma_m": [50, 50, 20]}],
+    }
+    report = {"title": "t", "text": "x", "reliability": "B", "credibility": "2", "marking": marking}
+    release = {"marking": marking, "start": "2027-04-06T05:00:00+00:00", "reason": "r"}
+    tearline = {"title": "t", "text": "x", "marking": marking, "reason": "r"}
+    sensor = {"name": "n", "kind": "radar", "marking": marking}
+    return {
+        ("post", "/api/crises/{crisis_id}/sensors"): [
+            Slot("crisis", post("/api/crises/{id}/sensors", sensor)),
+            Slot("sensor", post(f"/api/crises/{CRISIS}/sensors", sensor | {"id": "{id}"})),  # refused
+        ],
+        ("post", "/api/intel/sensors/{sensor_id}/scans"): [
+            Slot("sensor", post("/api/intel/sensors/{id}/scans", scan))
+        ],
+        ("post", "/api/intel/sensors/{sensor_id}/releases"): [
+            Slot("sensor", post("/api/intel/sensors/{id}/releases", release))
+        ],
+        ("post", "/api/crises/{crisis_id}/intel-reports"): [
+            Slot("crisis", post("/api/crises/{id}/intel-reports", report))
+        ],
+        ("post", "/api/intel/reports/{report_id}/tearlines"): [
+            Slot("intel-report", post("/api/intel/reports/{id}/tearlines", tearline))
+        ],
     }
 
 
@@ -104,7 +138,14 @@ def _fill(body: Any, object_id: str) -> Any:
 
 def _missing(kind: str) -> str:
     """An id of the same shape as the hidden one that nothing has."""
-    prefix = {"crisis": "c-", "request": "r-", "tasking": "t-", "token": ""}[kind]
+    prefix = {
+        "crisis": "c-",
+        "request": "r-",
+        "tasking": "t-",
+        "token": "",
+        "sensor": "s-",
+        "intel-report": "ir-",
+    }[kind]
     return prefix + secrets.token_hex(8 if kind == "token" else 5)
 
 
@@ -114,7 +155,12 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
     us, excon, admin = service.client("usfj-op"), service.client("excon"), service.client("admin")
     hidden_crisis = excon.post(
         "/api/crises",
-        {"name": "U.S. planning", "structure": "us-japan-2025", "marking": US_NOFORN.to_json()},
+        {
+            "name": "U.S. planning",
+            "structure": "us-japan-2025",
+            "situation": "gray-zone",
+            "marking": US_NOFORN.to_json(),
+        },
     ).json()["id"]
     secret_shared = us.post(
         f"/api/crises/{CRISIS}/requests", asset_protection(UNCLASS_BOTH.to_json()) | {"marking": _secret()}
@@ -131,6 +177,7 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
         {
             "name": "Real crisis",
             "structure": "us-japan-2025",
+            "situation": "gray-zone",
             "exercise": False,
             "marking": UNCLASS_BOTH.to_json(),
         },
@@ -145,11 +192,14 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
         {"unit": "iii-mef", "task": "real", "marking": UNCLASS_BOTH.to_json()},
     ).json()["id"]
     others_token = service.runtime.directory.token_id(service.tokens["usfj-op"])
+    intel = _seed_intel(service, real_crisis)
     foreign = {
         "crisis": [hidden_crisis],
         "request": [noforn_request],
         "tasking": [noforn_tasking],
         "token": [others_token],
+        "sensor": [intel["noforn-sensor"]],
+        "intel-report": [intel["noforn-report"]],
     }
     return {
         "jp-mod-approver": foreign,
@@ -158,15 +208,43 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
             "request": [secret_shared, noforn_request],
             "tasking": [noforn_tasking],
             "token": [others_token],
+            "sensor": [intel["secret-sensor"], intel["noforn-sensor"]],
+            "intel-report": [intel["secret-report"], intel["noforn-report"]],
         },
         "excon": {
             "crisis": [real_crisis],
             "request": [real_request],
             "tasking": [real_tasking],
             "token": [others_token],
+            "sensor": [intel["real-sensor"]],
+            "intel-report": [intel["real-report"]],
         },
         "us-inactive": foreign,
     }
+
+
+def _seed_intel(service: Service, real_crisis: str) -> dict[str, str]:
+    """Sensors and reports each probing user may not see: U.S. NOFORN, SECRET, in the real crisis."""
+    us = service.client("usfj-op")
+    made: dict[str, str] = {}
+    for name, crisis, marking in (
+        ("noforn", CRISIS, US_NOFORN.to_json()),
+        ("secret", CRISIS, _secret()),
+        ("real", real_crisis, UNCLASS_BOTH.to_json()),
+    ):
+        sensor = us.post(
+            f"/api/crises/{crisis}/sensors",
+            {"name": name, "kind": "radar", "marking": marking},
+        )
+        assert sensor.status_code == 201, sensor.text
+        made[f"{name}-sensor"] = sensor.json()["id"]
+        report = us.post(
+            f"/api/crises/{crisis}/intel-reports",
+            {"title": name, "text": name, "reliability": "B", "credibility": "2", "marking": marking},
+        )
+        assert report.status_code == 201, report.text
+        made[f"{name}-report"] = report.json()["report"]["id"]
+    return made
 
 
 def _secret() -> dict[str, Any]:
@@ -191,7 +269,12 @@ def test_every_write_route_answers_a_hidden_id_exactly_like_a_missing_one(servic
         "us-low": lambda c: c.post(f"/api/crises/{CRISIS}/sitreps", _own_report(), key="used"),
         "excon": lambda c: c.post(
             "/api/crises",
-            {"name": "x", "structure": "us-japan-2025", "marking": UNCLASS_BOTH.to_json()},
+            {
+                "name": "x",
+                "structure": "us-japan-2025",
+                "situation": "gray-zone",
+                "marking": UNCLASS_BOTH.to_json(),
+            },
             key="used",
         ),
     }
