@@ -27,7 +27,7 @@ WRITES = {"post", "put", "patch", "delete"}
 class Slot:
     """One place a write route takes an id: which kind, and how to build the call with it."""
 
-    kind: str  # crisis, request, tasking, token, exercise
+    kind: str  # crisis, request, tasking, token, exercise, sensor, intel-report
     call: Callable[[Client, str, dict[str, str]], Any]
 
 
@@ -118,6 +118,40 @@ def _slots() -> dict[tuple[str, str], list[Slot]]:
             Slot("request", post(f"/api/crises/{CRISIS}/sitreps", sitrep | {"refs": ["{id}"]})),
             Slot("tasking", post(f"/api/crises/{CRISIS}/sitreps", sitrep | {"refs": ["{id}"]})),
         ],
+        **_intel_slots(post),
+    }
+
+
+def _intel_slots(
+    post: Callable[[str, dict[str, Any]], Callable[[Client, str, dict[str, str]], Any]],
+) -> dict[tuple[str, str], list[Slot]]:
+    """The intelligence routes: sensors, their scans and releases, reports and their tearlines."""
+    marking = UNCLASS_BOTH.to_json()
+    scan = {
+        "time": "2027-04-06T05:00:00+00:00",
+        "reports": [{"lat": 25.7, "lon": 123.5, "sigma_m": [50, 50, 20]}],
+    }
+    report = {"title": "t", "text": "x", "reliability": "B", "credibility": "2", "marking": marking}
+    release = {"marking": marking, "start": "2027-04-06T05:00:00+00:00", "reason": "r"}
+    tearline = {"title": "t", "text": "x", "marking": marking, "reason": "r"}
+    sensor = {"name": "n", "kind": "radar", "marking": marking}
+    return {
+        ("post", "/api/crises/{crisis_id}/sensors"): [
+            Slot("crisis", post("/api/crises/{id}/sensors", sensor)),
+            Slot("sensor", post(f"/api/crises/{CRISIS}/sensors", sensor | {"id": "{id}"})),  # refused
+        ],
+        ("post", "/api/intel/sensors/{sensor_id}/scans"): [
+            Slot("sensor", post("/api/intel/sensors/{id}/scans", scan))
+        ],
+        ("post", "/api/intel/sensors/{sensor_id}/releases"): [
+            Slot("sensor", post("/api/intel/sensors/{id}/releases", release))
+        ],
+        ("post", "/api/crises/{crisis_id}/intel-reports"): [
+            Slot("crisis", post("/api/crises/{id}/intel-reports", report))
+        ],
+        ("post", "/api/intel/reports/{report_id}/tearlines"): [
+            Slot("intel-report", post("/api/intel/reports/{id}/tearlines", tearline))
+        ],
     }
 
 
@@ -131,7 +165,15 @@ def _fill(body: Any, object_id: str) -> Any:
 
 def _missing(kind: str) -> str:
     """An id of the same shape as the hidden one that nothing has."""
-    prefix = {"crisis": "c-", "request": "r-", "tasking": "t-", "token": "", "exercise": "ex-"}[kind]
+    prefix = {
+        "crisis": "c-",
+        "request": "r-",
+        "tasking": "t-",
+        "token": "",
+        "exercise": "ex-",
+        "sensor": "s-",
+        "intel-report": "ir-",
+    }[kind]
     return prefix + secrets.token_hex(8 if kind == "token" else 5)
 
 
@@ -191,12 +233,15 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
         },
     )
     assert us_exercise.status_code == 201, us_exercise.text
+    intel = _seed_intel(service, real_crisis)
     foreign = {
         "crisis": [hidden_crisis],
         "request": [noforn_request],
         "tasking": [noforn_tasking],
         "token": [others_token],
         "exercise": ["us-only-ex"],
+        "sensor": [intel["noforn-sensor"]],
+        "intel-report": [intel["noforn-report"]],
     }
     return {
         "jp-mod-approver": foreign,
@@ -206,6 +251,8 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
             "tasking": [noforn_tasking],
             "token": [others_token],
             "exercise": ["us-only-ex"],
+            "sensor": [intel["secret-sensor"], intel["noforn-sensor"]],
+            "intel-report": [intel["secret-report"], intel["noforn-report"]],
         },
         "excon": {
             "crisis": [real_crisis],
@@ -213,9 +260,35 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
             "tasking": [real_tasking],
             "token": [others_token],
             "exercise": [real_crisis],  # a real crisis is no exercise to exercise control
+            "sensor": [intel["real-sensor"]],
+            "intel-report": [intel["real-report"]],
         },
         "us-inactive": foreign,
     }
+
+
+def _seed_intel(service: Service, real_crisis: str) -> dict[str, str]:
+    """Sensors and reports each probing user may not see: U.S. NOFORN, SECRET, in the real crisis."""
+    us = service.client("usfj-op")
+    made: dict[str, str] = {}
+    for name, crisis, marking in (
+        ("noforn", CRISIS, US_NOFORN.to_json()),
+        ("secret", CRISIS, _secret()),
+        ("real", real_crisis, UNCLASS_BOTH.to_json()),
+    ):
+        sensor = us.post(
+            f"/api/crises/{crisis}/sensors",
+            {"name": name, "kind": "radar", "marking": marking},
+        )
+        assert sensor.status_code == 201, sensor.text
+        made[f"{name}-sensor"] = sensor.json()["id"]
+        report = us.post(
+            f"/api/crises/{crisis}/intel-reports",
+            {"title": name, "text": name, "reliability": "B", "credibility": "2", "marking": marking},
+        )
+        assert report.status_code == 201, report.text
+        made[f"{name}-report"] = report.json()["report"]["id"]
+    return made
 
 
 def _secret() -> dict[str, Any]:
