@@ -17,10 +17,16 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from tests.web.conftest import SCREENSHOTS, Demo, sign_in
+
+from kizuna.authority import load_frameworks
+from kizuna.model import load_plan, load_structure
+from kizuna.planning.assign import solve_plan
 
 #: The U.S.-only radar and the aircraft released to Japan (ids and names unique to this module).
 RADAR = {"id": "cmap-us-radar", "name": "Cmap test radar NF-7731", "kind": "radar"}
@@ -95,6 +101,11 @@ def _recording(page: Any) -> list[str]:
 def _wait_tracks(page: Any, count: int) -> None:
     page.wait_for_selector("#map[data-ready=true]", timeout=20_000)
     page.wait_for_selector(f"#map[data-tracks='{count}']", timeout=15_000)
+
+
+def _full_height(page: Any) -> None:
+    """Make the window as tall as the page, so a screenshot shows it whole, as on a long screen."""
+    page.set_viewport_size({"width": 1440, "height": page.evaluate("document.documentElement.scrollHeight")})
 
 
 def _shot(page: Any, name: str) -> None:
@@ -199,5 +210,173 @@ def test_japanese_map_never_receives_the_us_only_track(pictured: Demo, browser: 
         assert any("/tracks.json" in b.split("\n", 1)[0] for b in bodies)
         assert any("/tracks/stream" in url for url in streamed)
         page.click(".lang-switch button")  # leave the user in English
+    finally:
+        ctx.close()
+
+
+# -- plans -------------------------------------------------------------------------------------------------
+
+PLAN = "nansei-2027"
+US_ONLY_PLAN = "cmap-us-only-plan"
+VARIANT = "cmap-sts-variant"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def plan_files(demo: Demo) -> Path:
+    """Two plan files in the service's data directory: a U.S.-only copy of the bundled plan, and the
+    documented infeasible variant released to both nations."""
+    folder = demo.runtime.settings.data_dir / "plans"
+    folder.mkdir(exist_ok=True)
+    bundled = (ROOT / "src/kizuna/data/plans" / f"{PLAN}.yaml").read_text(encoding="utf-8")
+    us_only = bundled.replace(f"id: {PLAN}", f"id: {US_ONLY_PLAN}", 1).replace(
+        "marking: {level: unclassified, rel_to: [USA, JPN]}",
+        "marking: {level: secret, owner: USA, noforn: true}",
+    )
+    assert "noforn: true" in us_only
+    (folder / f"{US_ONLY_PLAN}.yaml").write_text(us_only, encoding="utf-8")
+    variant = (ROOT / "docs/examples/nansei-sts-variant.yaml").read_text(encoding="utf-8")
+    variant = variant.replace("id: nansei-sts-variant", f"id: {VARIANT}", 1)
+    variant += "\nmarking: {level: confidential, rel_to: [USA, JPN]}\n"
+    (folder / f"{VARIANT}.yaml").write_text(variant, encoding="utf-8")
+    return folder
+
+
+def _expected_assignment() -> tuple[int, int, dict[str, int], set[str]]:
+    """Solve the bundled plan with the planning layer's own functions: units, missions, rows per phase,
+    and the Japanese names of the assigned units that are organizations of the structure."""
+    plan = load_plan(PLAN)
+    assignment = solve_plan(plan, load_frameworks(*plan.frameworks))
+    structure = load_structure(plan.loaded_forces.structure)
+    per_phase: dict[str, int] = {}
+    for row in assignment.rows:
+        per_phase[row.phase] = per_phase.get(row.phase, 0) + 1
+    names = {
+        str(structure.org_by_id[r.unit].name_ja) for r in assignment.rows if r.unit in structure.org_by_id
+    }
+    return len(plan.loaded_forces.units), len(plan.mission_by_id), per_phase, names
+
+
+@pytest.mark.parametrize(("user", "language"), [("us-operator", "en"), ("jp-mod-approver", "ja")])
+def test_plan_page_draws_the_bundled_assignment_on_the_map(
+    demo: Demo, browser: Any, user: str, language: str
+) -> None:
+    units, missions, per_phase, names_ja = _expected_assignment()
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = ctx.new_page()
+    try:
+        sign_in(page, demo.base, user, next_path="/plans")
+        if page.get_attribute("html", "lang") != language:
+            page.click(".lang-switch button")
+            page.wait_for_selector(f"html[lang={language}]")
+        page.click(f"tr[data-plan={PLAN}] a")
+        page.wait_for_selector("#map[data-ready=true]", timeout=20_000)
+        page.wait_for_selector("#map[data-basemap-ready=true]", timeout=20_000)
+        # Every unit at its site with its 2525D symbol; every mission area; a line per assignment.
+        assert page.get_attribute("#map", "data-units") == str(units)
+        assert page.locator("#map .site-symbol[data-org] svg").count() == units
+        assert page.locator("#map .mission-marker").count() == missions
+        assert page.get_attribute("#map", "data-lines") == str(sum(per_phase.values()))
+        assert page.locator("path.assignment-line").count() == sum(per_phase.values())
+        # The same assignment as a table, per phase, each carrying the plan's portion mark.
+        assert page.locator("tr.unit-row").count() == sum(per_phase.values())
+        assert page.locator("table.assignment caption .portion").count() == len(per_phase)
+        assert "(U//REL TO JPN, USA)" in page.inner_text("table.assignment caption")
+        assert page.locator("#decisions tr[data-decision]").count() == len(load_plan(PLAN).decision_points)
+        assert f"kizuna plan simulate {PLAN}" in page.inner_text("#decisions")
+        # One phase at a time: its lines only; units with nothing to do in it dimmed.
+        phase, count = sorted(per_phase.items())[0]
+        page.check(f"#phase-picker input[value={phase}]")
+        page.wait_for_selector(f"#map[data-phase={phase}]")
+        assert page.locator("path.assignment-line").count() == count
+        assert page.locator("#map .site-symbol.idle").count() > 0
+        assert page.locator("#map .mission-label").count() == len(load_plan(PLAN).phase_by_id[phase].missions)
+        assert page.locator("table.assignment:visible").count() == 1
+        _full_height(page)
+        page.wait_for_timeout(300)
+        _shot(page, f"plan-phase-{language}.png")
+        page.set_viewport_size({"width": 1440, "height": 1000})
+        page.check("#phase-picker input[value='']")
+        if language == "ja":
+            assert "割当て" in page.inner_text("#assignment-title")
+            assert names_ja
+            assert all(name in page.inner_text("#assignment") for name in names_ja), names_ja
+        _full_height(page)
+        page.wait_for_timeout(400)
+        _shot(page, f"plan-{language}.png")
+        if language == "ja":
+            page.click(".lang-switch button")  # leave the user in English
+    finally:
+        ctx.close()
+
+
+def test_a_plan_marked_for_one_nation_is_not_there_for_the_other(demo: Demo, plan_files: Path) -> None:
+    with demo.login("us-operator") as us, demo.login("jp-mod-approver") as jp:
+        assert US_ONLY_PLAN in us.get("/plans").text
+        assert us.get(f"/plans/{US_ONLY_PLAN}").status_code == 200
+        assert us.get(f"/plans/{US_ONLY_PLAN}/map.json").status_code == 200
+        listing = jp.get("/plans").text
+        assert US_ONLY_PLAN not in listing
+        assert PLAN in listing
+        hidden = jp.get(f"/plans/{US_ONLY_PLAN}")
+        absent = jp.get("/plans/no-such-plan")
+        assert hidden.status_code == absent.status_code == 404
+        assert hidden.text.replace(US_ONLY_PLAN, "X") == absent.text.replace("no-such-plan", "X")
+        assert jp.get(f"/plans/{US_ONLY_PLAN}/map.json").status_code == 404
+        assert "NOFORN" in us.get(f"/plans/{US_ONLY_PLAN}").text.split('id="banner-top"')[1][:200]
+
+
+def test_an_infeasible_plan_shows_why_and_the_smallest_change(
+    demo: Demo, plan_files: Path, browser: Any
+) -> None:
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = ctx.new_page()
+    try:
+        sign_in(page, demo.base, "jp-mod-approver", next_path=f"/plans/{VARIANT}")
+        page.wait_for_selector("#map[data-ready=true]", timeout=20_000)
+        text = page.inner_text("#infeasible")
+        assert "mission bmd-okinawa-sts (sts) needs 3 x bmd" in text
+        assert "defensive-positions-need-attack-on-japan" in text
+        assert "smallest change that makes the plan feasible" in text
+        assert page.locator("tr.unit-row").count() == 0
+        assert page.locator("#map .mission-marker").count() > 0  # the missions still have their areas
+        assert "(C//REL TO JPN, USA)" in page.inner_text("#infeasible h2")
+        _full_height(page)
+        page.wait_for_timeout(300)
+        _shot(page, "plan-infeasible-en.png")
+    finally:
+        ctx.close()
+
+
+def test_map_pages_render_offline(pictured: Demo, plan_files: Path, browser: Any) -> None:
+    demo = pictured
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    blocked: list[str] = []
+
+    def guard(route: Any) -> None:
+        host = urlsplit(route.request.url).hostname
+        if host in {"127.0.0.1", "localhost"} or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    ctx.route("**/*", guard)
+    page = ctx.new_page()
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(f"{r.url} {r.status}") if r.status >= 400 else None)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        sign_in(page, demo.base, "us-operator")
+        _wait_tracks(page, 2)
+        page.locator(".track-marker").first.dispatch_event("click")
+        page.wait_for_selector("#track-detail tr[data-sensor]")
+        for path in ("/plans", f"/plans/{PLAN}", f"/plans/{VARIANT}"):
+            page.goto(demo.base + path)
+            page.wait_for_selector(".plans-table, #map[data-basemap-ready=true]", timeout=20_000)
+        assert not blocked, blocked
+        assert not missing, missing
+        assert not errors, errors
     finally:
         ctx.close()
