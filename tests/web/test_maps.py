@@ -303,7 +303,7 @@ def test_plan_page_draws_the_bundled_assignment_on_the_map(
             assert all(name in page.inner_text("#assignment") for name in names_ja), names_ja
         _full_height(page)
         page.wait_for_timeout(400)
-        _shot(page, f"plan-{language}.png")
+        _shot(page, f"plan-map-{language}.png")
         if language == "ja":
             page.click(".lang-switch button")  # leave the user in English
     finally:
