@@ -130,10 +130,18 @@ export function trackLayer(map, element) {
     }
   }
 
-  function choose(id) {
+  async function choose(id) {
     selected = id;
     restyle();
-    showDetail(id);
+    await showDetail(id);
+    // Keep the chosen track in sight, clear of the detail panel over the map's right side.
+    const item = shown.get(id);
+    if (item && !panel.hidden) {
+      map.panInside(item.marker.getLatLng(), {
+        paddingTopLeft: [40, 40],
+        paddingBottomRight: [panel.offsetWidth + 60, 40],
+      });
+    }
   }
 
   async function refresh() {
@@ -167,7 +175,7 @@ export function trackLayer(map, element) {
     if (!points.length) return;
     // Leave room for the detail panel when it is open, so no track hides under it.
     const right = panel.hidden ? 30 : panel.offsetWidth + 40;
-    map.fitBounds(L.latLngBounds(points), { maxZoom: 10, paddingTopLeft: [30, 30], paddingBottomRight: [right, 30] });
+    map.fitBounds(L.latLngBounds(points), { maxZoom: 9, paddingTopLeft: [30, 30], paddingBottomRight: [right, 30] });
   });
 
   refresh().then(follow);
