@@ -24,9 +24,13 @@ from urllib.parse import urlsplit
 import pytest
 from tests.web.conftest import SCREENSHOTS, Demo, sign_in
 
+from kizuna.access import Classification, Marking
 from kizuna.authority import load_frameworks
+from kizuna.intel import FusedTrack
 from kizuna.model import load_plan, load_structure
 from kizuna.planning.assign import solve_plan
+from kizuna.web.pages.plans import plan_marking, unit_sidc
+from kizuna.web.pages.tracks import track_sidc
 
 #: The U.S.-only radar and the aircraft released to Japan (ids and names unique to this module).
 RADAR = {"id": "cmap-us-radar", "name": "Cmap test radar NF-7731", "kind": "radar"}
@@ -380,3 +384,43 @@ def test_map_pages_render_offline(pictured: Demo, plan_files: Path, browser: Any
         assert not errors, errors
     finally:
         ctx.close()
+
+
+def test_symbols_and_markings_of_the_map_layers() -> None:
+    plan = load_plan(PLAN)
+    structure = load_structure(plan.loaded_forces.structure)
+    units = plan.loaded_forces.unit_by_id
+    # A unit that is an organization of the structure keeps the structure's symbol.
+    assert unit_sidc(units["12th-mlr"], structure) == structure.org_by_id["12th-mlr"].symbol.sidc  # type: ignore[union-attr]
+    # Others are derived from how they move and what they can do (2525D: set, entity).
+    assert unit_sidc(units["msdf-aegis-sasebo"], structure) == "10033000001202030000"  # destroyer
+    assert unit_sidc(units["ishigaki-ssm-unit"], structure) == "10031000001307000000"  # missile
+    assert unit_sidc(units["kadena-patriot"], structure) == "10031000001301000000"  # air defense
+    assert unit_sidc(units["usfj-airlift"], structure) == "10030100001101000000"  # fixed wing
+    # The plan's marking, as the console enforces it.
+    assert plan_marking(plan) == Marking(level=Classification.UNCLASSIFIED, rel_to=frozenset({"USA", "JPN"}))
+    assert plan_marking(plan.model_copy(update={"marking": None})) is None
+    # A track's code follows its CoT type, in the exercise context when it is exercise traffic.
+    now = datetime.now(UTC)
+    track = FusedTrack(
+        id="ft-1",
+        crisis="c",
+        lat=25.0,
+        lon=124.0,
+        alt_m=5_000.0,
+        velocity_m_s=(1.0, 0.0, 0.0),
+        speed_m_s=1.0,
+        course_deg=90.0,
+        sigma_m=(50.0, 50.0, 10.0),
+        created_at=now,
+        updated_at=now,
+        updates=3,
+        kind="a-h-S-C",
+        contributions=(),
+        marking=Marking(level=Classification.SECRET, owner="USA", noforn=True),
+        exercise=False,
+        trail=(),
+    )
+    assert track_sidc(track) == "SHSPC----------"
+    assert track_sidc(track.model_copy(update={"exercise": True})) == "SKSPC----------"  # faker
+    assert track_sidc(track.model_copy(update={"kind": ""})) == "SUAP-----------"  # unknown air by height
