@@ -26,7 +26,7 @@ import re
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -269,6 +269,31 @@ class Objective(_Frozen):
     distance: float = Field(default=0.0, ge=0, description="Cost per km between the unit and the area.")
 
 
+class PlanMarking(_Frozen):
+    """The marking of a plan, which every part of it carries: who may read it.
+
+    The same fields as a marking everywhere in Kizuna (`kizuna.access.Marking`, which the console builds
+    from this and enforces at its egress): a level, the owner nation (none for a jointly written plan),
+    the nations it is released to, or NOFORN (the owner alone). A plan without a marking is not shown
+    in the console, as nothing unmarked is.
+    """
+
+    level: Literal["unclassified", "confidential", "secret", "top-secret"]
+    owner: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    rel_to: tuple[Annotated[str, Field(pattern=r"^[A-Z]{3}$")], ...] = ()
+    noforn: bool = False
+
+    @model_validator(mode="after")
+    def _releasable(self) -> PlanMarking:
+        if self.noforn and self.owner is None:
+            raise ValueError("a NOFORN marking names its owner nation")
+        if self.noforn and set(self.rel_to) - {self.owner}:
+            raise ValueError(f"a NOFORN marking is released to its owner {self.owner} only")
+        if self.owner is None and not self.rel_to:
+            raise ValueError("name the owner nation or the nations the plan is released to (rel_to)")
+        return self
+
+
 def _aware(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         raise ValueError("d_day needs a time zone offset (e.g. 2027-05-10T00:00:00+09:00)")
@@ -299,6 +324,9 @@ class Plan(_Sourced):
         default=None, description="A scenario (id or path) whose timing parameters the simulation uses."
     )
     parameters: Parameters | None = None
+    marking: PlanMarking | None = Field(
+        default=None, description="Who may read the plan (the console shows only marked plans)."
+    )
     file: str | None = None
 
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)

@@ -1,7 +1,15 @@
 """One module per page of the console, each with its APIRouter; `ROUTERS` is the order they are included."""
 
-from kizuna.web.pages import crisis, law, login, request, structure
+from kizuna.web.pages import crisis, law, login, plans, request, structure, tracks
 
-ROUTERS = (login.router, crisis.router, request.router, structure.router, law.router)
+ROUTERS = (
+    login.router,
+    crisis.router,
+    tracks.router,
+    request.router,
+    structure.router,
+    law.router,
+    plans.router,
+)
 
 __all__ = ["ROUTERS"]
