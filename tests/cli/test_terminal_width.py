@@ -95,7 +95,8 @@ def _scenario_ids(scid: str) -> list[str]:
     return [r.id for r in sc.requests] + list(sc.structures)
 
 
-EXPLAIN = ("--situation", "important-influence", "--actor", "jsdf", "--activity", "supply")
+# Refueling is a service (IIS Act 6(2)): it needs the Prime Minister's approval, so the table has five rows.
+EXPLAIN = ("--situation", "important-influence", "--actor", "jsdf", "--activity", "refueling")
 QUERIES = (
     '{"situation": "important-influence", "actor": "jsdf", "activity": "supply", "supported": "us-forces"}\n'
     '{"situation": "survival-threatening", "actor": "msdf", "activity": "escort-us-ships", '
@@ -132,7 +133,7 @@ CASES: dict[str, Case] = {
     ),
     "authority vocabulary": Case(("authority", "vocabulary"), _vocabulary, ("name", "meaning")),
     "authority explain": Case(
-        ("authority", "explain", *EXPLAIN, "--supported", "us-forces"),
+        ("authority", "explain", *EXPLAIN, "--supported", "us-forces", "--location", "high-seas-near-japan"),
         lambda: [
             "nsc-deliberation",
             "basic-plan",
@@ -158,7 +159,16 @@ CASES: dict[str, Case] = {
         stdin=QUERIES,
     ),
     "authority matrix": Case(
-        ("authority", "matrix", "--situation", "important-influence"),
+        (
+            "authority",
+            "matrix",
+            "--situation",
+            "important-influence",
+            "--supported",
+            "us-forces",
+            "--location",
+            "high-seas-near-japan",
+        ),
         lambda: [*load_frameworks().activities, "nsc-deliberation", "prime-minister-approval"],
     ),
     "authority validate": Case(

@@ -244,19 +244,19 @@ def test_a_real_feed_refuses_exercise_traffic(tmp_path: Path, clock: ManualClock
     service = next(gen)
     assert create(service).status_code == 201
     admin = service.client("admin")
-    admin.post(
+    real_one = admin.post(
         "/api/crises",
         {
-            "id": "real-one",
             "name": "Real",
             "structure": "us-japan-2025",
+            "situation": "gray-zone",
             "exercise": False,
             "marking": real.to_json(),
         },
-    )
+    ).json()["id"]  # the service chooses crisis ids
     assert admin.get(f"/api/exports/crises/{EXERCISE}.json").status_code == 403
     assert admin.get(f"/api/exports/crises/{EXERCISE}.geojson").status_code == 403
-    assert admin.get("/api/exports/crises/real-one.json").status_code == 200
+    assert admin.get(f"/api/exports/crises/{real_one}.json").status_code == 200
     with pytest.raises(StopIteration):
         next(gen)
 
@@ -270,22 +270,26 @@ def test_nothing_of_an_exercise_is_linked_to_a_real_crisis(service: Service, clo
     iii_mef = service.add_user("iii-mef-op", "USA", "iii-mef", "operator")
     request = iii_mef.post(f"/api/exercises/{EXERCISE}/injects/004/file", {}).json()["request"]
     real = Marking.releasable(Classification.SECRET, "USA", ["JPN"])
-    service.client("admin").post(
-        "/api/crises",
-        {
-            "id": "real-one",
-            "name": "Real",
-            "structure": "us-japan-2025",
-            "exercise": False,
-            "marking": real.to_json(),
-        },
-    )
+    real_one = (
+        service.client("admin")
+        .post(
+            "/api/crises",
+            {
+                "name": "Real",
+                "structure": "us-japan-2025",
+                "situation": "gray-zone",
+                "exercise": False,
+                "marking": real.to_json(),
+            },
+        )
+        .json()["id"]
+    )  # the service chooses crisis ids
     cited = iii_mef.post(
-        "/api/crises/real-one/sitreps",
+        f"/api/crises/{real_one}/sitreps",
         {"title": "cites the exercise", "refs": [request["id"]], "marking": real.to_json()},
     )
     assert cited.status_code == 422
-    assert "exercise and real objects are never linked" in cited.json()["detail"]
+    assert "never mixes real and exercise" in cited.json()["detail"]
 
 
 def test_the_review_is_data_and_a_page_for_exercise_control_and_observers(

@@ -13,6 +13,7 @@ to Japan, Japanese releasable to the U.S., Japanese NOFORN),
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +25,7 @@ from kizuna.errors import NotFound
 from kizuna.intel import (
     Audience,
     Filer,
+    IntelDesk,
     IntelView,
     PictureBook,
     PositionReport,
@@ -31,6 +33,7 @@ from kizuna.intel import (
     SensorRegistered,
     TracksReported,
 )
+from kizuna.store import open_store
 
 CRISIS = "c"
 MARKINGS = {
@@ -158,17 +161,21 @@ def _timing(delivered: list[object]) -> list[int]:
     return out
 
 
-def test_a_sensor_japan_may_not_see_is_answered_like_one_that_does_not_exist() -> None:
-    from kizuna.intel.desk import IntelDesk
-
-    view, _ = _view([])
-    desk = IntelDesk.__new__(IntelDesk)  # the read side only: no store needed to read the view
-    desk.view = view
-    hidden = _message(lambda: desk.sensor(JAPANESE, "us-noforn"))
-    missing = _message(lambda: desk.sensor(JAPANESE, "no-such-sensor"))
-    assert hidden.replace("us-noforn", "X") == missing.replace("no-such-sensor", "X")
-    assert [s.id for s in desk.sensors(JAPANESE)] == ["jp-noforn", "jp-rel", "us-rel"]
-    assert [s.id for s in desk.sensors(AMERICAN)] == ["jp-rel", "us-noforn", "us-rel"]
+def test_a_sensor_japan_may_not_see_is_answered_like_one_that_does_not_exist(tmp_path: Path) -> None:
+    """A real desk over a real store: the four sensors registered by filers of their nations."""
+    crisis_marking = Marking.releasable(Classification.SECRET, "USA", ["JPN"])
+    with open_store(f"sqlite:///{tmp_path / 'kizuna.db'}", listen=False) as store:
+        desk = IntelDesk(store, clock=lambda: START, crisis_marking=lambda _user, _crisis: crisis_marking)
+        for sensor, marking in sorted(MARKINGS.items()):
+            filer = AMERICAN if marking.owner == "USA" else JAPANESE
+            desk.register_sensor(
+                filer, CRISIS, sensor_id=sensor, name=sensor, kind=SensorKind.RADAR, marking=marking
+            )
+        hidden = _message(lambda: desk.sensor(JAPANESE, "us-noforn"))
+        missing = _message(lambda: desk.sensor(JAPANESE, "no-such-sensor"))
+        assert hidden.replace("us-noforn", "X") == missing.replace("no-such-sensor", "X")
+        assert [s.id for s in desk.sensors(JAPANESE)] == ["jp-noforn", "jp-rel", "us-rel"]
+        assert [s.id for s in desk.sensors(AMERICAN)] == ["jp-rel", "us-noforn", "us-rel"]
 
 
 def _message(call: object) -> str:

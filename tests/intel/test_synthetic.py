@@ -9,6 +9,7 @@ import pytest
 
 from kizuna.errors import DataError, UnknownId
 from kizuna.intel.synthetic import SyntheticPicture, check_picture_file, load_picture
+from kizuna.model.sources import catalog
 
 BAD = """\
 id: bad
@@ -43,6 +44,32 @@ def test_every_problem_is_reported_with_its_line(tmp_path: Path) -> None:
     assert (17, "sensors.0.source") in found
     assert (18, "sensors.0.colour") in found
     assert all(p.file == str(path) for p in problems)
+
+
+def test_source_keys_resolve_against_the_catalog_or_the_file_s_own_table(tmp_path: Path) -> None:
+    """The bundled picture cites the catalog (no table of its own); a user's file may add its own keys."""
+    bundled = load_picture("senkaku-picture")
+    assert set(bundled.sources) == {"JALERT", "RD", "SENKAKU"}
+    assert bundled.sources["RD"] == catalog()["RD"]
+    assert bundled.sources["SENKAKU"].url == "https://en.wikipedia.org/wiki/Senkaku_Islands"
+
+    own = BAD.replace("lat: 95", "lat: 25").replace("pd: 1.5", "pd: 0.9").replace("    colour: red\n", "")
+    path = tmp_path / "own.yaml"
+    path.write_text(
+        own.replace("source: NOPE", "source: [NOPE 3, DOJ24]")
+        + "sources:\n  NOPE: A memo, https://example.org/m\n"
+    )
+    picture, problems = check_picture_file(path)
+    assert problems == []
+    assert picture is not None
+    assert picture.sources["NOPE"].url == "https://example.org/m"
+    assert picture.sources["DOJ24"] == catalog()["DOJ24"]
+
+    path.write_text(own.replace("source: NOPE", "source: JALRET"))
+    _, problems = check_picture_file(path)
+    [problem] = problems
+    assert (problem.line, problem.field, problem.value) == (17, "sensors.0.source", "JALRET")
+    assert "JALERT" in str(problem)  # the nearest known key
 
 
 def test_unknown_ids_and_missing_files_are_refused(tmp_path: Path) -> None:

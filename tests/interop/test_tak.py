@@ -81,19 +81,21 @@ def picture(service: Service) -> tuple[IntelDesk, str]:
     answer = admin.post(
         "/api/crises",
         json={
-            "id": "east-china-sea",
             "name": "East China Sea",
             "structure": "us-japan-2025",
+            "situation": "gray-zone",
             "exercise": False,
             "marking": {"level": "secret", "owner": "USA", "rel_to": ["JPN"]},
         },
+        key="east-china-sea",
     )
     assert answer.status_code == 201, answer.text
+    crisis: str = answer.json()["id"]  # the service chooses crisis ids
     desk: IntelDesk = service.app.state.intel
     us = service.runtime.directory.get("usfj-op")
     desk.register_sensor(
         us,
-        "east-china-sea",
+        crisis,
         sensor_id="us-radar",
         name="U.S. radar",
         kind=SensorKind.RADAR,
@@ -101,7 +103,7 @@ def picture(service: Service) -> tuple[IntelDesk, str]:
     )
     desk.register_sensor(
         us,
-        "east-china-sea",
+        crisis,
         sensor_id="us-p8",
         name="P-8A",
         kind=SensorKind.PATROL_AIRCRAFT,
@@ -118,7 +120,7 @@ def picture(service: Service) -> tuple[IntelDesk, str]:
                 PositionReport(lat=a, lon=b, sigma_m=(40.0, 40.0, 10.0), kind="a-h-S") for a, b in ships
             ],
         )
-    return desk, "east-china-sea"
+    return desk, crisis
 
 
 def _events(data: bytes) -> list[bytes]:

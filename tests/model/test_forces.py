@@ -94,16 +94,21 @@ def test_the_bundled_2025_forces_belong_to_their_structure() -> None:
     }
 
 
-def test_units_the_facts_file_is_silent_on_are_assumptions() -> None:
+def test_units_the_cited_sources_are_silent_on_are_assumptions() -> None:
     forces = load_forces("us-japan-2025")
     for unit_id in ("msdf-aegis-sasebo", "asdf-pac3-kanto", "us-7th-fleet-ddg", "kadena-patriot"):
         unit = forces.unit(unit_id)
-        assert not unit.source, f"{unit_id}: the facts file gives no source"
+        assert not unit.source, f"{unit_id}: no cited source names it"
         assert unit.assumption is not None
-        assert "facts file" in unit.assumption, f"{unit_id}: the assumption says the facts file is silent"
-    # Units the facts file names cite it.
+        assert "cited sources" in unit.assumption.lower(), (
+            f"{unit_id}: the assumption says the cited sources are silent"
+        )
+        assert "facts" not in unit.assumption, f"{unit_id}: shipped text names no research notes"
+    # Units the cited sources name cite them.
     assert "MLR" in " ".join(forces.unit("12th-mlr").source)
     assert forces.unit("yaeyama-area-security-force").source
+    # ... and the loaded forces carry the catalog entries their keys cite.
+    assert {"MLR", "DOJ24", "G15"} <= set(forces.sources)
 
 
 def test_a_mission_kind_reads_its_activity_per_situation() -> None:

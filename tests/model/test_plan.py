@@ -154,6 +154,8 @@ def test_a_written_time_reads_back(hours: float) -> None:
             "unknown key",
         ),
         ("source: G15", "source: G16", "decision_points[designate-iis].source", "unknown source key"),
+        # the plan's own (top-level) source is checked too
+        ("sources:\n", "source: KYODO22\nsources:\n", "source", "unknown source key"),
         (
             "count: 1}",
             "count: 0}",
@@ -186,6 +188,17 @@ def test_each_mistake_is_named_with_its_line(
     line = text.splitlines()[problem.line - 1]
     key = field.rsplit(".", 1)[-1].split("[", maxsplit=1)[0]
     assert key in line or new.split(":", maxsplit=1)[0].strip() in line or "id:" in line, (problem.line, line)
+
+
+def test_a_plan_carries_the_catalog_entries_it_cites(tmp_path: Path) -> None:
+    # Its own table first, then the sources catalog's entries its keys cite (the top level's too), so a
+    # scenario or report made from the plan can list every document it cites.
+    plan = load_plan(write(tmp_path, GOOD.replace("sources:\n", "source: [KYODO21, DOJ24 Ch5]\nsources:\n")))
+    assert list(plan.sources) == ["G15", "DOJ24", "KYODO21"]
+    assert plan.sources["G15"].title == "The Guidelines"
+    assert "Taiwan contingency" in plan.sources["KYODO21"].title
+    bundled = load_plan("nansei-2027")
+    assert {"KYODO21", "5PARTY", "G15"} <= set(bundled.sources)
 
 
 def test_cycles_between_phases_are_an_error(tmp_path: Path) -> None:

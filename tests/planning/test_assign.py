@@ -143,11 +143,13 @@ phases:
       - id: bmd-okinawa-sts
         kind: bmd
         area: kadena
+        location: japan-territory
         needs: [{capability: bmd, count: 3}]
         ready_within_h: 100
       - id: hold-ishigaki
         kind: island-defense
         area: ishigaki
+        location: japan-territory
         supported: japan
         ready_within_h: 12
 """
@@ -212,8 +214,10 @@ def test_missions_that_compete_for_too_few_units_are_named_with_the_change(tmp_p
         start: D
         situation: armed-attack
         missions:
-          - {id: ew-west, kind: isr, area: yonaguni, needs: [ew], ready_within_h: 6}
-          - {id: ew-south, kind: isr, area: yonaguni, needs: [ew], ready_within_h: 6}
+          - {id: ew-west, kind: isr, area: yonaguni, location: japan-territory, needs: [ew],
+             ready_within_h: 6}
+          - {id: ew-south, kind: isr, area: yonaguni, location: japan-territory, needs: [ew],
+             ready_within_h: 6}
     """
     explanation = explain(tmp_path, text)
     assert not explanation.shortfalls  # each mission alone has its unit
@@ -265,3 +269,19 @@ def test_needs_default_to_the_mission_kind() -> None:
     plan: Plan = load_plan("nansei-2027")
     (need,) = needs_of(plan, plan.mission("bmd-sea-of-japan"))
     assert (need.capability, need.count, need.most) == ("bmd", 1, 1)
+
+
+def test_a_mission_that_leaves_out_a_fact_the_law_needs_is_asked_for_it(tmp_path: Path) -> None:
+    # No default decides the law (issue 8 item 13): an intercept is ruled differently over Japan or the
+    # high seas and in foreign territory, so a BMD mission must say where it is.
+    text = VARIANT.replace("        location: japan-territory\n        needs", "        needs", 1)
+    plan = load_plan(write(tmp_path, text))
+    with pytest.raises(DataError) as caught:
+        assignment_problem(plan, frameworks())
+    (problem,) = caught.value.problems
+    assert problem.field == "phases[sts].missions[bmd-okinawa-sts].location"
+    assert problem.line == text.splitlines().index("      - id: bmd-okinawa-sts") + 1
+    assert "not stated" in problem.message
+    assert "foreign-territory" in problem.message  # where the ruling differs
+    assert problem.expected is not None
+    assert "japan-territory" in problem.expected

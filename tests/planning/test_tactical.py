@@ -48,7 +48,10 @@ def test_the_2025_structure_has_the_assumed_centers_between_marines_and_gsdf() -
         assert org.is_bilateral
         assert "tactical-tasking" in org.grants
         assert org.assumption
-        assert "alliance-facts.md §4" in org.assumption
+        # an assumption that says no public source describes it, naming no research notes
+        assert "No public description" in org.assumption
+        assert "[U]" in org.assumption
+        assert "alliance-facts" not in org.assumption
     assert tactical_center(s, "12th-mlr", "yaeyama-area-security-force") == s.org("nansei-tcc-sakishima")
     assert tactical_center(s, "12th-mlr", "ardb") == s.org("nansei-tcc-okinawa")
     # two units of one nation stay in their national chain
@@ -99,9 +102,16 @@ def test_the_reverse_direction_takes_the_center_too() -> None:
         activity="use-of-force",
         supported="japan",
         location="japan-territory",
+        flags=("attack-occurred",),
     )
     path = compile_request(structure(), frameworks(), request)
     assert [s.organization for s in path.order()] == ["miyako-guard", "nansei-tcc-sakishima", "12th-mlr"]
+    # Before the attack occurs (clear danger only) U.S. combat from Japan still needs prior consultation
+    # (EON60; Treaty Art. V needs an actual attack): the shortcut is refused and the request goes up.
+    before = compile_request(structure(), frameworks(), request.model_copy(update={"flags": frozenset()}))
+    assert not CENTERS & {s.organization for s in before.steps}
+    assert "prior-consultation" in before.approvals()
+    assert any(n.startswith("Not through nansei-tcc-sakishima") for n in before.notes)
 
 
 PAIRS = [

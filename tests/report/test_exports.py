@@ -62,6 +62,7 @@ def test_rulings_and_the_matrix_as_tables(tmp_path: Path) -> None:
         "actor": "jsdf",
         "activity": "supply",
         "supported": "us-forces",
+        "location": "high-seas-near-japan",  # no default decides the law (issue 8 item 13)
     }
     query = Query.from_dict(data, fw)
     path = write_rulings(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from kizuna.service import benchmark
+from kizuna.store.pgserver import free_port
 
 
 @pytest.mark.slow
@@ -19,3 +24,26 @@ def test_the_benchmark_measures_a_real_server() -> None:
     assert figures["fanout_p99_ms"] == figures["fanout"]["p99_ms"]
     assert figures["reference"]["errors"] == 0
     assert "postgresql" not in figures
+
+
+def test_a_server_that_dies_while_starting_is_reported_with_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(  # a stand-in for `kizuna serve` that fails at start
+            [sys.executable, "-c", "import sys; sys.stderr.write('no such database'); sys.exit(3)"],
+            stderr=sink,
+        )
+    with pytest.raises(benchmark.BenchFailed, match=r"exited with 3[\s\S]*no such database"):
+        benchmark.wait_until_serving(process, f"http://127.0.0.1:{free_port()}", log=log)
+
+
+def test_a_server_that_never_answers_is_reported_with_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    log.write_text("Verifying the event chain and building the view...")
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with pytest.raises(benchmark.BenchFailed, match=r"without answering[\s\S]*Verifying the event"):
+            benchmark.wait_until_serving(process, f"http://127.0.0.1:{free_port()}", log=log, timeout_s=0.5)
+    finally:
+        process.kill()
+        process.wait()

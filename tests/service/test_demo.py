@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from tests.service.conftest import Service
 
+from kizuna.access.directory import users_table
+from kizuna.service import open_runtime
 from kizuna.service.demo import CRISIS, DEMO_PASSWORD, login_lines, seed_demo
+from kizuna.settings import Settings
+from kizuna.store import system_clock
 
 
 def test_the_demo_seeds_a_running_crisis_once(service: Service) -> None:
@@ -103,3 +108,28 @@ def test_reset_deletes_only_a_sqlite_demo_database(tmp_path: Path) -> None:
         with pytest.raises(typer.Exit) as done:
             _reset_demo(url, demo=demo)
         assert done.value.exit_code == 2
+
+
+def test_demo_users_get_the_cheap_hash_and_the_services_cost_at_first_login(tmp_path: Path) -> None:
+    # Their password is printed for all to see: hashing it at the full cost for every demo user made
+    # most of a demo start. The first login re-hashes at the service's cost, as any other stale hash.
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    runtime = open_runtime(settings, system_clock)  # the production hasher, as `kizuna serve` has
+    try:
+        seed_demo(runtime)
+        service_cost = runtime.directory.passwords
+
+        def stored_hash() -> str:
+            with runtime.store.engine.connect() as connection:
+                return str(
+                    connection.execute(
+                        select(users_table.c.password_hash).where(users_table.c.id == "us-operator")
+                    ).scalar_one()
+                )
+
+        assert service_cost.needs_rehash(stored_hash())
+        assert runtime.directory.authenticate("us-operator", DEMO_PASSWORD).id == "us-operator"
+        assert not service_cost.needs_rehash(stored_hash())
+        assert runtime.directory.authenticate("us-operator", DEMO_PASSWORD).id == "us-operator"
+    finally:
+        runtime.close()

@@ -90,7 +90,12 @@ def test_a_reused_key_on_a_missing_id_is_not_found_not_a_crash(service: Service)
 
 def test_the_service_chooses_crisis_ids(service: Service) -> None:
     excon = service.client("excon")
-    body = {"name": "drill", "structure": "us-japan-2025", "marking": UNCLASS_BOTH.to_json()}
+    body = {
+        "name": "drill",
+        "structure": "us-japan-2025",
+        "situation": "gray-zone",
+        "marking": UNCLASS_BOTH.to_json(),
+    }
     first = excon.post("/api/crises", body, key="open-1")
     assert first.status_code == 201
     assert first.json()["id"].startswith("c-")
@@ -108,7 +113,13 @@ def test_a_report_cites_only_objects_of_its_own_crisis(service: Service) -> None
     admin, us = service.client("admin"), service.client("usfj-op")
     real = admin.post(
         "/api/crises",
-        {"name": "real", "structure": "us-japan-2025", "exercise": False, "marking": UNCLASS_BOTH.to_json()},
+        {
+            "name": "real",
+            "structure": "us-japan-2025",
+            "situation": "gray-zone",
+            "exercise": False,
+            "marking": UNCLASS_BOTH.to_json(),
+        },
     ).json()["id"]
     exercise_request = us.post(f"/api/crises/{CRISIS}/requests", us_isr(UNCLASS_BOTH.to_json())).json()[
         "request"
@@ -149,6 +160,7 @@ def test_exercise_control_neither_sees_nor_opens_a_real_crisis(service: Service)
     body = {
         "name": "real",
         "structure": "us-japan-2025",
+        "situation": "gray-zone",
         "exercise": False,
         "marking": UNCLASS_BOTH.to_json(),
     }

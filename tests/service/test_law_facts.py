@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from tests.service.conftest import SECRET_BOTH, UNCLASS_BOTH, Service
 
-CRISIS = "facts"
 
-
-def open_crisis(service: Service, **extra: object) -> int:
+def open_crisis(service: Service, **extra: object) -> tuple[int, str]:
+    """Open an exercise crisis; return the status code and the id the service chose."""
     response = service.client("excon").post(
         "/api/crises",
         {
-            "id": CRISIS,
             "name": "facts",
             "structure": "us-japan-2025",
             "exercise": True,
@@ -21,16 +19,17 @@ def open_crisis(service: Service, **extra: object) -> int:
             **extra,
         },
     )
-    return response.status_code
+    return response.status_code, response.json().get("id", "")
 
 
 def test_a_crisis_needs_its_situation_named(service: Service) -> None:
-    assert open_crisis(service) == 422  # no default situation decides the law
-    assert open_crisis(service, situation="gray-zone") == 201
+    assert open_crisis(service)[0] == 422  # no default situation decides the law
+    assert open_crisis(service, situation="gray-zone")[0] == 201
 
 
 def test_a_request_leaving_out_a_fact_the_law_depends_on_is_422_naming_it(service: Service) -> None:
-    assert open_crisis(service, situation="gray-zone") == 201
+    status, crisis = open_crisis(service, situation="gray-zone")
+    assert status == 201
     us = service.client("usfj-op")
     body = {
         "executor": "msdf",
@@ -39,9 +38,9 @@ def test_a_request_leaving_out_a_fact_the_law_depends_on_is_422_naming_it(servic
         "supported": "us-forces",
         "marking": SECRET_BOTH.to_json(),
     }
-    refused = us.post(f"/api/crises/{CRISIS}/requests", body)
+    refused = us.post(f"/api/crises/{crisis}/requests", body)
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"] == "MissingFact"
     assert "location" in refused.json()["detail"]
-    stated = us.post(f"/api/crises/{CRISIS}/requests", {**body, "location": "high-seas-near-japan"})
+    stated = us.post(f"/api/crises/{crisis}/requests", {**body, "location": "high-seas-near-japan"})
     assert stated.status_code == 201, stated.text

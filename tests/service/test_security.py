@@ -109,15 +109,16 @@ def _seed_intel(service: Service) -> dict[str, Any]:
     us = service.client("usfj-op")
     sensor = us.post(
         f"/api/crises/{CRISIS}/sensors",
-        {"id": "us-noforn-radar", "name": f"radar {PHRASE}", "kind": "radar", "marking": US_NOFORN.to_json()},
+        {"name": f"radar {PHRASE}", "kind": "radar", "marking": US_NOFORN.to_json()},
     )
     assert sensor.status_code == 201, sensor.text
+    radar = sensor.json()["id"]  # the service chooses sensor ids
     for second in range(4):
         scan = {
             "time": f"2027-04-06T05:00:0{second}Z",
             "reports": [{"lat": 25.7 + 0.0001 * second, "lon": 123.5, "sigma_m": [50, 50, 10]}],
         }
-        assert us.post("/api/intel/sensors/us-noforn-radar/scans", scan).status_code == 201
+        assert us.post(f"/api/intel/sensors/{radar}/scans", scan).status_code == 201
     tracks = us.get(f"/api/crises/{CRISIS}/tracks").json()["tracks"]
     assert len(tracks) == 1
     report = us.post(
@@ -133,8 +134,8 @@ def _seed_intel(service: Service) -> dict[str, Any]:
     assert report.status_code == 201, report.text
     report_id = report.json()["report"]["id"]
     return {
-        "hidden": ["us-noforn-radar", tracks[0]["id"], report_id],
-        "ids": {"sensor_id": ["us-noforn-radar"], "report_id": [report_id], "track_id": [tracks[0]["id"]]},
+        "hidden": [radar, tracks[0]["id"], report_id],
+        "ids": {"sensor_id": [radar], "report_id": [report_id], "track_id": [tracks[0]["id"]]},
     }
 
 

@@ -30,7 +30,8 @@ def _post(base: str, token: str, path: str, body: object) -> httpx.Response:
 def test_two_workers_follow_each_other(postgres_server: PostgresServer, tmp_path: Path) -> None:
     url = postgres_server.create_database("kizuna_workers")
     tokens = benchmark.prepare_users(url)
-    with benchmark.serve_subprocess(url, tmp_path, workers=2) as base:
+    with benchmark.serve_subprocess(url, tmp_path, workers=2) as served:
+        base = served.base
         streamed: list[str] = []
         auth = {"Authorization": f"Bearer {tokens['usfj']}"}
 

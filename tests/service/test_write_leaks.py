@@ -27,7 +27,7 @@ WRITES = {"post", "put", "patch", "delete"}
 class Slot:
     """One place a write route takes an id: which kind, and how to build the call with it."""
 
-    kind: str  # crisis, request, tasking, token
+    kind: str  # crisis, request, tasking, token, exercise, sensor, intel-report
     call: Callable[[Client, str, dict[str, str]], Any]
 
 
@@ -45,6 +45,15 @@ def _slots() -> dict[tuple[str, str], list[Slot]]:
         return call
 
     sitrep = {"title": "t", "refs": [], "marking": UNCLASS_BOTH.to_json()}
+    exercise = {
+        "id": "{id}",
+        "name": "n",
+        "scenario": "dprk-missile-launch",
+        "structure": "us-japan-2025",
+        "situation": "gray-zone",
+        "marking": UNCLASS_BOTH.to_json(),
+        "msel": [],
+    }
     tasking = {"unit": "iii-mef", "task": "t", "marking": UNCLASS_BOTH.to_json()}
     return {
         ("post", "/api/auth/login"): [],
@@ -65,6 +74,7 @@ def _slots() -> dict[tuple[str, str], list[Slot]]:
                         "id": "{id}",
                         "name": "n",
                         "structure": "us-japan-2025",
+                        "situation": "gray-zone",
                         "marking": UNCLASS_BOTH.to_json(),
                     },
                 ),
@@ -86,10 +96,61 @@ def _slots() -> dict[tuple[str, str], list[Slot]]:
         ("post", "/api/taskings/{tasking_id}/status"): [
             Slot("tasking", post("/api/taskings/{id}/status", {"status": "cancelled"}))
         ],
+        ("post", "/api/exercises"): [Slot("crisis", post("/api/exercises", exercise))],
+        ("post", "/api/exercises/msel-check"): [],
+        ("post", "/api/exercises/{exercise_id}/clock"): [
+            Slot("exercise", post("/api/exercises/{id}/clock", {"action": "start", "speed": 1}))
+        ],
+        ("post", "/api/exercises/{exercise_id}/injects"): [
+            Slot(
+                "exercise",
+                post("/api/exercises/{id}/injects", {"serial": "P1", "event": "e", "to": ["usfj"]}),
+            )
+        ],
+        ("post", "/api/exercises/{exercise_id}/injects/{serial}/file"): [
+            Slot("exercise", post("/api/exercises/{id}/injects/001/file", {}))
+        ],
+        ("post", "/api/exercises/{exercise_id}/observations"): [
+            Slot("exercise", post("/api/exercises/{id}/observations", {"objective": "o", "text": "t"}))
+        ],
         ("post", "/api/crises/{crisis_id}/sitreps"): [
             Slot("crisis", post("/api/crises/{id}/sitreps", sitrep)),
             Slot("request", post(f"/api/crises/{CRISIS}/sitreps", sitrep | {"refs": ["{id}"]})),
             Slot("tasking", post(f"/api/crises/{CRISIS}/sitreps", sitrep | {"refs": ["{id}"]})),
+        ],
+        **_intel_slots(post),
+    }
+
+
+def _intel_slots(
+    post: Callable[[str, dict[str, Any]], Callable[[Client, str, dict[str, str]], Any]],
+) -> dict[tuple[str, str], list[Slot]]:
+    """The intelligence routes: sensors, their scans and releases, reports and their tearlines."""
+    marking = UNCLASS_BOTH.to_json()
+    scan = {
+        "time": "2027-04-06T05:00:00+00:00",
+        "reports": [{"lat": 25.7, "lon": 123.5, "sigma_m": [50, 50, 20]}],
+    }
+    report = {"title": "t", "text": "x", "reliability": "B", "credibility": "2", "marking": marking}
+    release = {"marking": marking, "start": "2027-04-06T05:00:00+00:00", "reason": "r"}
+    tearline = {"title": "t", "text": "x", "marking": marking, "reason": "r"}
+    sensor = {"name": "n", "kind": "radar", "marking": marking}
+    return {
+        ("post", "/api/crises/{crisis_id}/sensors"): [
+            Slot("crisis", post("/api/crises/{id}/sensors", sensor)),
+            Slot("sensor", post(f"/api/crises/{CRISIS}/sensors", sensor | {"id": "{id}"})),  # refused
+        ],
+        ("post", "/api/intel/sensors/{sensor_id}/scans"): [
+            Slot("sensor", post("/api/intel/sensors/{id}/scans", scan))
+        ],
+        ("post", "/api/intel/sensors/{sensor_id}/releases"): [
+            Slot("sensor", post("/api/intel/sensors/{id}/releases", release))
+        ],
+        ("post", "/api/crises/{crisis_id}/intel-reports"): [
+            Slot("crisis", post("/api/crises/{id}/intel-reports", report))
+        ],
+        ("post", "/api/intel/reports/{report_id}/tearlines"): [
+            Slot("intel-report", post("/api/intel/reports/{id}/tearlines", tearline))
         ],
     }
 
@@ -104,7 +165,15 @@ def _fill(body: Any, object_id: str) -> Any:
 
 def _missing(kind: str) -> str:
     """An id of the same shape as the hidden one that nothing has."""
-    prefix = {"crisis": "c-", "request": "r-", "tasking": "t-", "token": ""}[kind]
+    prefix = {
+        "crisis": "c-",
+        "request": "r-",
+        "tasking": "t-",
+        "token": "",
+        "exercise": "ex-",
+        "sensor": "s-",
+        "intel-report": "ir-",
+    }[kind]
     return prefix + secrets.token_hex(8 if kind == "token" else 5)
 
 
@@ -114,7 +183,12 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
     us, excon, admin = service.client("usfj-op"), service.client("excon"), service.client("admin")
     hidden_crisis = excon.post(
         "/api/crises",
-        {"name": "U.S. planning", "structure": "us-japan-2025", "marking": US_NOFORN.to_json()},
+        {
+            "name": "U.S. planning",
+            "structure": "us-japan-2025",
+            "situation": "gray-zone",
+            "marking": US_NOFORN.to_json(),
+        },
     ).json()["id"]
     secret_shared = us.post(
         f"/api/crises/{CRISIS}/requests", asset_protection(UNCLASS_BOTH.to_json()) | {"marking": _secret()}
@@ -131,6 +205,7 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
         {
             "name": "Real crisis",
             "structure": "us-japan-2025",
+            "situation": "gray-zone",
             "exercise": False,
             "marking": UNCLASS_BOTH.to_json(),
         },
@@ -145,11 +220,28 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
         {"unit": "iii-mef", "task": "real", "marking": UNCLASS_BOTH.to_json()},
     ).json()["id"]
     others_token = service.runtime.directory.token_id(service.tokens["usfj-op"])
+    us_exercise = excon.post(
+        "/api/exercises",
+        {
+            "id": "us-only-ex",
+            "name": "U.S. exercise",
+            "scenario": "dprk-missile-launch",
+            "structure": "us-japan-2025",
+            "situation": "gray-zone",
+            "marking": US_NOFORN.to_json(),
+            "msel": [],
+        },
+    )
+    assert us_exercise.status_code == 201, us_exercise.text
+    intel = _seed_intel(service, real_crisis)
     foreign = {
         "crisis": [hidden_crisis],
         "request": [noforn_request],
         "tasking": [noforn_tasking],
         "token": [others_token],
+        "exercise": ["us-only-ex"],
+        "sensor": [intel["noforn-sensor"]],
+        "intel-report": [intel["noforn-report"]],
     }
     return {
         "jp-mod-approver": foreign,
@@ -158,15 +250,45 @@ def _seed(service: Service) -> dict[str, dict[str, list[str]]]:
             "request": [secret_shared, noforn_request],
             "tasking": [noforn_tasking],
             "token": [others_token],
+            "exercise": ["us-only-ex"],
+            "sensor": [intel["secret-sensor"], intel["noforn-sensor"]],
+            "intel-report": [intel["secret-report"], intel["noforn-report"]],
         },
         "excon": {
             "crisis": [real_crisis],
             "request": [real_request],
             "tasking": [real_tasking],
             "token": [others_token],
+            "exercise": [real_crisis],  # a real crisis is no exercise to exercise control
+            "sensor": [intel["real-sensor"]],
+            "intel-report": [intel["real-report"]],
         },
         "us-inactive": foreign,
     }
+
+
+def _seed_intel(service: Service, real_crisis: str) -> dict[str, str]:
+    """Sensors and reports each probing user may not see: U.S. NOFORN, SECRET, in the real crisis."""
+    us = service.client("usfj-op")
+    made: dict[str, str] = {}
+    for name, crisis, marking in (
+        ("noforn", CRISIS, US_NOFORN.to_json()),
+        ("secret", CRISIS, _secret()),
+        ("real", real_crisis, UNCLASS_BOTH.to_json()),
+    ):
+        sensor = us.post(
+            f"/api/crises/{crisis}/sensors",
+            {"name": name, "kind": "radar", "marking": marking},
+        )
+        assert sensor.status_code == 201, sensor.text
+        made[f"{name}-sensor"] = sensor.json()["id"]
+        report = us.post(
+            f"/api/crises/{crisis}/intel-reports",
+            {"title": name, "text": name, "reliability": "B", "credibility": "2", "marking": marking},
+        )
+        assert report.status_code == 201, report.text
+        made[f"{name}-report"] = report.json()["report"]["id"]
+    return made
 
 
 def _secret() -> dict[str, Any]:
@@ -191,7 +313,12 @@ def test_every_write_route_answers_a_hidden_id_exactly_like_a_missing_one(servic
         "us-low": lambda c: c.post(f"/api/crises/{CRISIS}/sitreps", _own_report(), key="used"),
         "excon": lambda c: c.post(
             "/api/crises",
-            {"name": "x", "structure": "us-japan-2025", "marking": UNCLASS_BOTH.to_json()},
+            {
+                "name": "x",
+                "structure": "us-japan-2025",
+                "situation": "gray-zone",
+                "marking": UNCLASS_BOTH.to_json(),
+            },
             key="used",
         ),
     }
@@ -221,8 +348,8 @@ def test_every_write_route_answers_a_hidden_id_exactly_like_a_missing_one(servic
                         assert a.status_code < 500, (where, a.text)
                         assert a.status_code == b.status_code, (where, a.text, b.text)
                         assert _blot(a.text, hidden_id) == _blot(b.text, missing_id), where
-                        if user_id != "us-inactive":
-                            assert a.status_code in {404, 422}, (where, a.text)
+                        if user_id != "us-inactive":  # (a role that may not write at all: 403 to both)
+                            assert a.status_code in {403, 404, 422}, (where, a.text)
                         probed += 1
     assert probed > 60
 

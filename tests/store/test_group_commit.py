@@ -88,6 +88,51 @@ def test_waiting_appends_commit_together_and_succeed_or_fail_alone(store: EventS
     assert store.stream_version("crisis:p4") == 2
 
 
+def test_a_group_whose_refusals_all_come_before_writing_needs_no_savepoints(
+    store: EventStore, store_url: str
+) -> None:
+    # Version conflicts are refused before an append writes anything, so a group of them and of good
+    # appends commits in one transaction without a savepoint per append (two statements each).
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    results: dict[str, object] = {}
+    jobs = {
+        "first": ("crisis:c0", 0),
+        "stale": ("request:r1", 0),
+        **{f"plain-{i}": (f"crisis:p{i}", 0) for i in range(4)},
+    }
+
+    def run(name: str) -> None:
+        stream, expected = jobs[name]
+        try:
+            results[name] = store.append(stream, [NewEvent("note")], expected_version=expected)
+        except Exception as error:
+            results[name] = error
+
+    blocker = make_engine(store_url)
+    try:
+        with blocker.connect().execution_options(**{WRITE_OPTION: True}) as held, held.begin():
+            held.execute(select(chain_head).with_for_update()).all()
+            first = threading.Thread(target=run, args=("first",))
+            first.start()
+            _wait_until(lambda: store._leading and not store._queue)
+            others = [threading.Thread(target=run, args=(name,)) for name in jobs if name != "first"]
+            for thread in others:
+                thread.start()
+            _wait_until(lambda: len(store._queue) == len(others))
+        for thread in [first, *others]:
+            thread.join(60)
+    finally:
+        blocker.dispose()
+
+    assert isinstance(results["stale"], ConflictError)
+    assert all(isinstance(results[f"plain-{i}"], tuple) for i in range(4))
+    assert not [s for s in statements if "SAVEPOINT" in s.upper()]
+    assert store.head().seq == 1 + 1 + 4
+    assert store.verify().ok
+    assert all(store.check_projections().values()), store.check_projections()
+
+
 def _wait_until(condition: object, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]

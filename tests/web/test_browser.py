@@ -247,6 +247,8 @@ def _pages(demo: Demo) -> list[tuple[str, str, str]]:
         ("request", f"/requests/{prior.id}", "#percentile .percentile-line, #percentile .hint"),
         ("structure", f"/structures/{STRUCTURE}?compare=us-japan-2015", "#chart[data-ready=true]"),
         ("law", "/law?actor=us-forces&activity=combat-operations-from-japan", ".matrix"),
+        ("plans", "/plans", ".plans-table"),
+        ("plan", "/plans/nansei-2027", "#map[data-ready=true]"),
     ]
 
 

@@ -51,8 +51,8 @@ __all__ = [
     "Designation",
     "Event",
     "EventBase",
-    "Kind",
     "ExtensionEvent",
+    "Kind",
     "Law",
     "LiveView",
     "Recorded",
@@ -74,7 +74,7 @@ __all__ = [
     "decide_step",
     "decide_withdraw",
     "event_from_data",
-    "in_coordination_log",
     "event_to_data",
+    "in_coordination_log",
     "stream_of",
 ]

@@ -8,7 +8,7 @@ as arguments, so the same machine runs in the service, in tests and in a Hypothe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -134,9 +134,9 @@ class RequestState(BaseModel):
                 held.append(approval)
         return tuple(held)
 
-    def step_status(self, step_id: str) -> StepStatus:
-        """Return where a step stands."""
-        done = self.done
+    def step_status(self, step_id: str, done: Mapping[str, StepRecord] | None = None) -> StepStatus:
+        """Return where a step stands (`done`: the records by step, if the caller has them already)."""
+        done = self.done if done is None else done
         if step_id in done:
             return StepStatus.DENIED if done[step_id].action is Action.DENY else StepStatus.DONE
         if self.status.closed:
@@ -146,15 +146,17 @@ class RequestState(BaseModel):
 
     def ready_steps(self) -> tuple[Step, ...]:
         """Return the steps that can be acted on now, in path order."""
-        return tuple(s for s in self.path.order() if self.step_status(s.id) is StepStatus.READY)
+        done = self.done
+        return tuple(s for s in self.path.order() if self.step_status(s.id, done) is StepStatus.READY)
 
     def summary(self) -> dict[str, Any]:
         """Return the state a losing concurrent action is told about (ConflictError.current)."""
+        done = self.done
         return {
             "request": self.id,
             "status": self.status.value,
             "version": self.version,
-            "steps": {s.id: self.step_status(s.id).value for s in self.path.steps},
+            "steps": {s.id: self.step_status(s.id, done).value for s in self.path.steps},
         }
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from kizuna.access import Marking, User, can_see, combine
+from kizuna.access import Marking, User, can_see, combine, filed_into
 from kizuna.coordination import (
     Actor,
     Coordinator,
@@ -69,7 +69,7 @@ def recipients_problems(msel: Msel, structure: Structure, marking: Marking, wher
     problems: list[Problem] = []
     codes = {n.id: n.code for n in structure.nations}
     for row in msel.rows:
-        combined = combine(marking, row.marking) if row.marking is not None else marking
+        combined = combine(marking, filed_into(row.marking, marking)) if row.marking is not None else marking
         for org in row.to:
             if org == ALL:
                 continue
@@ -441,7 +441,9 @@ class Exercises:
             user,
             exercise_id,
             spec=fields,
-            marking=combine(inject.marking, marking) if marking is not None else inject.marking,
+            marking=combine(inject.marking, filed_into(marking, inject.marking))
+            if marking is not None
+            else inject.marking,
             idempotency_key=f"inject:{exercise_id}:{serial}",
         )
 
@@ -484,7 +486,11 @@ class Exercises:
             raise PermissionDenied(f"{user.id} is {user.role!r}; observations are written by observers")
         if not text.strip() or not objective.strip():
             raise InvalidQuery("an observation names its objective and says what was observed")
-        combined = combine(state.marking, marking) if marking is not None else state.marking
+        combined = (
+            combine(state.marking, filed_into(marking, state.marking))
+            if marking is not None
+            else state.marking
+        )
         if not can_see(user, combined):
             raise PermissionDenied(f"{user.id} could not see an observation marked {combined.banner()}")
         for ref in refs:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kizuna.access import Marking, User, can_see, combine
+from kizuna.access import Marking, User, can_see, combine, filed_into
 from kizuna.coordination import Actor, Recorded
 from kizuna.exercise.clock import ClockHistory, ClockState
 from kizuna.exercise.events import (
@@ -89,7 +89,11 @@ class ExerciseState:
 
     def add_row(self, row: MselRow, *, added: bool = False) -> None:
         """Add an inject (from the MSEL, or ad hoc) to those waiting for their time."""
-        marking = combine(self.marking, row.marking) if row.marking is not None else self.marking
+        marking = (
+            combine(self.marking, filed_into(row.marking, self.marking))
+            if row.marking is not None
+            else self.marking
+        )
         self.injects[row.serial] = InjectState(row=row, marking=marking, added=added)
         entry = (row.time, row.serial)
         if not self._queue or entry >= self._queue[-1]:

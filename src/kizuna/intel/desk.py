@@ -9,16 +9,27 @@ the reason.
 The desk never imports the coordination package (both sit in layer 5): the crisis a command names is
 looked up through `crisis_marking(user, crisis_id)`, which the service wires to the coordinator and which
 raises NotFound for a crisis the user may not see.
+
+Users only act on what they may see: every id a command names is looked up for the user (visible or
+NotFound) before anything else, the idempotency key included, and the desk chooses the ids of what a
+user creates (sensors, reports, decisions), so no answer tells a hidden object from a missing one. An
+idempotency key belongs to one user and one command with its arguments (their digest is recorded with
+the write, as the coordinator does): a retry answers what the first write made, and reusing the key for
+anything else is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from kizuna.access import Marking, Role, User, can_see, combine
 from kizuna.errors import ConflictError, InvalidQuery, NotFound, PermissionDenied
@@ -64,6 +75,7 @@ MAX_REPORTS = 20_000
 FUTURE_SLACK = timedelta(minutes=5)
 
 T = TypeVar("T")
+E = TypeVar("E", bound=IntelEvent)
 
 
 def filer_of(user: User) -> Filer:
@@ -73,6 +85,34 @@ def filer_of(user: User) -> Filer:
 
 def _new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(5)}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """An earlier write made with an idempotency key: its stream, its event and its command digest."""
+
+    stream: str
+    seq: int
+    digest: str | None
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, frozenset | set):
+        return sorted(str(v) for v in value)
+    return str(value)
+
+
+def _digest(user_id: str, key: str, command: str, args: dict[str, Any]) -> str:
+    """Return the digest that binds an idempotency key to one user, command and set of arguments."""
+    text = json.dumps(
+        {"user": user_id, "key": key, "command": command, "args": args},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=_jsonable,
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +144,7 @@ class IntelDesk:
         self.view = IntelView(frame=frame or (params.frame if params else Frame(0.0, 0.0)))
         self.book = PictureBook(self.view, params or FusionParams(frame=self.view.frame))
         self._lock = threading.RLock()
+        self._keys: dict[str, _Keyed] = {}
         self.catch_up()
 
     # -- following the log ------------------------------------------------------------------------------
@@ -115,6 +156,11 @@ class IntelDesk:
             releases: set[str] = set()
             count = 0
             for stored in self.store.iter_all(self.view.last_seq):
+                if stored.idempotency_key is not None:  # any package's: a key is one write's everywhere
+                    digest = stored.payload.get("command_digest")
+                    self._keys[stored.idempotency_key] = _Keyed(
+                        stored.stream, stored.seq, digest if isinstance(digest, str) else None
+                    )
                 if stored.type not in INTEL_EVENT_TYPES:
                     self.view.last_seq = stored.seq
                     continue
@@ -131,10 +177,44 @@ class IntelDesk:
                 self.book.advance(crisis)
             return count
 
+    def _earlier(
+        self, user: User, key: str | None, command: str, args: dict[str, Any]
+    ) -> AnyIntelEvent | None:
+        """Return the event an earlier write with this key recorded (a retry), or None for a new key.
+
+        Call it only after every id the command names was looked up for the user.
+
+        Raises:
+            InvalidQuery: The key was used for another write (another route, object or arguments).
+        """
+        if key is None:
+            return None
+        self.catch_up()
+        with self._lock:
+            earlier = self._keys.get(f"{user.id}:{key}")
+        if earlier is None:
+            return None
+        if earlier.digest != _digest(user.id, key, command, args):
+            raise InvalidQuery(
+                f"Idempotency-Key {key!r} was already used for a different write (another route, object "
+                "or body); a retry must repeat the same write exactly, and a new write needs a new key"
+            )
+        stored = next(e for e in self.store.read_stream(earlier.stream) if e.seq == earlier.seq)
+        return intel_event_from_data(dict(stored.payload))
+
     def _append(
-        self, stream: str, event: IntelEvent, *, user: User, key: str | None, expected: int | None
+        self,
+        stream: str,
+        event: IntelEvent,
+        *,
+        user: User,
+        key: str | None,
+        expected: int | None,
+        args: dict[str, Any],
     ) -> AnyIntelEvent:
-        """Append one event, catch up, and return the event the log holds (a replay for a reused key)."""
+        """Append one event (its key bound to the command and `args`), catch up, return what the log holds."""
+        if key is not None:
+            event = event.model_copy(update={"command_digest": _digest(user.id, key, event.type, args)})
         try:
             stored: Sequence[StoredEvent] = self.store.append(
                 stream,
@@ -147,7 +227,11 @@ class IntelDesk:
         except ConflictError as error:
             if isinstance(error.current, int):
                 raise ConflictError(f"{stream} exists", current={"stream": stream}) from error
-            raise
+            # The key was used meanwhile (a concurrent write): a retry of this write, or refused.
+            replay = self._earlier(user, key, event.type, args)
+            if replay is None:
+                raise
+            return replay
         self.catch_up()
         return intel_event_from_data(dict(stored[0].payload))
 
@@ -164,7 +248,8 @@ class IntelDesk:
 
     def sensor(self, user: User, sensor_id: str) -> SensorState:
         """Return a sensor the user may know, or raise NotFound."""
-        sensor = self.view.sensors.get(sensor_id)
+        with self._lock:
+            sensor = self.view.sensors.get(sensor_id)
         if sensor is None or not sensor.visible_to(user):
             raise NotFound(f"no sensor {sensor_id!r}")
         return sensor
@@ -180,7 +265,9 @@ class IntelDesk:
 
     def report(self, user: User, report_id: str) -> IntelReport:
         """Return a report the user may see, or raise NotFound."""
-        return _visible(user, self.view.reports.get(report_id), "report", report_id)
+        with self._lock:
+            report = self.view.reports.get(report_id)
+        return _visible(user, report, "report", report_id)
 
     def decisions(self, user: User, crisis: str | None = None) -> list[ReleaseDecision]:
         """Return the release decisions whose record the user may see (the owner nation's)."""
@@ -227,7 +314,7 @@ class IntelDesk:
         user: User,
         crisis: str,
         *,
-        sensor_id: str,
+        sensor_id: str | None = None,
         name: str,
         kind: SensorKind,
         marking: Marking,
@@ -236,13 +323,27 @@ class IntelDesk:
     ) -> SensorState:
         """Register a sensor of the user's nation in a crisis; its reports will carry `marking`.
 
-        The marking is the owner's (the user's nation) and is narrowed to what the crisis releases.
+        The marking is the owner's (the user's nation) and is narrowed to what the crisis releases. The
+        desk chooses the sensor's id; a trusted caller (a feed, the demo's seed) may name it instead, as
+        no answer to a user may tell whether an id is taken.
         """
         crisis_marking = self.crisis_marking(user, crisis)
+        args = {
+            "crisis": crisis,
+            "sensor": sensor_id,
+            "name": name,
+            "kind": kind,
+            "marking": marking,
+            "description": description,
+        }
+        if (replay := self._earlier(user, idempotency_key, SensorRegistered.type_name(), args)) is not None:
+            return self.sensor(user, _as(replay, SensorRegistered).sensor)
         _check_filer(user, crisis_marking)
         if not name.strip():
             raise InvalidQuery("a sensor needs a name")
         sensor_marking = _owned(user, marking, crisis_marking)
+        if sensor_id is None:
+            sensor_id = _new_id("s")
         with self._lock:
             if sensor_id in self.view.sensors:
                 raise ConflictError(f"sensor {sensor_id!r} exists", current={"sensor": sensor_id})
@@ -258,7 +359,9 @@ class IntelDesk:
             kind=kind,
             description=description,
         )
-        recorded = self._append(f"sensor:{sensor_id}", event, user=user, key=idempotency_key, expected=0)
+        recorded = self._append(
+            f"sensor:{sensor_id}", event, user=user, key=idempotency_key, expected=0, args=args
+        )
         assert isinstance(recorded, SensorRegistered)
         return self.view.sensors[recorded.sensor]
 
@@ -278,6 +381,10 @@ class IntelDesk:
         """
         sensor = self.sensor(user, sensor_id)
         crisis_marking = self.crisis_marking(user, sensor.crisis)
+        args = {"sensor": sensor_id, "time": time, "reports": list(reports), "restriction": restriction}
+        if (replay := self._earlier(user, idempotency_key, TracksReported.type_name(), args)) is not None:
+            scan = _as(replay, TracksReported)
+            return ScanReceipt(scan.sensor, scan.time, len(scan.reports), scan.marking)
         _check_filer(user, crisis_marking)
         if sensor.nation != user.nation:
             raise PermissionDenied(
@@ -306,7 +413,9 @@ class IntelDesk:
             reports=tuple(reports),
             restriction=restriction,
         )
-        recorded = self._append(f"sensor:{sensor_id}", event, user=user, key=idempotency_key, expected=None)
+        recorded = self._append(
+            f"sensor:{sensor_id}", event, user=user, key=idempotency_key, expected=None, args=args
+        )
         assert isinstance(recorded, TracksReported)
         return ScanReceipt(sensor_id, recorded.time, len(recorded.reports), recorded.marking)
 
@@ -326,6 +435,18 @@ class IntelDesk:
     ) -> IntelReport:
         """File an intelligence report of the user's nation, graded on the Admiralty scale."""
         crisis_marking = self.crisis_marking(user, crisis)
+        args = {
+            "crisis": crisis,
+            "title": title,
+            "text": text,
+            "reliability": reliability,
+            "credibility": credibility,
+            "marking": marking,
+            "place": place,
+            "observed_at": observed_at,
+        }
+        if (replay := self._earlier(user, idempotency_key, ReportFiled.type_name(), args)) is not None:
+            return self.report(user, _as(replay, ReportFiled).report)
         _check_filer(user, crisis_marking)
         if not title.strip():
             raise InvalidQuery("a report needs a title")
@@ -346,7 +467,7 @@ class IntelDesk:
             credibility=credibility,
         )
         recorded = self._append(
-            f"intelreport:{event.report}", event, user=user, key=idempotency_key, expected=0
+            f"intelreport:{event.report}", event, user=user, key=idempotency_key, expected=0, args=args
         )
         assert isinstance(recorded, ReportFiled)
         return self.view.reports[recorded.report]
@@ -373,6 +494,20 @@ class IntelDesk:
         """
         original = self.report(officer, report_id)
         crisis_marking = self.crisis_marking(officer, original.crisis)
+        args = {
+            "report": report_id,
+            "title": title,
+            "text": text,
+            "marking": marking,
+            "reason": reason,
+            "place": place,
+            "observed_at": observed_at,
+            "reliability": reliability,
+            "credibility": credibility,
+        }
+        replay = self._earlier(officer, idempotency_key, TearlineReleased.type_name(), args)
+        if replay is not None:
+            return self.report(officer, _as(replay, TearlineReleased).tearline)
         _check_officer(officer, original.marking, reason)
         if not title.strip():
             raise InvalidQuery("a tearline needs a title")
@@ -397,7 +532,7 @@ class IntelDesk:
             reason=reason,
         )
         recorded = self._append(
-            f"release:{event.decision}", event, user=officer, key=idempotency_key, expected=0
+            f"release:{event.decision}", event, user=officer, key=idempotency_key, expected=0, args=args
         )
         assert isinstance(recorded, TearlineReleased)
         return self.view.reports[recorded.tearline]
@@ -418,6 +553,11 @@ class IntelDesk:
         """
         sensor = self.sensor(officer, sensor_id)
         crisis_marking = self.crisis_marking(officer, sensor.crisis)
+        args = {"sensor": sensor_id, "marking": marking, "start": start, "reason": reason}
+        if (replay := self._earlier(officer, idempotency_key, SensorReleased.type_name(), args)) is not None:
+            decision = _as(replay, SensorReleased).decision
+            with self._lock:
+                return self.view.decisions[decision]
         _check_officer(officer, sensor.marking, reason)
         if start.tzinfo is None:
             raise InvalidQuery("the start of a release needs a time zone (UTC)")
@@ -436,10 +576,17 @@ class IntelDesk:
             reason=reason,
         )
         recorded = self._append(
-            f"release:{event.decision}", event, user=officer, key=idempotency_key, expected=0
+            f"release:{event.decision}", event, user=officer, key=idempotency_key, expected=0, args=args
         )
         assert isinstance(recorded, SensorReleased)
         return self.view.decisions[recorded.decision]
+
+
+def _as(event: AnyIntelEvent, kind: type[E]) -> E:
+    """Return the replayed event as the kind its command records (a digest match guarantees it)."""
+    if not isinstance(event, kind):
+        raise InvalidQuery(f"the idempotency key answers a {event.type}, not a {kind.type_name()}")
+    return event
 
 
 def _visible(user: User, obj: T | None, kind: str, object_id: str) -> T:

@@ -136,6 +136,16 @@ class IntelEvent(BaseModel):
     marking: Marking = Field(description="The marking of what the event concerns (see the module).")
     exercise: bool
     crisis: str
+    command_digest: str | None = Field(
+        default=None,
+        description="Binds the write's idempotency key to its user, command and arguments (a retry must "
+        "repeat them exactly).",
+    )
+
+    @classmethod
+    def type_name(cls) -> str:
+        """Return the event type this class records (its `type` field's value)."""
+        return str(cls.model_fields["type"].default)
 
 
 class SensorRegistered(IntelEvent):

@@ -15,10 +15,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kizuna.access import Classification, Marking, NationCode
 from kizuna.errors import DataError, Problem
@@ -26,7 +34,8 @@ from kizuna.intel.events import CotType, PositionReport, SensorKind
 from kizuna.intel.fusion import Scan
 from kizuna.intel.geo import Array, Frame
 from kizuna.intel.view import to_us
-from kizuna.model.provenance import Provenanced, is_url, source_key
+from kizuna.model.provenance import Provenanced
+from kizuna.model.sources import Source, read_source_table, resolve_references
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
 
@@ -141,6 +150,20 @@ class SensorSpec(Provenanced):
         )
 
 
+def _source_table(value: Any) -> Any:
+    """Accept a `sources:` table whose entries are one line of text, or mappings in the catalog's form."""
+    if not isinstance(value, dict):
+        return value
+    return {
+        str(k): Source.from_text(str(k), v)
+        if isinstance(v, str)
+        else {**v, "key": str(k)}
+        if isinstance(v, dict)
+        else v
+        for k, v in value.items()
+    }
+
+
 class PictureFile(_Frozen):
     """A synthetic picture: truth and sensors over a time span."""
 
@@ -151,7 +174,11 @@ class PictureFile(_Frozen):
     start: datetime
     duration_s: float = Field(gt=0, le=86_400)
     seed: int = 0
-    sources: dict[str, str] = Field(default_factory=dict)
+    sources: Annotated[dict[str, Source], BeforeValidator(_source_table)] = Field(
+        default_factory=dict,
+        description="The documents the picture cites, by key: a user's file's own `sources:` entries (a "
+        "title and URL, or a mapping like the catalog's) and, after loading, the catalog entries it cites.",
+    )
     targets: tuple[Target, ...] = ()
     groups: tuple[Group, ...] = ()
     sensors: tuple[SensorSpec, ...] = ()
@@ -210,28 +237,25 @@ def check_picture_file(path: str | Path) -> tuple[PictureFile | None, list[Probl
         picture = PictureFile.model_validate(data)
     except ValidationError as err:
         problems.extend(_problems(file, root, err))
-    table = data.get("sources")
-    keys: set[str] = set(table) if isinstance(table, dict) else set()
+    local = read_source_table(file, root, [])  # malformed entries were reported by the model above
+    cited = resolve_references(file, _references(root), local, problems)
+    if picture is not None:
+        picture = picture.model_copy(update={"sources": {**local, **dict(sorted(cited.items()))}})
+    problems.sort(key=lambda p: p.line or 0)
+    return (picture if not problems else None), problems
+
+
+def _references(root: dict[str, Any]) -> Iterator[tuple[str, int | None, str]]:
+    """Yield (field, line, reference) for every `source:` of a target, group or sensor."""
     for section in ("targets", "groups", "sensors"):
         entries = root.get(section) or []
         for index, entry in enumerate(entries if isinstance(entries, list) else []):
             if not isinstance(entry, dict):
                 continue
             refs = entry.get("source") or []
-            for ref in [refs] if isinstance(refs, str) else refs:
-                if isinstance(ref, str) and not is_url(ref) and source_key(ref) not in keys:
-                    problems.append(
-                        Problem(
-                            file,
-                            line_of(entry, "source"),
-                            f"{section}.{index}.source",
-                            "unknown source key",
-                            source_key(ref),
-                            f"a URL or one of {', '.join(sorted(keys)) or '(none: add a sources: table)'}",
-                        )
-                    )
-    problems.sort(key=lambda p: p.line or 0)
-    return (picture if not problems else None), problems
+            for ref in [refs] if isinstance(refs, str) else refs if isinstance(refs, list) else []:
+                if isinstance(ref, str):
+                    yield f"{section}.{index}.source", line_of(entry, "source"), ref
 
 
 def _problems(file: str, root: Any, err: ValidationError) -> Iterator[Problem]:

@@ -10,8 +10,7 @@ vocabularies plans use: `capabilities` (air and missile defense, anti-ship strik
 id: us-japan-2025
 name: Forces in and around Japan, 2025
 structure: us-japan-2025
-sources: {DOJ24: Defense of Japan 2024}
-capabilities:
+capabilities:                  # every source: key resolves in the sources catalog
   - {id: anti-ship-strike, name: Anti-ship strike, source: DOJ24}
 mission_kinds:
   - id: island-defense
@@ -63,8 +62,8 @@ from kizuna.model.validation import (
     pydantic_problems,
     raw_ids,
     read_source_table,
-    source_problems,
     validate_items,
+    with_cited_sources,
 )
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
@@ -94,7 +93,11 @@ class MissionKind(Provenanced):
     description: str = ""
     activity: Ident | dict[Ident, Ident]
     needs: tuple[Ident, ...] = Field(default=(), description="Capabilities needed, one unit each.")
-    supported: Ident = Field(default="none", description="Whose forces the mission supports or protects.")
+    supported: Ident | None = Field(
+        default=None,
+        description="Whose forces the mission supports or protects; None: not stated (no default decides "
+        "the law: a mission whose ruling depends on it must state it).",
+    )
     actors: tuple[Ident, ...] = Field(default=(), description="Only these actors (and their services).")
 
     @field_validator("activity")
@@ -155,7 +158,8 @@ class Forces(BaseModel):
     description: str = ""
     structure: str = Field(description="The structure (bundled id or path) the units belong to.")
     sources: dict[str, Source] = Field(
-        default_factory=dict, description="The file's own `sources:` entries (the catalog holds the rest)."
+        default_factory=dict,
+        description="The documents cited, by key: the file's own `sources:` entries, then the catalog's.",
     )
     capabilities: tuple[Capability, ...] = Field(min_length=1)
     mission_kinds: tuple[MissionKind, ...] = ()
@@ -242,7 +246,7 @@ def check_forces_file(path: str | Path) -> tuple[Forces | None, list[Problem]]:
     problems: list[Problem] = []
     sources = read_source_table(file, root, problems)
     data = plain(root)
-    data["sources"] = sources
+    data["sources"] = with_cited_sources(file, root, sources, problems)
     for key in ("executor", "file"):
         if key in data:
             problems.append(Problem(file, line_of(root, key), key, "unknown key (set by the loader)"))
@@ -260,7 +264,6 @@ def check_forces_file(path: str | Path) -> tuple[Forces | None, list[Problem]]:
         forces = Forces.model_validate(data)
     except ValidationError as err:
         problems.extend(pydantic_problems(file, root, err, Forces, skip=failed))
-    problems.extend(source_problems(file, root, sources))
     for section in _SECTIONS:
         problems.extend(duplicate_ids(file, root, section))
     structure_ref = data.get("structure")

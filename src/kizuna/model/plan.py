@@ -26,7 +26,7 @@ import re
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -54,8 +54,8 @@ from kizuna.model.validation import (
     pydantic_problems,
     raw_ids,
     read_source_table,
-    source_problems,
     validate_items,
+    with_cited_sources,
 )
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
@@ -185,7 +185,11 @@ class Mission(_Sourced):
     name: str = ""
     kind: Ident
     area: Annotated[Area, BeforeValidator(_area)]
-    location: Ident = Field(default="japan-territory", description="Where the act takes place, for the law.")
+    location: Ident | None = Field(
+        default=None,
+        description="Where the act takes place, for the law; None: not stated (no default decides the law: "
+        "a mission whose ruling depends on it must state it).",
+    )
     activity: Ident | None = Field(default=None, description="The authority activity (default: the kind's).")
     supported: Ident | None = Field(
         default=None, description="Whose forces it supports (default: the kind's)."
@@ -265,6 +269,31 @@ class Objective(_Frozen):
     distance: float = Field(default=0.0, ge=0, description="Cost per km between the unit and the area.")
 
 
+class PlanMarking(_Frozen):
+    """The marking of a plan, which every part of it carries: who may read it.
+
+    The same fields as a marking everywhere in Kizuna (`kizuna.access.Marking`, which the console builds
+    from this and enforces at its egress): a level, the owner nation (none for a jointly written plan),
+    the nations it is released to, or NOFORN (the owner alone). A plan without a marking is not shown
+    in the console, as nothing unmarked is.
+    """
+
+    level: Literal["unclassified", "confidential", "secret", "top-secret"]
+    owner: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    rel_to: tuple[Annotated[str, Field(pattern=r"^[A-Z]{3}$")], ...] = ()
+    noforn: bool = False
+
+    @model_validator(mode="after")
+    def _releasable(self) -> PlanMarking:
+        if self.noforn and self.owner is None:
+            raise ValueError("a NOFORN marking names its owner nation")
+        if self.noforn and set(self.rel_to) - {self.owner}:
+            raise ValueError(f"a NOFORN marking is released to its owner {self.owner} only")
+        if self.owner is None and not self.rel_to:
+            raise ValueError("name the owner nation or the nations the plan is released to (rel_to)")
+        return self
+
+
 def _aware(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         raise ValueError("d_day needs a time zone offset (e.g. 2027-05-10T00:00:00+09:00)")
@@ -278,7 +307,8 @@ class Plan(_Sourced):
     name: str = Field(min_length=1)
     description: str = ""
     sources: dict[str, Source] = Field(
-        default_factory=dict, description="The file's own `sources:` entries (the catalog holds the rest)."
+        default_factory=dict,
+        description="The documents cited, by key: the file's own `sources:` entries, then the catalog's.",
     )
     forces: str = Field(description="The forces file (bundled id or path); it names the structure.")
     structures: Annotated[tuple[str, ...], BeforeValidator(_ids)] = Field(
@@ -294,6 +324,9 @@ class Plan(_Sourced):
         default=None, description="A scenario (id or path) whose timing parameters the simulation uses."
     )
     parameters: Parameters | None = None
+    marking: PlanMarking | None = Field(
+        default=None, description="Who may read the plan (the console shows only marked plans)."
+    )
     file: str | None = None
 
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
@@ -393,7 +426,7 @@ def check_plan_file(path: str | Path) -> tuple[Plan | None, list[Problem]]:
     problems: list[Problem] = []
     sources = read_source_table(file, root, problems)
     data = plain(root)
-    data["sources"] = sources
+    data["sources"] = with_cited_sources(file, root, sources, problems)
     if "file" in data:
         problems.append(Problem(file, line_of(root, "file"), "file", "unknown key (set by the loader)"))
         data.pop("file")
@@ -413,7 +446,6 @@ def check_plan_file(path: str | Path) -> tuple[Plan | None, list[Problem]]:
         plan = Plan.model_validate(data)
     except ValidationError as err:
         problems.extend(pydantic_problems(file, root, err, Plan, skip=frozenset(failed)))
-    problems.extend(source_problems(file, root, sources))
     problems.extend(duplicate_ids(file, root, "phases"))
     problems.extend(duplicate_ids(file, root, "decision_points"))
     problems.extend(_duplicate_missions(file, root))

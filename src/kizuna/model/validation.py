@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kizuna.errors import Problem
-from kizuna.model.provenance import is_url, source_key
 from kizuna.model.yamlfile import line_of, plain
 
 if TYPE_CHECKING:
@@ -170,23 +169,18 @@ def validate_items(
     return out
 
 
-def source_problems(file: str, root: Any, sources: Mapping[str, Source]) -> Iterator[Problem]:
-    """Every `source:` below the top level is a URL or a key of the file's `sources:` table or of the
-    sources catalog (`kizuna source list`); an unknown key names the nearest known ones."""
-    from kizuna.model.sources import lookup, unknown_key_problem
+def source_references(root: Any) -> Iterator[tuple[str, int | None, str]]:
+    """Yield (field, line, reference) for every `source:` in a file, the top level's too (the `sources:`
+    table aside)."""
 
-    def walk(node: Any, loc: tuple[Any, ...]) -> Iterator[Problem]:
+    def walk(node: Any, loc: tuple[Any, ...]) -> Iterator[tuple[str, int | None, str]]:
         if isinstance(node, dict):
             for k, v in node.items():
-                if k == "source" and loc and isinstance(v, str | list):
+                if k == "source" and isinstance(v, str | list):
+                    field = field_name(root, (*loc, "source"))
                     for ref in [v] if isinstance(v, str) else v:
-                        if (
-                            isinstance(ref, str)
-                            and not is_url(ref)
-                            and lookup(source_key(ref), sources) is None
-                        ):
-                            field = field_name(root, (*loc, "source"))
-                            yield unknown_key_problem(file, line_of(node, k), field, ref, sources)
+                        if isinstance(ref, str):
+                            yield field, line_of(node, k), ref
                 elif k != "sources":
                     yield from walk(v, (*loc, str(k)))
         elif isinstance(node, list):
@@ -194,6 +188,19 @@ def source_problems(file: str, root: Any, sources: Mapping[str, Source]) -> Iter
                 yield from walk(v, (*loc, i))
 
     yield from walk(root, ())
+
+
+def with_cited_sources(
+    file: str, root: Any, sources: Mapping[str, Source], problems: list[Problem]
+) -> dict[str, Source]:
+    """Return the file's own `sources:` entries and, sorted by key, the catalog entries its `source:` keys
+    cite (`kizuna source list`), so the loaded object carries every document it cites. Every `source:`
+    must be a URL or a key of either; an unknown key adds a problem naming the
+    nearest known ones."""
+    from kizuna.model.sources import resolve_references
+
+    cited = resolve_references(file, source_references(root), sources, problems)
+    return {**sources, **dict(sorted(cited.items()))}
 
 
 def read_source_table(file: str, root: Any, problems: list[Problem]) -> dict[str, Source]:

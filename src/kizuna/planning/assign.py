@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kizuna.authority import FrameworkSet, Query, Ruling, rule
-from kizuna.errors import Infeasible, InvalidQuery
+from kizuna.errors import DataError, Infeasible, InvalidQuery, MissingFact, Problem
 from kizuna.model.forces import Forces, Unit
 from kizuna.model.plan import CapabilityNeed, Mission, Plan
 from kizuna.model.structure import Site
@@ -256,8 +256,6 @@ def check_plan_law(plan: Plan, frameworks: FrameworkSet, forces: Forces | None =
     Raises:
         DataError: an id is unknown; each problem names the file, line and the known ids.
     """
-    from kizuna.errors import DataError, Problem
-
     forces = forces or plan.loaded_forces
     problems: list[Problem] = []
     file = plan.file or plan.id
@@ -283,7 +281,8 @@ def check_plan_law(plan: Plan, frameworks: FrameworkSet, forces: Forces | None =
         for j, m in enumerate(phase.missions):
             mb = f"{base}.missions.{j}"
             where = f"phases[{phase.id}].missions[{m.id}]"
-            check(m.location, "location", f"{where}.location", plan.line(f"{mb}.location"))
+            if m.location is not None:
+                check(m.location, "location", f"{where}.location", plan.line(f"{mb}.location"))
             if m.activity is not None:
                 check(m.activity, "activity", f"{where}.activity", plan.line(f"{mb}.activity"))
             if m.supported is not None:
@@ -300,13 +299,14 @@ def check_plan_law(plan: Plan, frameworks: FrameworkSet, forces: Forces | None =
                 forces.line(f"mission_kinds.{i}.activity"),
                 ffile,
             )
-        check(
-            kind.supported,
-            "supported",
-            f"mission_kinds[{kind.id}].supported",
-            forces.line(f"mission_kinds.{i}.supported"),
-            ffile,
-        )
+        if kind.supported is not None:
+            check(
+                kind.supported,
+                "supported",
+                f"mission_kinds[{kind.id}].supported",
+                forces.line(f"mission_kinds.{i}.supported"),
+                ffile,
+            )
         for j, actor in enumerate(kind.actors):
             check(
                 actor,
@@ -330,7 +330,7 @@ class _MissionContext:
     mission: Mission
     actors: tuple[str, ...]
     activity: str
-    supported: str
+    supported: str | None
     flags: frozenset[str]
     granted: frozenset[str]
     area: tuple[float, float]
@@ -342,7 +342,8 @@ def assignment_problem(
     """Rule on every (unit, mission) pair that shares a capability; build the solver's input.
 
     Raises:
-        DataError: a law id of the plan or the forces is unknown.
+        DataError: a law id of the plan or the forces is unknown, or a mission leaves out a fact
+            (`location`, `supported`) the law's ruling on it depends on: no default decides the law.
         InvalidQuery: a unit pinned to a mission cannot take it (the message says why).
     """
     forces = forces or plan.loaded_forces
@@ -356,8 +357,9 @@ def assignment_problem(
         for cap in unit.capabilities:
             cap_index[cap].append(unit)
     rulings: dict[Query, Ruling] = {}
-    for phase in plan.phases:
-        for mission in phase.missions:
+    unstated: list[Problem] = []
+    for i, phase in enumerate(plan.phases):
+        for j, mission in enumerate(phase.missions):
             kind = forces.kind_by_id[mission.kind]
             wanted = _needs(forces, mission)
             needs[mission.id] = wanted
@@ -381,9 +383,13 @@ def assignment_problem(
                 provides = tuple(c for c in unit.capabilities if c in caps)
                 site = forces.site_by_id[unit.site]
                 dist = distance_km((site.latitude, site.longitude), ctx.area)
-                outcome = _check_pair(
-                    ctx, unit, frameworks=frameworks, rulings=rulings, provides=provides, dist=dist
-                )
+                try:
+                    outcome = _check_pair(
+                        ctx, unit, frameworks=frameworks, rulings=rulings, provides=provides, dist=dist
+                    )
+                except MissingFact as missing:
+                    unstated.extend(_missing_fact(plan, (i, j), ctx, unit, missing))
+                    break  # one question per mission; the others' are asked too
                 if isinstance(outcome, Block):
                     blocked.append(outcome)
                     continue
@@ -392,7 +398,27 @@ def assignment_problem(
                     Candidate(unit.id, mission.id, phase.id, provides, outcome, dist, int(cost))
                 )
             pinned.extend(_pins(mission, blocked, seen, caps))
+    if unstated:
+        raise DataError(unstated)
     return AssignmentProblem(plan, forces, tuple(candidates), tuple(blocked), needs, tuple(pinned))
+
+
+def _missing_fact(
+    plan: Plan, at: tuple[int, int], ctx: _MissionContext, unit: Unit, missing: MissingFact
+) -> list[Problem]:
+    """The plan leaves out a fact the law needs for a mission (no default decides it): ask for it there."""
+    base = f"phases.{at[0]}.missions.{at[1]}"
+    return [
+        Problem(
+            plan.file or plan.id,
+            plan.line(f"{base}.{name}"),
+            f"phases[{ctx.phase}].missions[{ctx.mission.id}].{name}",
+            f"not stated, and the ruling on {unit.actor} {ctx.activity} in {ctx.situation} (unit {unit.id}) "
+            f"depends on it{'; ' + missing.detail if missing.detail else ''}",
+            expected="one of " + ", ".join(missing.options[name]) if missing.options.get(name) else None,
+        )
+        for name in missing.fields
+    ]
 
 
 def _pins(

@@ -76,8 +76,16 @@ _ACTORS = (
 _MOBILITY = {"gsdf": "land", "msdf": "sea", "asdf": "air", "us-forces": "air"}
 
 
-#: Whose forces a generated mission of these kinds supports (others: the kind's default).
+#: Whose forces a generated mission of these kinds supports (others: the kind's, or nobody's). Every
+#: generated mission states it: no default decides the law.
 _SUPPORTED = {"island-defense": "japan", "air-defense": "japan"}
+
+
+def _supported(kind: Any) -> str:
+    """Whose forces a generated mission of a kind supports, stated."""
+    return _SUPPORTED.get(kind.id, kind.supported or "none")
+
+
 #: Where a generated mission may be, for the law, and whether the area is at sea.
 _LOCATIONS = (("japan-territory", False), ("high-seas-near-japan", True), ("foreign-territory", False))
 
@@ -99,7 +107,7 @@ def _lawful_kinds(frameworks: FrameworkSet, kinds: list[Any]) -> dict[str, list[
                         situation=situation,
                         actor=actor,
                         activity=kind.activity_in(situation),
-                        supported=_SUPPORTED.get(kind.id, kind.supported),
+                        supported=_supported(kind),
                         location=location,
                         flags=frozenset(flags),
                         granted=frozenset(assumes),
@@ -204,7 +212,7 @@ def generated_plan(
                     "sea": sea,
                 },
                 "location": location,
-                "supported": _SUPPORTED.get(kind.id),
+                "supported": _supported(kind),
                 "needs": needs,
                 "ready_within_h": float(rng.choice([48.0, 72.0, 96.0])),
             }

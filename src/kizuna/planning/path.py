@@ -76,7 +76,14 @@ class DecisionPath(BaseModel):
         return {s.id: s for s in self.steps}
 
     def order(self) -> tuple[Step, ...]:
-        """Return the steps in a topological order (stable: ties keep file order)."""
+        """Return the steps in a topological order (stable: ties keep file order).
+
+        Computed once per path (the live service asks for it on every answer about a request).
+        """
+        return self._order
+
+    @cached_property
+    def _order(self) -> tuple[Step, ...]:
         pending = {s.id: set(s.predecessors) for s in self.steps}
         done: list[Step] = []
         by_id = {s.id: s for s in self.steps}

@@ -14,6 +14,11 @@ queueing costs) and a fixed offered load of 500 commands/s (the goal's rate) on 
 latency counted from when the command was due. The reference, measured in the same
 run with the same clients, is the service's cheapest route (GET /api/health): the HTTP stack's floor.
 
+Beside throughput and latency each run reports the server's CPU time per command (user and system
+time of the server process and its workers, read from the operating system before and after the run)
+and the load client's own. Wall-clock latency on a shared machine depends on what else runs there;
+CPU per command barely does, so it is the figure to compare between versions of the code.
+
 Fan-out: 200 clients hold the event stream open; one client files a situation report twenty times;
 the latency of each delivery is from the POST leaving the client to the message arriving at each
 subscriber.
@@ -29,14 +34,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 
 from kizuna.errors import KizunaError
 
@@ -77,6 +83,8 @@ class LoadResult:
     commands: int
     errors: int
     seconds: float
+    server_cpu_ms: float = 0.0  # CPU time of the server (all its processes) per command, user + system
+    client_cpu_ms: float = 0.0  # CPU time of the load client per command
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +104,101 @@ def _free_port() -> int:
     return free_port()
 
 
+#: How long to wait for `kizuna serve` to answer before giving up. Generous: on a loaded machine a
+#: start (imports, verifying the log, seeding the demo) can take many times what it takes on a quiet one,
+#: and a dead server is noticed at once anyway (its exit is checked on every poll).
+READY_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A `kizuna serve` subprocess: its base URL and process."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    ready_s: float  # from starting the process to its first answer
+
+    def cpu_seconds(self) -> float:
+        """Return the CPU time (user + system) the server and its worker processes have used so far."""
+        try:
+            root = psutil.Process(self.process.pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess as error:
+            raise BenchFailed(f"the server (pid {self.process.pid}) is gone") from error
+        total = 0.0
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+
+def wait_until_serving(
+    process: subprocess.Popen[bytes],
+    base: str,
+    *,
+    log: Path | None = None,
+    workers: int = 1,
+    timeout_s: float = READY_TIMEOUT_S,
+) -> float:
+    """Wait until the server at `base` answers `GET /api/health`; return the seconds it took.
+
+    With several `workers`, wait until that many distinct workers have answered (each opens its own
+    runtime, and one can be serving long before another is): until then a fresh connection may only
+    ever reach the first.
+
+    Raises:
+        BenchFailed: The process exited first, or `timeout_s` passed; the message ends with its log.
+    """
+    started = time.monotonic()
+    answered: set[int] = set()
+    while True:
+        if process.poll() is not None:
+            raise BenchFailed(
+                f"kizuna serve exited with {process.returncode} before answering{_log_tail(log)}"
+            )
+        try:
+            health = httpx.get(f"{base}/api/health", timeout=5)
+            if health.status_code == 200:
+                answered.add(int(health.json().get("worker", 0)))
+                if len(answered) >= workers:
+                    return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        if time.monotonic() - started > timeout_s:
+            raise BenchFailed(
+                f"kizuna serve ran for {timeout_s:.0f} s without answering GET {base}/api/health"
+                f" from {workers} worker(s) ({len(answered)} answered){_log_tail(log)}"
+            )
+        time.sleep(0.1)
+
+
+def _log_tail(log: Path | None) -> str:
+    """Return the end of a server's log, to close a failure message with (empty without a log)."""
+    if log is None or not log.exists():
+        return ""
+    return f"; the end of its log ({log}):\n{log.read_text(errors='replace')[-2000:]}"
+
+
 @contextmanager
 def serve_subprocess(
-    url: str, data_dir: Path, *, demo: bool = True, workers: int = 1, timeout_s: float = 90
-) -> Iterator[str]:
-    """Run `kizuna serve` on `url` in a subprocess on a free loopback port; yield its base URL."""
+    url: str,
+    data_dir: Path,
+    *,
+    demo: bool = True,
+    workers: int = 1,
+    timeout_s: float = READY_TIMEOUT_S,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[Served]:
+    """Run `kizuna serve` on `url` in a subprocess on a free loopback port until it answers; yield it.
+
+    Its standard error goes to `serve-PORT.log` in `data_dir`. On exit the server is terminated (and
+    killed if it does not stop).
+    """
     port = _free_port()
     kizuna = str(Path(sys.executable).parent / "kizuna")
-    args = [kizuna, "serve", "--url", url, "--port", str(port), "--workers", str(workers)]
+    args = [kizuna, "serve", "--url", url, "--port", str(port), "--workers", str(workers), *extra_args]
     args += ["--demo"] if demo else []
     env = {**os.environ, "KIZUNA_DATA_DIR": str(data_dir)}
     log = data_dir / f"serve-{port}.log"
@@ -112,27 +207,16 @@ def serve_subprocess(
         process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=sink)  # noqa: S603
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if process.poll() is not None:
-                    raise BenchFailed(f"kizuna serve exited: {log.read_text(errors='replace')[-2000:]}")
-                try:
-                    if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise BenchFailed(f"kizuna serve did not answer within {timeout_s:.0f} s")
-                time.sleep(0.1)
-            yield base
+            ready_s = wait_until_serving(process, base, log=log, workers=workers, timeout_s=timeout_s)
+            yield Served(base=base, process=process, log=log, ready_s=ready_s)
         finally:
             if process.poll() is None:
                 process.terminate()
                 try:
-                    process.wait(15)
+                    process.wait(30)
                 except subprocess.TimeoutExpired:
                     process.kill()
-                    process.wait(5)
+                    process.wait(30)
 
 
 def prepare_users(url: str) -> dict[str, str]:
@@ -300,6 +384,18 @@ async def _reference_load(base: str, *, clients: int, seconds: float) -> LoadRes
     return _load_result(latencies, errors, time.perf_counter() - started)
 
 
+def _measured(served: Served, load: Coroutine[Any, Any, LoadResult]) -> LoadResult:
+    """Run one load and add the CPU time per command of the server and of this client to its result."""
+    server_before, client_before = served.cpu_seconds(), time.process_time()
+    result = asyncio.run(load)
+    server_cpu, client_cpu = served.cpu_seconds() - server_before, time.process_time() - client_before
+    return replace(
+        result,
+        server_cpu_ms=server_cpu * 1000 / result.commands,
+        client_cpu_ms=client_cpu * 1000 / result.commands,
+    )
+
+
 def _load_result(latencies: list[float], errors: int, elapsed: float) -> LoadResult:
     if not latencies:
         raise BenchFailed("no command completed")
@@ -398,19 +494,23 @@ def run(
     report = progress or (lambda _what, _done: None)
     results: dict[str, LoadResult] = {}
     paced: dict[str, LoadResult] = {}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="kizuna-bench-") as tmp:
         root = Path(tmp)
         report("SQLite: preparing", 0.0)
         url = f"sqlite:///{root / 'bench.db'}"
         tokens = prepare_users(url)
-        with serve_subprocess(url, root) as base:
+        with serve_subprocess(url, root) as served:
+            base, starts = served.base, {"sqlite": served.ready_s}
             report("SQLite: reference load (GET /api/health)", 0.1)
-            reference = asyncio.run(_reference_load(base, clients=clients, seconds=seconds / 2))
+            reference = _measured(served, _reference_load(base, clients=clients, seconds=seconds / 2))
             report("SQLite: command load", 0.2)
-            results["sqlite"] = asyncio.run(_command_load(base, tokens, clients=clients, seconds=seconds))
+            results["sqlite"] = _measured(
+                served, _command_load(base, tokens, clients=clients, seconds=seconds)
+            )
             report(f"SQLite: {rate:.0f} commands/s offered", 0.35)
-            paced["sqlite"] = asyncio.run(
-                _command_load(base, tokens, clients=clients, seconds=seconds, rate=rate)
+            paced["sqlite"] = _measured(
+                served, _command_load(base, tokens, clients=clients, seconds=seconds, rate=rate)
             )
             report(f"Fan-out to {subscribers} subscribers", 0.45)
             fanout = asyncio.run(_fanout(base, tokens["usfj"], subscribers=subscribers, events=events))
@@ -421,28 +521,41 @@ def run(
             with temporary_postgres() as server:
                 pg_url = server.create_database("kizuna_bench")
                 tokens = prepare_users(pg_url)
-                with serve_subprocess(pg_url, root) as base:
+                with serve_subprocess(pg_url, root) as served:
+                    starts["postgresql"] = served.ready_s
                     report("PostgreSQL: command load", 0.7)
-                    results["postgresql"] = asyncio.run(
-                        _command_load(base, tokens, clients=clients, seconds=seconds)
+                    results["postgresql"] = _measured(
+                        served, _command_load(served.base, tokens, clients=clients, seconds=seconds)
                     )
                     report(f"PostgreSQL: {rate:.0f} commands/s offered", 0.85)
-                    paced["postgresql"] = asyncio.run(
-                        _command_load(base, tokens, clients=clients, seconds=seconds, rate=rate)
+                    paced["postgresql"] = _measured(
+                        served,
+                        _command_load(served.base, tokens, clients=clients, seconds=seconds, rate=rate),
                     )
     report("done", 1.0)
     out: dict[str, Any] = {name: _rounded(r) for name, r in results.items()}
     for name, r in paced.items():
         out[name]["at_offered_rate"] = {"offered_per_s": rate, **_rounded(r)}
+    for name, start in starts.items():
+        out[name]["start_s"] = round(start, 2)  # `kizuna serve --demo` on a fresh database, until it answers
     out["fanout_p99_ms"] = round(fanout.p99_ms, 2)
     out["fanout"] = _rounded(fanout)
     out["reference"] = {
         "what": "GET /api/health with the same clients on the SQLite server (the HTTP floor)",
         **_rounded(reference),
     }
-    out["setup"] = {"clients": clients, "seconds": seconds, "cpus": os.cpu_count()}
+    out["setup"] = {
+        "clients": clients,
+        "seconds": seconds,
+        "cpus": os.cpu_count(),
+        # The machine's 1-minute load average when the run started and ended: other work beside it.
+        "load_average": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2)},
+    }
     return out
 
 
 def _rounded(result: LoadResult | FanoutResult) -> dict[str, Any]:
-    return {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(result).items()}
+    return {
+        k: round(v, 3 if k.endswith("_cpu_ms") else 2) if isinstance(v, float) else v
+        for k, v in asdict(result).items()
+    }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kizuna.access import Marking, User
 from kizuna.intel import (
@@ -17,7 +18,6 @@ from kizuna.intel import (
     SensorKind,
     SensorState,
 )
-from kizuna.model.ids import Ident
 
 
 class _Body(BaseModel):
@@ -27,11 +27,20 @@ class _Body(BaseModel):
 class SensorIn(_Body):
     """A sensor of your nation to register in a crisis; its reports will carry `marking`."""
 
-    id: Ident
     name: str = Field(min_length=1, max_length=200)
     kind: SensorKind
     marking: Marking
     description: str = Field(default="", max_length=4000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "id" in data:
+            raise ValueError(
+                "the service chooses sensor ids (so that registering one never tells whether an id is "
+                "taken); leave `id` out, and send an Idempotency-Key to register a sensor exactly once"
+            )
+        return data
 
 
 class ScanIn(_Body):

@@ -199,7 +199,7 @@ class RequestView(BaseModel):
                     predecessors=s.predecessors,
                     approval=s.approval,
                     after_effect=s.after_effect,
-                    status=state.step_status(s.id).value,
+                    status=state.step_status(s.id, done).value,
                     record=done.get(s.id),
                 )
                 for s in state.path.order()

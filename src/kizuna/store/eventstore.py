@@ -190,6 +190,35 @@ def _joined_session(connection: Connection) -> Session:
     return Session(bind=connection, join_transaction_mode="rollback_only")
 
 
+class _Redo(Exception):
+    """An append of a group without savepoints failed after it may have written: redo with savepoints."""
+
+
+class _GroupSession:
+    """The Session the projections of one group commit write with: made when first needed, then reused.
+
+    A Session per append cost more than the projection's own statements.
+    """
+
+    __slots__ = ("_connection", "_session")
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._session: Session | None = None
+
+    def session(self) -> Session:
+        """Return the group's Session (joined to its transaction)."""
+        if self._session is None:
+            self._session = _joined_session(self._connection)
+        return self._session
+
+    def close(self) -> None:
+        """Close the Session, if one was made (it never commits: the group's transaction does)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
 class EventStore:
     """An open event store. Build it with `open_store()`; close it with `close()` or a `with` block.
 
@@ -359,24 +388,52 @@ class EventStore:
             self.notifier.publish(head)
 
     def _commit_group(self, group: Sequence[_Append]) -> int | None:
-        """Record a group of appends in one transaction, each in a savepoint when there are several.
+        """Record a group of appends in one transaction.
+
+        A refused append (a version or key conflict) is refused before it writes anything, so the
+        group is first recorded without savepoints, which cost two statements per append. Only if an
+        append fails after it may have written (a database error) is the whole transaction rolled
+        back and the group recorded again with each append in its own savepoint, so that the one
+        failure does not take the others with it.
 
         Returns:
             The new head sequence number, or None if the group wrote nothing.
         """
+        if len(group) > 1:
+            try:
+                return self._commit(group, savepoints=False)
+            except _Redo:
+                for request in group:
+                    request.result = request.error = None
+        return self._commit(group, savepoints=len(group) > 1)
+
+    def _commit(self, group: Sequence[_Append], *, savepoints: bool) -> int | None:
+        """Record a group in one transaction (each append in a savepoint if `savepoints`).
+
+        Raises:
+            _Redo: Without savepoints, an append of several failed after it may have written.
+        """
         written: StoredEvent | None = None
+        undoable = savepoints or len(group) == 1
         try:
             with self._write() as connection:
                 head = connection.execute(_HEAD_FOR_UPDATE).one()
                 seq, prev = head.seq, head.hash
+                projections = _GroupSession(connection)
                 for request in group:
-                    savepoint = connection.begin_nested() if len(group) > 1 else None
+                    savepoint = connection.begin_nested() if savepoints else None
                     try:
-                        result, new = self._record(connection, request, seq, prev)
+                        result, new = self._record(
+                            connection, request, seq, prev, projections=projections, undoable=undoable
+                        )
+                    except _Redo:
+                        raise
                     except Exception as error:
-                        if savepoint is None:
+                        if len(group) == 1:
                             raise
-                        savepoint.rollback()
+                        if savepoint is not None:
+                            projections.close()  # the next append gets a fresh Session
+                            savepoint.rollback()
                         request.error = error
                         continue
                     if savepoint is not None:
@@ -385,10 +442,13 @@ class EventStore:
                     if new:
                         written = result[-1]
                         seq, prev = written.seq, written.hash
+                projections.close()
                 if written is not None:
                     connection.execute(_MOVE_HEAD, {"new_seq": written.seq, "new_hash": written.hash})
                     if self._postgresql:
                         connection.execute(_NOTIFY, {"channel": CHANNEL, "seq": str(written.seq)})
+        except _Redo:
+            raise
         except Exception as error:  # the transaction failed as a whole: no append in it happened
             for request in group:
                 request.result = None
@@ -397,9 +457,32 @@ class EventStore:
         return written.seq if written is not None else None
 
     def _record(
-        self, connection: Connection, request: _Append, seq: int, prev_hash: str
+        self,
+        connection: Connection,
+        request: _Append,
+        seq: int,
+        prev_hash: str,
+        *,
+        projections: _GroupSession,
+        undoable: bool,
     ) -> tuple[tuple[StoredEvent, ...], bool]:
-        """Record one append after event `seq` (whose hash is `prev_hash`); say whether it wrote anything."""
+        """Record one append after event `seq` (whose hash is `prev_hash`); say whether it wrote anything.
+
+        A refusal (ConflictError) comes before any write. Any other failure, when it cannot be undone
+        alone (`undoable` is False: no savepoint, other appends in the transaction), is raised as _Redo.
+        """
+        try:
+            return self._record_checked(connection, request, seq, prev_hash, projections)
+        except ConflictError:
+            raise
+        except Exception as error:
+            if undoable:
+                raise
+            raise _Redo from error
+
+    def _record_checked(
+        self, connection: Connection, request: _Append, seq: int, prev_hash: str, projections: _GroupSession
+    ) -> tuple[tuple[StoredEvent, ...], bool]:
         if request.idempotency_key is not None:
             earlier = self._replay_of(connection, request.stream, request.idempotency_key)
             if earlier is not None:
@@ -464,7 +547,7 @@ class EventStore:
                 },
             )
         if self.projections:
-            self._apply_projections(connection, stored, before=seq)
+            self._apply_projections(connection, projections, stored, before=seq)
         return tuple(stored), True
 
     def _replay_of(self, connection: Connection, stream: str, key: str) -> tuple[StoredEvent, ...] | None:
@@ -747,7 +830,12 @@ class EventStore:
         return replayed
 
     def _apply_projections(
-        self, connection: Connection, stored: Sequence[StoredEvent], *, before: int
+        self,
+        connection: Connection,
+        projections: _GroupSession,
+        stored: Sequence[StoredEvent],
+        *,
+        before: int,
     ) -> None:
         """Apply new events to every projection; one that is not at `before` catches up from the log."""
         after = stored[-1].seq
@@ -765,11 +853,11 @@ class EventStore:
             )
             (current if advanced.rowcount == 1 else lagging).append(projection)
         if current:
-            with _joined_session(connection) as session:
-                for event in stored:
-                    for projection in current:
-                        projection.apply(event, session)
-                session.flush()
+            session = projections.session()
+            for event in stored:
+                for projection in current:
+                    projection.apply(event, session)
+            session.flush()
         if lagging:
             # Behind the log (or unknown to the checkpoint table): replay from its checkpoint; the new
             # rows are already inserted, so the replay applies them too.

@@ -32,6 +32,16 @@ TEMPLATES.env.filters["level_class"] = markings.level_class
 STREAM_EVENTS = json.dumps([e.model_fields["type"].default for e in EVENT_TYPES] + sorted(EXERCISE_TYPES))
 
 
+def page_banner(runtime: Runtime, who: Viewer, shown: Iterable[Marking]) -> tuple[str, str]:
+    """Return the banner line and its colour class for a page showing objects with these markings.
+
+    The same banner `page` draws, for a layer fetched after the page (the map's tracks).
+    """
+    marking = markings.page_marking(shown)
+    exercise = any(c.exercise for c in crises(who.user, runtime.coordinator.snapshot()))
+    return markings.banner(marking, who.user.nation, exercise_active=exercise), markings.level_class(marking)
+
+
 def page(
     request: Request,
     runtime: Runtime,

@@ -9,6 +9,7 @@ their inboxes; observers and controllers write observations. Every answer passes
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kizuna.access import Marking, User
 from kizuna.errors import DataError, InvalidQuery, NotFound, PermissionDenied, Problem
@@ -68,10 +69,18 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: The form of the ids the service chooses for crises (`c-` and 40 random bits): an exercise's id, which
+#: exercise control chooses, may not take it, so that creating an exercise can never collide with (and
+#: so reveal) a real crisis exercise control may not see.
+SERVICE_ID = re.compile(r"^[a-z]-[0-9a-f]{10}$")
+
+
 class ExerciseIn(_Body):
     """An exercise to create: a scenario played in a structure, with its MSEL (default: the scenario's)."""
 
-    id: Ident
+    id: Ident = Field(
+        description="The exercise's id, chosen by exercise control (not of the form c-0123456789)."
+    )
     name: str = Field(min_length=1, max_length=200)
     scenario: Ident | dict[str, Any] = Field(description="A bundled scenario id, or a scenario's data.")
     structure: Ident | None = Field(default=None, description="Default: the scenario's first structure.")
@@ -85,6 +94,16 @@ class ExerciseIn(_Body):
     seed: int = Field(
         default=0, description="Seed for arrival processes when the MSEL is made from the scenario."
     )
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_service_id(cls, value: str) -> str:
+        if SERVICE_ID.match(value):
+            raise ValueError(
+                "an exercise id may not have the form of the ids the service chooses for crises "
+                "(c-0123456789); choose another"
+            )
+        return value
 
 
 class ClockIn(_Body):

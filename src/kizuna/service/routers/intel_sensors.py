@@ -28,13 +28,12 @@ async def list_sensors(
 async def register_sensor(
     crisis_id: str, body: SensorIn, user: CurrentUser, desk: IntelDep, key: IdempotencyKey = None
 ) -> SensorView:
-    """Register a sensor of your nation; its reports carry its marking, narrowed to the crisis's."""
+    """Register a sensor of your nation (the service chooses its id); its reports carry its marking."""
     sensor = await run_in_threadpool(
         partial(
             desk.register_sensor,
             user,
             crisis_id,
-            sensor_id=body.id,
             name=body.name,
             kind=body.kind,
             marking=body.marking,

@@ -21,6 +21,7 @@ from kizuna.web import views
 from kizuna.web.clock import offset_hours
 from kizuna.web.forms import answer, levels_for, marking_of, text
 from kizuna.web.i18n import Translator
+from kizuna.web.pages import tracks
 from kizuna.web.render import page
 from kizuna.web.session import CheckedForm, ViewerDep
 
@@ -48,7 +49,7 @@ def crisis_page(crisis_id: str, request: Request, runtime: RuntimeDep, who: View
         "crisis.html",
         in_force=[in_force] if isinstance(in_force, str) else list(in_force),
         title=data.crisis.name,
-        shown=data.markings,
+        shown=[*data.markings, *tracks.track_markings(request, who.user, crisis_id)],
         structure=data.structure,
         o=data,
         frameworks=frameworks,

@@ -2,6 +2,7 @@
 
 import { addBasemap, createMap } from "./map.js";
 import { siteLayer, theatreBounds } from "./symbols.js";
+import { trackLayer } from "./tracks.js";
 
 const element = document.getElementById("map");
 
@@ -36,6 +37,7 @@ async function start() {
   let layer = siteLayer(map, data);
   await addBasemap(map, element);
   listElsewhere(map, data);
+  trackLayer(map, element);
   element.dataset.ready = "true";
   performance.mark("kizuna:map-ready");
   document.addEventListener("kizuna:refreshed", async () => {
