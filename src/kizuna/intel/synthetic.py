@@ -35,7 +35,7 @@ from kizuna.intel.fusion import Scan
 from kizuna.intel.geo import Array, Frame
 from kizuna.intel.view import to_us
 from kizuna.model.provenance import Provenanced
-from kizuna.model.sources import Source, read_source_table, resolve_references
+from kizuna.model.sources import Source, read_source_table, resolve_references, source_table_input
 from kizuna.model.yamlfile import line_of, plain, read_yaml
 
 
@@ -150,20 +150,6 @@ class SensorSpec(Provenanced):
         )
 
 
-def _source_table(value: Any) -> Any:
-    """Accept a `sources:` table whose entries are one line of text, or mappings in the catalog's form."""
-    if not isinstance(value, dict):
-        return value
-    return {
-        str(k): Source.from_text(str(k), v)
-        if isinstance(v, str)
-        else {**v, "key": str(k)}
-        if isinstance(v, dict)
-        else v
-        for k, v in value.items()
-    }
-
-
 class PictureFile(_Frozen):
     """A synthetic picture: truth and sensors over a time span."""
 
@@ -174,7 +160,7 @@ class PictureFile(_Frozen):
     start: datetime
     duration_s: float = Field(gt=0, le=86_400)
     seed: int = 0
-    sources: Annotated[dict[str, Source], BeforeValidator(_source_table)] = Field(
+    sources: Annotated[dict[str, Source], BeforeValidator(source_table_input)] = Field(
         default_factory=dict,
         description="The documents the picture cites, by key: a user's file's own `sources:` entries (a "
         "title and URL, or a mapping like the catalog's) and, after loading, the catalog entries it cites.",

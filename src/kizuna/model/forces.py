@@ -65,7 +65,7 @@ from kizuna.model.validation import (
     validate_items,
     with_cited_sources,
 )
-from kizuna.model.yamlfile import line_of, plain, read_yaml
+from kizuna.model.yamlfile import line_of, lines_of, plain, read_yaml
 
 #: The key of a mission kind's `activity` mapping that applies in situations it does not name.
 DEFAULT = "default"
@@ -384,27 +384,3 @@ def _cross_check(
 def looks_like_path(ref: str) -> bool:
     """Tell whether a data reference is a file path (resolved beside the file) rather than a bundled id."""
     return ref.endswith((".yaml", ".yml")) or "/" in ref
-
-
-def lines_of(root: Any) -> dict[str, int]:
-    """Record the line of every mapping key and list item by dotted path (list items by index)."""
-    out: dict[str, int] = {}
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, dict):
-            for k in node:
-                path = f"{where}.{k}" if where else str(k)
-                line = line_of(node, k)
-                if line is not None:
-                    out[path] = line
-                walk(node[k], path)
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                path = f"{where}.{i}"
-                line = line_of(node, i)
-                if line is not None:
-                    out[path] = line
-                walk(v, path)
-
-    walk(root, "")
-    return out

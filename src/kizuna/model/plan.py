@@ -40,7 +40,7 @@ from pydantic import (
 )
 
 from kizuna.errors import DataError, Problem, UnknownId
-from kizuna.model.forces import Forces, lines_of, looks_like_path
+from kizuna.model.forces import Forces, looks_like_path
 from kizuna.model.ids import Ident
 from kizuna.model.request import RequestSpec
 from kizuna.model.scenario import Parameters
@@ -57,7 +57,7 @@ from kizuna.model.validation import (
     validate_items,
     with_cited_sources,
 )
-from kizuna.model.yamlfile import line_of, plain, read_yaml
+from kizuna.model.yamlfile import line_of, lines_of, plain, read_yaml
 
 _D_TIME = re.compile(r"^D(?:([+-])(\d+(?:\.\d+)?)([dh])?(?:(\d+(?:\.\d+)?)h)?)?$")
 

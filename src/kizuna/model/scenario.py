@@ -41,8 +41,8 @@ from kizuna.errors import DataError, Problem
 from kizuna.model.ids import Ident
 from kizuna.model.provenance import Provenanced
 from kizuna.model.request import RequestSpec
-from kizuna.model.sources import Source, read_source_table, resolve_references
-from kizuna.model.yamlfile import line_of, plain, read_yaml
+from kizuna.model.sources import Source, read_source_table, resolve_references, source_table_input
+from kizuna.model.yamlfile import line_of, lines_of, plain, read_yaml
 
 #: The step kinds parameters may be given for; the same values as `kizuna.planning.StepKind` (the model
 #: layer cannot import planning; a test keeps the two equal).
@@ -664,27 +664,13 @@ def _start(value: Any) -> Any:
     return value
 
 
-def _source_table(value: Any) -> Any:
-    """Accept a `sources:` table whose entries are one line of text, or mappings in the catalog's form."""
-    if not isinstance(value, dict):
-        return value
-    return {
-        str(k): Source.from_text(str(k), v)
-        if isinstance(v, str)
-        else {**v, "key": str(k)}
-        if isinstance(v, dict)
-        else v
-        for k, v in value.items()
-    }
-
-
 class Scenario(_Frozen):
     """A scenario: what happens when, under which structures, with which timing parameters."""
 
     id: Ident
     name: str = Field(min_length=1)
     description: str = ""
-    sources: Annotated[dict[str, Source], BeforeValidator(_source_table)] = Field(
+    sources: Annotated[dict[str, Source], BeforeValidator(source_table_input)] = Field(
         default_factory=dict,
         description="The documents the scenario cites, by key: the file's own `sources:` entries (a title "
         "and URL, or a mapping like the catalog's) and, after loading, the catalog entries it cites.",
@@ -826,7 +812,7 @@ def check_scenario_file(path: str | Path) -> tuple[Scenario | None, list[Problem
     cited = resolve_references(file, _references(root), local, problems)
     if scenario is not None:
         scenario = scenario.model_copy(update={"sources": {**local, **dict(sorted(cited.items()))}})
-        scenario._lines.update(_lines(root))
+        scenario._lines.update(lines_of(root))
     problems.sort(key=lambda p: p.line or 0)
     return (scenario if not problems else None), problems
 
@@ -943,27 +929,3 @@ def _references(root: Any) -> Iterator[tuple[str, int | None, str]]:
                 yield from walk(v, f"{where}[{i}]")
 
     yield from walk(root, "")
-
-
-def _lines(root: Any) -> dict[str, int]:
-    """Record the line of every mapping key by dotted path (list items by index)."""
-    out: dict[str, int] = {}
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, dict):
-            for k in node:
-                path = f"{where}.{k}" if where else str(k)
-                line = line_of(node, k)
-                if line is not None:
-                    out[path] = line
-                walk(node[k], path)
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                path = f"{where}.{i}"
-                line = line_of(node, i)
-                if line is not None:
-                    out[path] = line
-                walk(v, path)
-
-    walk(root, "")
-    return out

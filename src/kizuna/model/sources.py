@@ -274,3 +274,18 @@ def cited_sources(references: Iterable[str], *tables: Mapping[str, Source]) -> l
         if entry is not None:
             found[key] = entry
     return [found[k] for k in sorted(found)]
+
+
+def source_table_input(value: Any) -> Any:
+    """Accept a `sources:` table whose entries are one line of text, or mappings in the catalog's form
+    (a model's BeforeValidator for its `sources` field)."""
+    if not isinstance(value, dict):
+        return value
+    return {
+        str(k): Source.from_text(str(k), v)
+        if isinstance(v, str)
+        else {**v, "key": str(k)}
+        if isinstance(v, dict)
+        else v
+        for k, v in value.items()
+    }

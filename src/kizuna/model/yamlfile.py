@@ -84,3 +84,27 @@ def dump_yaml(data: Any) -> str:
     out = StringIO()
     yaml.dump(data, out)
     return out.getvalue()
+
+
+def lines_of(root: Any) -> dict[str, int]:
+    """Record the line of every mapping key and list item of a document by dotted path (items by index)."""
+    out: dict[str, int] = {}
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for k in node:
+                path = f"{where}.{k}" if where else str(k)
+                line = line_of(node, k)
+                if line is not None:
+                    out[path] = line
+                walk(node[k], path)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                path = f"{where}.{i}"
+                line = line_of(node, i)
+                if line is not None:
+                    out[path] = line
+                walk(v, path)
+
+    walk(root, "")
+    return out
