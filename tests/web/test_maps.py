@@ -33,8 +33,9 @@ from kizuna.web.pages.plans import plan_marking, unit_sidc
 from kizuna.web.pages.tracks import track_sidc
 
 #: The U.S.-only radar and the aircraft released to Japan (ids and names unique to this module).
-RADAR = {"id": "cmap-us-radar", "name": "Cmap test radar NF-7731", "kind": "radar"}
-AIRCRAFT = {"id": "cmap-us-p8", "name": "Cmap test patrol aircraft", "kind": "patrol-aircraft"}
+# The service chooses sensor ids: the `sensors` fixture fills in "id" from its answers.
+RADAR: dict[str, str] = {"name": "Cmap test radar NF-7731", "kind": "radar"}
+AIRCRAFT: dict[str, str] = {"name": "Cmap test patrol aircraft", "kind": "patrol-aircraft"}
 NOFORN = {"level": "secret", "owner": "USA", "noforn": True, "exercise": True}
 REL_JPN = {"level": "secret", "owner": "USA", "rel_to": ["USA", "JPN"], "exercise": True}
 #: Two targets: a hostile ship only the radar sees, a neutral ship both sensors see.
@@ -60,8 +61,10 @@ def sensors(demo: Demo) -> None:
     """Register the two U.S. sensors in the demo crisis (once for the module)."""
     with demo.login("us-operator") as us:
         for sensor, marking in ((RADAR, NOFORN), (AIRCRAFT, REL_JPN)):
-            answer = us.post(f"/api/crises/{demo.crisis}/sensors", json={**sensor, "marking": marking})
-            assert answer.status_code in {201, 409}, answer.text
+            body = {"name": sensor["name"], "kind": sensor["kind"], "marking": marking}
+            answer = us.post(f"/api/crises/{demo.crisis}/sensors", json=body)
+            assert answer.status_code == 201, answer.text
+            sensor["id"] = answer.json()["id"]
 
 
 def file_scans(demo: Demo, rounds: int = 4, *, step_s: float = 2.0) -> None:
