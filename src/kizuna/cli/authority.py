@@ -21,6 +21,7 @@ from kizuna.cli.console import (
     print_lines,
     print_problems,
     print_table,
+    say_wrote,
 )
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def check(
         from kizuna.report.exports import write_rulings
 
         rows = [(n, q, r, (e or {}).get("message")) for n, q, r, e in results]
-        err.print(f"wrote {write_rulings(rows, export)}")
+        say_wrote(f"wrote {write_rulings(rows, export)}", console=err)
     raise typer.Exit(EXIT_USAGE if bad else EXIT_OK)
 
 
@@ -443,12 +444,12 @@ def matrix(
     if fmt == "xlsx" and output is not None:
         from kizuna.report.exports import matrix_sheets, write_sheets
 
-        err.print(f"wrote {write_sheets(matrix_sheets(m), output.with_suffix('.xlsx'))}")
+        say_wrote(f"wrote {write_sheets(matrix_sheets(m), output.with_suffix('.xlsx'))}", console=err)
         return
     text = matrix_csv(m) if fmt == "csv" else matrix_html(m, fw)
     if output is not None:
         output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+        say_wrote(f"wrote {output}", console=err)
     else:
         typer.echo(text, nl=False)
 

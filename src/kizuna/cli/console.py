@@ -67,6 +67,12 @@ def print_lines(lines: Iterable[str], *, console: Console = out) -> None:
             console.print(part, soft_wrap=True)
 
 
+def say_wrote(text: str, *, console: Console = out) -> None:
+    """Print a `wrote PATH ...` line whole: a path is never cut or folded, however narrow the terminal
+    (the line may exceed it, so it can be copied), and is not read as markup."""
+    console.print(text, soft_wrap=True, markup=False, highlight=False)
+
+
 def print_problems(problems: Iterable[Problem]) -> int:
     """Print problems to stderr, one a line (wrapped under itself), and return how many there were."""
     count = 0

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from kizuna.cli.console import out, print_lines
+from kizuna.cli.console import out, print_lines, say_wrote
 
 #: The structures the demo compares, and the hypothetical one drawn beside them.
 BEFORE, AFTER, HYPOTHETICAL = "us-japan-2015", "us-japan-2025", "us-japan-combined"
@@ -75,7 +75,7 @@ def step_charts(ctx: DemoContext) -> None:
             written += write_orgcharts(structures, ctx.out_dir, FORMATS, lang=lang)
             progress.advance(task, len(structures))
     for path in written:
-        out.print(f"wrote {path}")
+        say_wrote(f"wrote {path}")
 
 
 def step_simulation(ctx: DemoContext) -> None:
@@ -94,7 +94,7 @@ def step_simulation(ctx: DemoContext) -> None:
         )
     print_lines(headline_lines(result))
     print_lines(f"[yellow]note[/yellow] {escape(f.text())}" for f in findings)
-    out.print(f"wrote {path}")
+    say_wrote(f"wrote {path}")
 
 
 #: The main job's steps, in order: (title, function).

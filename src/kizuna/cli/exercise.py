@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kizuna.cli.console import EXIT_INVALID, EXIT_USAGE, err, fail, out, print_problems
+from kizuna.cli.console import EXIT_INVALID, EXIT_USAGE, err, fail, out, print_problems, say_wrote
 
 if TYPE_CHECKING:
     from kizuna.exercise.aar import Review
@@ -143,7 +143,7 @@ def _review(url: str, exercise: str, out_dir: Path, *, replications: int, seed: 
     )
     _print_review(review)
     for path in written:
-        out.print(f"wrote {path}")
+        say_wrote(f"wrote {path}")
 
 
 def _print_review(review: Review) -> None:
@@ -220,10 +220,10 @@ def aar(  # noqa: PLR0917 - Typer passes every option as an argument
     for path, write in ((html, write_html), (xlsx, write_xlsx), (pdf, write_pdf)):
         if path is not None:
             write(review, path)
-            err.print(f"wrote {path}")
+            say_wrote(f"wrote {path}", console=err)
     if calibrated is not None:
         write_scenario(calibration.scenario, calibrated, header=f"Calibrated from exercise {exercise}.")
-        err.print(f"wrote {calibrated}")
+        say_wrote(f"wrote {calibrated}", console=err)
 
 
 @msel_app.command("check")
@@ -300,7 +300,7 @@ def msel_from_scenario(
     loaded = load_scenario(scenario)
     msel = msel_for(loaded, structure or loaded.structures[0], Law(), seed=seed)
     write_msel(msel, out_file)
-    out.print(f"wrote {out_file} ({len(msel.rows)} injects)")
+    say_wrote(f"wrote {out_file} ({len(msel.rows)} injects)")
 
 
 @msel_app.command("to-scenario")
@@ -340,7 +340,7 @@ def msel_to_scenario(  # noqa: PLR0917 - Typer passes every option as an argumen
     made = scenario_from_msel(msel, loaded)
     write_scenario(made, out_file, header=f"Made from the MSEL {file} with the parameters of {loaded.id}.")
     load_scenario(out_file)  # the written file loads and validates
-    out.print(f"wrote {out_file} ({len(made.injects)} injects, {len(made.requests)} requests)")
+    say_wrote(f"wrote {out_file} ({len(made.injects)} injects, {len(made.requests)} requests)")
 
 
 def bench_exercise(
@@ -416,7 +416,7 @@ def bots(
         runtime.close()
     out_file.write_text(json.dumps(tokens, indent=1), encoding="utf-8")
     out_file.chmod(0o600)
-    out.print(f"wrote {out_file}: tokens of {2 * len(tokens)} bot users (keep it private)")
+    say_wrote(f"wrote {out_file}: tokens of {2 * len(tokens)} bot users (keep it private)")
 
 
 @app.command("play")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from kizuna.cli.console import EXIT_INVALID, EXIT_OK, EXIT_USAGE, err, fail, out, print_problems
+from kizuna.cli.console import EXIT_INVALID, EXIT_OK, EXIT_USAGE, err, fail, out, print_problems, say_wrote
 
 if TYPE_CHECKING:
     from kizuna.authority import FrameworkSet
@@ -174,7 +174,7 @@ def solve(  # noqa: PLR0917 - Typer passes every option as an argument
     _print_assignment(plan, problem, assignment)
     for path in (xlsx, geojson):
         if path is not None:
-            out.print(f"wrote {path}")
+            say_wrote(f"wrote {path}")
 
 
 def _print_assignment(plan: Plan, problem: AssignmentProblem, assignment: Assignment) -> None:
@@ -385,7 +385,7 @@ def exercise(
     if problems or loaded is None:  # pragma: no cover - the document is built from validated objects
         print_problems(problems)
         raise typer.Exit(EXIT_INVALID)
-    out.print(
+    say_wrote(
         f"wrote {out_file}: scenario {loaded.id} ({len(loaded.requests)} requests, {len(loaded.injects)} "
         f"injects, structures {', '.join(loaded.structures)})"
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kizuna.cli.console import EXIT_USAGE, err, fail, out, print_lines, print_table
+from kizuna.cli.console import EXIT_USAGE, err, fail, out, print_lines, print_table, say_wrote
 
 if TYPE_CHECKING:
     from kizuna.model.scenario import Scenario
@@ -99,13 +99,13 @@ def simulate(  # noqa: PLR0917 - Typer passes every option as an argument
             written = write_report(result, loaded, report, pdf=pdf, findings=findings)
         if not as_json:
             for path in written:
-                out.print(f"wrote {path}")
+                say_wrote(f"wrote {path}")
     if export is not None:
         from kizuna.report.exports import write_simulation
 
         path = write_simulation(result, export, loaded)
         if not as_json:
-            out.print(f"wrote {path}")
+            say_wrote(f"wrote {path}")
     if as_json:
         data = result.to_json() | {"findings": [f.to_json() for f in findings]}
         typer.echo(json.dumps(finite(data), indent=2, allow_nan=False))
@@ -417,13 +417,13 @@ def sweep(  # noqa: PLR0917 - Typer passes every option as an argument
         plot.parent.mkdir(parents=True, exist_ok=True)
         tornado_figure(result).savefig(plot, dpi=120)
         if not as_json:
-            out.print(f"wrote {plot}")
+            say_wrote(f"wrote {plot}")
     if export is not None:
         from kizuna.report.exports import write_sweep
 
         write_sweep(result, export)
         if not as_json:
-            out.print(f"wrote {export}")
+            say_wrote(f"wrote {export}")
     if as_json:
         typer.echo(json.dumps(finite(result.to_json()), indent=2, allow_nan=False))
         return

@@ -19,6 +19,7 @@ from kizuna.cli.console import (
     print_lines,
     print_problems,
     print_table,
+    say_wrote,
 )
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def graph(
 
     path = draw_orgchart(structure, out_file, base=base, lang=lang)
     against = f"; changes marked against {base.id}" if base else ""
-    out.print(f"wrote {path} ({structure.id}: {len(structure.organizations)} organizations{against})")
+    say_wrote(f"wrote {path} ({structure.id}: {len(structure.organizations)} organizations{against})")
 
 
 @app.command("map")
@@ -204,7 +205,7 @@ def map_(
     structure = _load(ref)
     path = write_structure_map(structure, out_file)
     located = sum(1 for o in structure.organizations if o.site)
-    out.print(f"wrote {path} ({structure.id}: {len(structure.sites)} sites, {located} organizations placed)")
+    say_wrote(f"wrote {path} ({structure.id}: {len(structure.sites)} sites, {located} organizations placed)")
 
 
 @app.command()
