@@ -105,11 +105,13 @@ def test_granting_more_never_makes_a_ruling_worse(q: Query, more: frozenset[str]
     before = f.rule(q)
     after = f.rule(q.replace(granted=q.granted | more))
     assert after.outcome.rank >= before.outcome.rank
+    assert len(after.missing) <= len(before.missing)
+    if after.basis != before.basis:
+        return  # with several designations in force the ruling moved to a basis now needing less
     for approval in set(after.missing) - set(before.missing):
         amended = f.approvals[approval].amends
         assert amended is not None, (approval, before.missing)
         assert amended in before.missing, (approval, before.missing)
-    assert len(after.missing) <= len(before.missing)
 
 
 @settings(max_examples=300, deadline=None)

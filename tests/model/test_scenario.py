@@ -302,3 +302,13 @@ network:
 """
     problems = problems_of(tmp_path, text)
     assert any(":7: network.routes.0.arrival" in p and "offset_h (9) must come before" in p for p in problems)
+
+
+def test_a_copy_with_other_requests_indexes_its_own_requests() -> None:
+    """A cached index never outlives a change: the console's percentile copies a scenario with one request."""
+    from kizuna.model import load_scenario as load
+
+    base = load("taiwan-contingency")
+    assert base.request_by_id  # computed and cached on the original
+    one = base.model_copy(update={"requests": base.requests[:1]})
+    assert list(one.request_by_id) == [base.requests[0].id]

@@ -51,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from kizuna.errors import DataError, Problem, UnknownId
 from kizuna.model.ids import Ident
 from kizuna.model.provenance import Provenanced
+from kizuna.model.recompute import Recomputed
 from kizuna.model.sources import Source
 from kizuna.model.structure import Site, Structure
 from kizuna.model.validation import (
@@ -143,7 +144,7 @@ class Unit(Provenanced):
     note: str | None = None
 
 
-class Forces(BaseModel):
+class Forces(Recomputed):
     """The forces of one structure, with the capability and mission-kind vocabularies plans use.
 
     `sites` holds every site a unit may stand at: the structure's, then the file's own. `executor` maps

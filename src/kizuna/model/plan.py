@@ -42,6 +42,7 @@ from pydantic import (
 from kizuna.errors import DataError, Problem, UnknownId
 from kizuna.model.forces import Forces, looks_like_path
 from kizuna.model.ids import Ident
+from kizuna.model.recompute import Recomputed
 from kizuna.model.request import RequestSpec
 from kizuna.model.scenario import Parameters
 from kizuna.model.sources import Source
@@ -300,7 +301,7 @@ def _aware(value: Any) -> Any:
     return value
 
 
-class Plan(_Sourced):
+class Plan(Recomputed, _Sourced):
     """A bilateral plan: forces, phases with missions, decision points, and what it assumes."""
 
     id: Ident

@@ -40,6 +40,7 @@ from pydantic import (
 from kizuna.errors import DataError, Problem
 from kizuna.model.ids import Ident
 from kizuna.model.provenance import Provenanced
+from kizuna.model.recompute import Recomputed
 from kizuna.model.request import RequestSpec
 from kizuna.model.sources import Source, read_source_table, resolve_references, source_table_input
 from kizuna.model.yamlfile import line_of, lines_of, plain, read_yaml
@@ -664,7 +665,7 @@ def _start(value: Any) -> Any:
     return value
 
 
-class Scenario(_Frozen):
+class Scenario(Recomputed, _Frozen):
     """A scenario: what happens when, under which structures, with which timing parameters."""
 
     id: Ident

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from kizuna.model.ids import BILATERAL, Ident
 from kizuna.model.provenance import Provenanced
+from kizuna.model.recompute import Recomputed
 from kizuna.model.sources import Source
 
 
@@ -212,7 +213,7 @@ class Era(BaseModel):
         return self
 
 
-class Structure(BaseModel):
+class Structure(Recomputed):
     """One era of an alliance's structure: organizations, relations and sites, with their sources."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
