@@ -236,6 +236,9 @@ def test_headers_and_parameters_are_parsed_strictly(service: Service) -> None:
     )
     _error(bad_key, 400, "MalformedRequest")
     _error(us.get("/api/requests/" + "x" * 101), 422, "InvalidQuery")
+    for authorization in ("Bearer " + "x" * 200, "Bearer t\u00f6ken"):  # too long; not ASCII
+        garbled = us.http.get("/api/crises", headers={"Authorization": authorization.encode("latin-1")})
+        assert "Authorization" in _error(garbled, 400, "MalformedRequest")["detail"]
 
 
 def test_unknown_routes_bad_json_and_oversized_bodies_get_the_documented_body(service: Service) -> None:

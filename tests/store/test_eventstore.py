@@ -279,3 +279,19 @@ def test_processes_racing_read_modify_write_on_one_stream_lose_no_update(store_u
         assert [e.payload["value"] for e in events] == list(range(1, 81))
         assert {e.payload["by"] for e in events} == {"left", "right"}
         assert store.verify().ok
+
+
+def test_a_scan_reads_only_the_types_asked_for_and_keyed_writes_and_reaches_the_head(
+    store: EventStore,
+) -> None:
+    store.append("track:a", [NewEvent("tracks-reported", {"n": 1})])
+    store.append("request:r1", [NewEvent("request-filed", {"n": 2})])
+    store.append("request:r1", [NewEvent("step-acted", {"n": 3})], idempotency_key="u:k1")
+    store.append("track:a", [NewEvent("tracks-reported", {"n": 4})])
+    store.append("request:r1", [NewEvent("step-acted", {"n": 5})])
+    found, reached = store.scan(0, {"tracks-reported"})
+    assert [e.payload["n"] for e in found] == [1, 4]
+    assert reached == store.head().seq == 5
+    keyed, _ = store.scan(1, {"tracks-reported"}, keyed=True)
+    assert [e.payload["n"] for e in keyed] == [3, 4]
+    assert store.scan(5, {"tracks-reported"}) == ((), 5)

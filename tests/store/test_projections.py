@@ -163,3 +163,28 @@ def test_projections_may_not_share_names_or_tables(sqlite_url: str) -> None:
     other = Projection(name="other", apply=apply_board, tables=(request_board,))
     with pytest.raises(InvalidQuery, match="belongs to two projections"):
         open_store(sqlite_url, projections=[BOARD, other])
+
+
+def test_a_store_keeps_its_projections_current_while_another_appends_without_them(store_url: str) -> None:
+    """The open store knows where it left the checkpoints, until another process moves the head."""
+    with open_store(store_url, projections=[BOARD]) as serving:
+        _fill(serving)
+        with open_store(store_url) as without:  # another process, without the projection, meanwhile
+            without.append("request:r1", [NewEvent("step.acted", {"status": "denied"})], actor="other")
+        serving.append("request:r1", [NewEvent("step.acted", {"status": "approved"})], actor="later")
+        rows = {r[0]: r for r in _rows(serving, request_board)}
+        assert rows["request:r1"][1:] == ("approved", 5, "later")  # 3 in _fill, the other's, this one
+        assert serving.projection_status()["request-board"] == (1, serving.head().seq)
+        assert serving.check_projections() == {"stream-catalog": True, "request-board": True}
+
+
+def test_a_checkpoint_moved_by_another_process_is_read_again(store: EventStore, store_url: str) -> None:
+    """Another process rebuilt the projection (at its own version) without appending: the head did not
+    move, so the store's notion of its checkpoints is wrong; the append finds out and reads them."""
+    bumped = Projection(name="request-board", apply=apply_board, tables=(request_board,), version=2)
+    with open_store(store_url, projections=[bumped]) as other:
+        assert other.projection_status()["request-board"] == (2, store.head().seq)
+    store.append("request:r2", [NewEvent("step.acted", {"status": "executed"})], actor="after")
+    assert store.projection_status()["request-board"] == (1, store.head().seq)
+    assert store.check_projections() == {"stream-catalog": True, "request-board": True}
+    assert {r[0]: r for r in _rows(store, request_board)}["request:r2"][1:] == ("executed", 3, "after")

@@ -155,14 +155,16 @@ class IntelDesk:
             scans: set[str] = set()
             releases: set[str] = set()
             count = 0
-            for stored in self.store.iter_all(self.view.last_seq):
-                if stored.idempotency_key is not None:  # any package's: a key is one write's everywhere
+            # Only intelligence events and keyed writes (a key is one write's everywhere, whichever
+            # package wrote it): the coordination traffic beside them is not read at all.
+            found, reached = self.store.scan(self.view.last_seq, INTEL_EVENT_TYPES, keyed=True)
+            for stored in found:
+                if stored.idempotency_key is not None:
                     digest = stored.payload.get("command_digest")
                     self._keys[stored.idempotency_key] = _Keyed(
                         stored.stream, stored.seq, digest if isinstance(digest, str) else None
                     )
                 if stored.type not in INTEL_EVENT_TYPES:
-                    self.view.last_seq = stored.seq
                     continue
                 event = intel_event_from_data(dict(stored.payload))
                 self.view.apply(stored.seq, event)
@@ -171,6 +173,7 @@ class IntelDesk:
                     scans.add(event.crisis)
                 elif isinstance(event, SensorReleased):
                     releases.add(event.crisis)
+            self.view.last_seq = max(self.view.last_seq, reached)
             for crisis in releases:
                 self.book.released(crisis)
             for crisis in scans - releases:

@@ -28,10 +28,10 @@ from datetime import datetime
 from typing import Literal, TypeVar
 
 from fastapi import Response
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.access import BrowserSession, LoginThrottle, User, UserDirectory, digest
 from kizuna.errors import PermissionDenied, Throttled
+from kizuna.service.threads import in_thread
 from kizuna.settings import Settings
 from kizuna.store import Clock
 
@@ -154,7 +154,7 @@ class CredentialCache:
         """Check a principal again against the directory: still valid, and its user unchanged."""
         check = self._check_token if principal.kind == "token" else self._check_session
         try:
-            fresh = await run_in_threadpool(check, principal.secret)
+            fresh = await in_thread(check, principal.secret)
         except PermissionDenied:
             return False
         return fresh.user == principal.user
@@ -204,7 +204,7 @@ class CredentialCache:
             epoch = self.epoch
         if hit is not None and hit[0] > self._clock():
             return hit[1]
-        principal = await run_in_threadpool(check, secret)
+        principal = await in_thread(check, secret)
         with self._lock:
             if self.epoch == epoch:  # nothing was revoked while we looked: keep it
                 if len(table) >= MAX_ENTRIES:
@@ -266,7 +266,7 @@ class LoginGate:
             self.checking += 1
             self.most_checking = max(self.most_checking, self.checking)
             try:
-                user = await run_in_threadpool(directory.authenticate, username, password)
+                user = await in_thread(directory.authenticate, username, password)
             finally:
                 self.checking -= 1
         except PermissionDenied:
@@ -290,7 +290,7 @@ async def log_in(
         PermissionDenied: Wrong user or password.
     """
     user = await gate.authenticate(directory, username, password, address)
-    return await run_in_threadpool(directory.start_session, user)
+    return await in_thread(directory.start_session, user)
 
 
 def set_session_cookie(response: Response, session: BrowserSession, settings: Settings) -> None:

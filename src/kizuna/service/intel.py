@@ -3,7 +3,8 @@
 `attach_intel(app, runtime)` opens an `IntelDesk` whose crisis lookups go through the coordinator (so a
 crisis the user may not see does not exist for intelligence either), keeps it current with a follower
 thread that wakes when the log grows (here, or in another worker through NOTIFY) and at least every
-second, and stores it on `app.state.intel` for the intelligence routers.
+second, at most every `GAP_S` (the desk reads its own writes as it makes them; the follower is for
+other processes'), and stores it on `app.state.intel` for the intelligence routers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from kizuna.service.runtime import Runtime
 
 #: Longest the follower sleeps before looking at the log again.
 FOLLOW_S = 1.0
+#: Shortest time between two catch-ups of the follower.
+GAP_S = 0.1
 
 
 def attach_intel(app: FastAPI, runtime: Runtime) -> IntelDesk:
@@ -34,12 +37,14 @@ def attach_intel(app: FastAPI, runtime: Runtime) -> IntelDesk:
     def follow() -> None:
         while not stop.is_set():
             before = desk.view.last_seq
-            head = runtime.store.wait_for(before, timeout=FOLLOW_S)
+            runtime.store.wait_for(before, timeout=FOLLOW_S)
             if stop.is_set():
                 return
             desk.catch_up()
-            if desk.view.last_seq == before and head > before:
-                stop.wait(FOLLOW_S / 10)  # announced but not yet readable: do not spin
+            # The desk reads its own writes as it makes them; this thread is for other processes'.
+            # A pause between catch-ups lets a burst of coordination traffic cost one scan, not one
+            # per commit (and covers a head announced but not yet readable: no spinning).
+            stop.wait(GAP_S)
 
     thread = threading.Thread(target=follow, name="kizuna-intel-follower", daemon=True)
     thread.start()

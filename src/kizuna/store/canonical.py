@@ -45,7 +45,10 @@ def canonical_json(value: Any) -> str:
     Raises:
         InvalidQuery: The value has no canonical JSON form; the message names where (`$.a[2]`) and why.
     """
-    simple = _check(value, "$")
+    try:
+        simple = _plain(value)
+    except _Unusual:
+        simple = _check(value, "$")  # the careful walk: it names the fault, or allows an unusual type
     text = _dumps(value) if simple else rfc8785.dumps(value).decode("utf-8")
     try:
         text.encode("utf-8")
@@ -60,6 +63,45 @@ def legacy_json(value: Any) -> str:
         return _dumps(value)
     except (TypeError, ValueError) as error:
         raise InvalidQuery(f"not JSON-compatible: {error}") from error
+
+
+class _Unusual(Exception):
+    """A value `_plain` leaves to `_check` (a fault to name, or a type it does not take on itself)."""
+
+
+def _plain(value: Any) -> bool:
+    """Check the common shapes fast (exact dict, list, str, int, bool, None); True if the C encoder fits.
+
+    Every append's payload is checked, and `_check` builds the path of each value as it goes, which
+    costs more than encoding; this walk builds none and raises `_Unusual` for anything else.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return True
+        raise _Unusual
+    if kind is float:
+        if math.isfinite(value):
+            return False
+        raise _Unusual
+    simple = True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unusual
+            if not key.isascii() and any(ord(c) > 0xFFFF for c in key):
+                simple = False
+            if type(item) is not str and not _plain(item):
+                simple = False
+        return simple
+    if kind is list or kind is tuple:
+        for item in value:
+            if type(item) is not str and not _plain(item):
+                simple = False
+        return simple
+    raise _Unusual
 
 
 def _check(value: Any, path: str) -> bool:

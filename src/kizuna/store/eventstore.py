@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,11 +32,13 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from kizuna.errors import ConflictError, IntegrityError, InvalidQuery
 from kizuna.store import schema
@@ -194,17 +196,28 @@ class _Redo(Exception):
     """An append of a group without savepoints failed after it may have written: redo with savepoints."""
 
 
-class _GroupSession:
-    """The Session the projections of one group commit write with: made when first needed, then reused.
+class _StaleCheckpoint(Exception):
+    """A projection's checkpoint was not where this store last left it: commit again, reading them."""
 
-    A Session per append cost more than the projection's own statements.
+
+class _GroupSession:
+    """The projections of one group commit: which are current, and the Session they write with.
+
+    The Session is made when first needed, then reused (a Session per append cost more than the
+    projection's own statements). `current` projections are at the group's starting seq and get
+    each new event applied; `lagging` ones replay from the log once the group's rows are inserted.
     """
 
-    __slots__ = ("_connection", "_session")
+    __slots__ = ("_connection", "_session", "current", "lagging", "start")
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self, connection: Connection, start: int, current: list[Projection], lagging: list[Projection]
+    ) -> None:
         self._connection = connection
         self._session: Session | None = None
+        self.start = start
+        self.current = current
+        self.lagging = lagging
 
     def session(self) -> Session:
         """Return the group's Session (joined to its transaction)."""
@@ -255,6 +268,8 @@ class EventStore:
         self._queue: list[_Append] = []
         self._queue_lock = threading.Lock()
         self._leading = False
+        # The seq every projection's checkpoint was left at by this store's last commit (None: read them).
+        self._checkpoint: int | None = None
         self._listener: PostgresListener | None = None
         self._insert_events = _insert_events(self._postgresql)
         if prepare:
@@ -388,6 +403,16 @@ class EventStore:
             self.notifier.publish(head)
 
     def _commit_group(self, group: Sequence[_Append]) -> int | None:
+        """Record a group of appends in one transaction (again, reading the checkpoints, if they moved)."""
+        try:
+            return self._commit_once(group)
+        except _StaleCheckpoint:
+            self._checkpoint = None
+            for request in group:
+                request.result = request.error = None
+            return self._commit_once(group)
+
+    def _commit_once(self, group: Sequence[_Append]) -> int | None:
         """Record a group of appends in one transaction.
 
         A refused append (a version or key conflict) is refused before it writes anything, so the
@@ -419,7 +444,7 @@ class EventStore:
             with self._write() as connection:
                 head = connection.execute(_HEAD_FOR_UPDATE).one()
                 seq, prev = head.seq, head.hash
-                projections = _GroupSession(connection)
+                projections = self._group_projections(connection, head.seq)
                 for request in group:
                     savepoint = connection.begin_nested() if savepoints else None
                     try:
@@ -444,17 +469,22 @@ class EventStore:
                         seq, prev = written.seq, written.hash
                 projections.close()
                 if written is not None:
+                    self._checkpoint = None  # until this transaction commits
+                    self._advance_projections(connection, projections, written.seq)
                     connection.execute(_MOVE_HEAD, {"new_seq": written.seq, "new_hash": written.hash})
                     if self._postgresql:
                         connection.execute(_NOTIFY, {"channel": CHANNEL, "seq": str(written.seq)})
-        except _Redo:
+        except (_Redo, _StaleCheckpoint):
             raise
         except Exception as error:  # the transaction failed as a whole: no append in it happened
             for request in group:
                 request.result = None
                 request.error = request.error or error
             return None
-        return written.seq if written is not None else None
+        if written is None:
+            return None
+        self._checkpoint = written.seq
+        return written.seq
 
     def _record(
         self,
@@ -546,8 +576,12 @@ class EventStore:
                     "last_seq": stored[-1].seq,
                 },
             )
-        if self.projections:
-            self._apply_projections(connection, projections, stored, before=seq)
+        if projections.current:
+            session = projections.session()
+            for event in stored:
+                for projection in projections.current:
+                    projection.apply(event, session)
+            session.flush()
         return tuple(stored), True
 
     def _replay_of(self, connection: Connection, stream: str, key: str) -> tuple[StoredEvent, ...] | None:
@@ -617,6 +651,38 @@ class EventStore:
             if len(chunk) < batch:
                 return
             after_seq = chunk[-1].seq
+
+    def scan(
+        self, after_seq: int, types: Collection[str], *, keyed: bool = False
+    ) -> tuple[tuple[StoredEvent, ...], int]:
+        """Return the events after `after_seq` of the given `types`, and the seq the scan reached.
+
+        With `keyed`, events written with an idempotency key come too, whatever their type. A reader
+        that folds only some kinds of event (the intelligence desk beside the coordination log) reads
+        just those, not every row and payload; the seq reached (the head, in the same snapshot) is
+        where its next scan starts, so nothing appended meanwhile is skipped.
+        """
+        events = schema.events.c
+        wanted: ColumnElement[bool] = events.type.in_(sorted(types))
+        if keyed:
+            wanted = or_(wanted, events.idempotency_key.is_not(None))
+        found: list[StoredEvent] = []
+        with self._snapshot() as connection:
+            head = connection.execute(_HEAD).first()
+            reached = head.seq if head is not None and type(head.seq) is int else after_seq
+            after = after_seq
+            while True:
+                query = (
+                    select(schema.events)
+                    .where(events.seq > after, events.seq <= reached, wanted)
+                    .order_by(events.seq)
+                    .limit(BATCH)
+                )
+                chunk = _read_events(connection, query)
+                found.extend(chunk)
+                if len(chunk) < BATCH:
+                    return tuple(found), max(reached, after_seq)
+                after = chunk[-1].seq
 
     def streams(self, prefix: str = "") -> dict[str, int]:
         """Return the streams whose names start with `prefix`, each with its current version.
@@ -829,41 +895,50 @@ class EventStore:
             self._save_state(connection, projection, head_seq)
         return replayed
 
-    def _apply_projections(
-        self,
-        connection: Connection,
-        projections: _GroupSession,
-        stored: Sequence[StoredEvent],
-        *,
-        before: int,
-    ) -> None:
-        """Apply new events to every projection; one that is not at `before` catches up from the log."""
-        after = stored[-1].seq
+    def _group_projections(self, connection: Connection, start: int) -> _GroupSession:
+        """Sort the projections into current (checkpoint at `start`) and lagging, for one group.
+
+        When this store's last commit left every checkpoint at `start` (nothing was appended since, by
+        anyone: the head is still there), that is known without a read; otherwise the checkpoints are
+        read once for the group. Either way `_advance_projections` checks it in the same transaction.
+        """
+        if self._checkpoint == start:
+            return _GroupSession(connection, start, list(self.projections), [])
+        state = {r.name: r for r in connection.execute(select(schema.projection_state))}
         current: list[Projection] = []
         lagging: list[Projection] = []
         for projection in self.projections:
+            row = state.get(projection.name)
+            at_start = row is not None and row.version == projection.version and row.last_seq == start
+            (current if at_start else lagging).append(projection)
+        return _GroupSession(connection, start, current, lagging)
+
+    def _advance_projections(self, connection: Connection, group: _GroupSession, after: int) -> None:
+        """Move the current projections' checkpoints to `after`; replay the lagging ones from the log.
+
+        One checkpoint write per projection per group, not per append.
+
+        Raises:
+            _StaleCheckpoint: A current projection's checkpoint was not at the group's start after all.
+        """
+        for projection in group.current:
             advanced = connection.execute(
                 _ADVANCE_PROJECTION,
                 {
                     "p_name": projection.name,
                     "p_version": projection.version,
-                    "p_before": before,
+                    "p_before": group.start,
                     "p_after": after,
                 },
             )
-            (current if advanced.rowcount == 1 else lagging).append(projection)
-        if current:
-            session = projections.session()
-            for event in stored:
-                for projection in current:
-                    projection.apply(event, session)
-            session.flush()
-        if lagging:
+            if advanced.rowcount != 1:
+                raise _StaleCheckpoint
+        if group.lagging:
             # Behind the log (or unknown to the checkpoint table): replay from its checkpoint; the new
             # rows are already inserted, so the replay applies them too.
             state = {r.name: r for r in connection.execute(select(schema.projection_state))}
-            reset = any(p.name not in state or state[p.name].version != p.version for p in lagging)
-            self._replay(connection, lagging, reset=reset)
+            reset = any(p.name not in state or state[p.name].version != p.version for p in group.lagging)
+            self._replay(connection, group.lagging, reset=reset)
 
     @staticmethod
     def _save_state(connection: Connection, projection: Projection, last_seq: int) -> None:

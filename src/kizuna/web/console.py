@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from kizuna.errors import KizunaError
+from kizuna.service.app import include_flat
 from kizuna.service.errors import status_of
 from kizuna.web.i18n import Translator
 from kizuna.web.pages import ROUTERS
@@ -40,7 +41,7 @@ def install(app: FastAPI) -> None:
     _offline_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
-        app.include_router(router)
+        include_flat(app, router)
     app.add_exception_handler(SignInRequired, sign_in_redirect)
     api_handler = app.exception_handlers.get(KizunaError)
 

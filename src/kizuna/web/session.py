@@ -14,7 +14,6 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -24,6 +23,7 @@ from kizuna.model import Structure
 from kizuna.service.credentials import SESSION_COOKIE
 from kizuna.service.dependencies import CSRF_HEADER, RuntimeDep
 from kizuna.service.runtime import Runtime
+from kizuna.service.threads import in_thread
 from kizuna.web.i18n import Translator
 
 
@@ -89,7 +89,7 @@ async def viewer(request: Request, runtime: RuntimeDep) -> Viewer:
     if session is None:  # pragma: no cover - a session id always yields a session principal
         raise SignInRequired(here, "expired")
     store = preference_store(request.app, runtime)
-    preferences = await run_in_threadpool(store.get, session.user.id)
+    preferences = await in_thread(store.get, session.user.id)
     return Viewer(user=session.user, session=session, preferences=preferences)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.access import Role, TokenInfo
 from kizuna.errors import PermissionDenied
@@ -19,6 +18,7 @@ from kizuna.service.credentials import SESSION_COOKIE, log_in, set_session_cooki
 from kizuna.service.dependencies import CurrentUser, RuntimeDep, current_user
 from kizuna.service.errors import Unauthenticated, responses
 from kizuna.service.schemas import LoginIn, LoginOut, TokenIn, TokenOut, TokenView
+from kizuna.service.threads import in_thread
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -68,7 +68,7 @@ def issue_token(body: TokenIn, user: CurrentUser, runtime: RuntimeDep) -> TokenO
 async def list_tokens(user: CurrentUser, runtime: RuntimeDep) -> list[TokenView]:
     """List the current user's API tokens (never the tokens themselves); an admin sees everyone's."""
     owner = None if user.role is Role.ADMIN else user.id
-    infos: list[TokenInfo] = await run_in_threadpool(runtime.directory.tokens, owner)
+    infos: list[TokenInfo] = await in_thread(runtime.directory.tokens, owner)
     return [TokenView.of(t) for t in infos]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.coordination import CrisisState
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
@@ -13,6 +12,7 @@ from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import CrisisIn
+from kizuna.service.threads import in_thread
 
 router = APIRouter(prefix="/api/crises", tags=["crises"])
 
@@ -29,7 +29,7 @@ async def open_crisis(
     body: CrisisIn, user: CurrentUser, coordinator: CoordinatorDep, key: IdempotencyKey = None
 ) -> CrisisState:
     """Open a crisis (admin; exercise control for an exercise); the service chooses its id."""
-    state = await run_in_threadpool(
+    state = await in_thread(
         partial(
             coordinator.open_crisis,
             user,

@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from kizuna.access import User
@@ -36,6 +35,7 @@ from kizuna.service.params import SEQ_HEADER_PATTERN, StrictFloat, StrictInt
 from kizuna.service.positions import Numbering
 from kizuna.service.runtime import Runtime
 from kizuna.service.schemas import EventOut
+from kizuna.service.threads import in_thread
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
@@ -190,7 +190,7 @@ async def _frames(
         sent, position = through, known  # from now, or ahead of this worker's view: count forward
         if wanted < known:
             sent, position = numbering.seq_of(wanted) or 0, wanted
-        backlog = await run_in_threadpool(
+        backlog = await in_thread(
             _released,
             runtime,
             user,

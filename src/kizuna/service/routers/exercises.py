@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -36,10 +35,11 @@ from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.runtime import Runtime
 from kizuna.service.schemas import RequestView
+from kizuna.service.threads import in_thread
 
 
 @asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Follow the log for exercises and deliver injects at their time while the app runs."""
     runtime: Runtime = app.state.runtime
     exercises = Exercises(runtime.coordinator, clock=runtime.clock)
@@ -53,7 +53,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         exercises.close()
 
 
-router = APIRouter(prefix="/api/exercises", tags=["exercises"], lifespan=_lifespan)
+#: The app's lifespan enters `lifespan` (the app adds these routes flat, so a router lifespan would not run).
+router = APIRouter(prefix="/api/exercises", tags=["exercises"])
 
 
 async def get_exercises(request: Request) -> Exercises:
@@ -282,7 +283,7 @@ async def create_exercise(body: ExerciseIn, user: CurrentUser, exercises: Exerci
             objectives=body.objectives,
         )
 
-    state = await run_in_threadpool(create)
+    state = await in_thread(create)
     return _out(exercises, state, user)
 
 
@@ -321,7 +322,7 @@ async def check_msel(
             except DataError as error:  # name the upload, not the temporary file
                 raise DataError([_renamed(p, file.filename or "upload") for p in error.problems]) from error
 
-    return list((await run_in_threadpool(parse)).rows)
+    return list((await in_thread(parse)).rows)
 
 
 def _renamed(problem: Problem, name: str) -> Problem:
@@ -345,7 +346,7 @@ async def get_clock(exercise_id: str, user: CurrentUser, exercises: ExercisesDep
 @router.post("/{exercise_id}/clock", responses=responses(401, 403, 404, 409, 422))
 async def set_clock(exercise_id: str, body: ClockIn, user: CurrentUser, exercises: ExercisesDep) -> ClockOut:
     """Start, pause, resume, change the speed of, or jump the clock (exercise control)."""
-    await run_in_threadpool(
+    await in_thread(
         partial(exercises.set_clock, user, exercise_id, body.action, speed=body.speed, to=body.to)
     )
     return _clock(exercises, exercises.get(user, exercise_id))
@@ -387,7 +388,7 @@ async def export_msel(exercise_id: str, user: CurrentUser, exercises: ExercisesD
         with tempfile.TemporaryDirectory() as folder:
             return write_msel(msel, Path(folder) / "msel.xlsx").read_bytes()
 
-    content = await run_in_threadpool(write)
+    content = await in_thread(write)
     return Response(
         content,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -418,7 +419,7 @@ async def add_inject(
         marking=body.marking,
         request=body.request,
     )
-    inject = await run_in_threadpool(partial(exercises.add_inject, user, exercise_id, row))
+    inject = await in_thread(partial(exercises.add_inject, user, exercise_id, row))
     return InjectOut.of(inject, user)
 
 
@@ -440,7 +441,7 @@ async def file_inject(
     body: FileIn | None = None,
 ) -> RequestView:
     """File the request an inject asks for (a member of a recipient organization); filing twice is once."""
-    state = await run_in_threadpool(
+    state = await in_thread(
         partial(exercises.file_inject, user, exercise_id, serial, marking=body.marking if body else None)
     )
     return RequestView.of(release_one(user, state, "request", state.id))
@@ -479,7 +480,7 @@ async def observe(
     exercise_id: str, body: ObservationIn, user: CurrentUser, exercises: ExercisesDep
 ) -> ObservationOut:
     """Write an observation at the exercise time now (observers, controllers, exercise control)."""
-    observation = await run_in_threadpool(
+    observation = await in_thread(
         partial(
             exercises.observe,
             user,
@@ -554,7 +555,7 @@ async def review_data(
     from kizuna.exercise.aar import Review
 
     _reviewer(user, exercises, exercise_id)
-    review: Review = await run_in_threadpool(
+    review: Review = await in_thread(
         _review, request.app.state.runtime, user, exercise_id, replications, seed
     )
     return review.model_dump(mode="json")
@@ -584,7 +585,7 @@ async def review_page(
         review = _review(request.app.state.runtime, user, exercise_id, replications, seed)
         return render_html(review, banner=state.marking.banner(user.nation))
 
-    return HTMLResponse(await run_in_threadpool(render))
+    return HTMLResponse(await in_thread(render))
 
 
 _DOCUMENTS = {
@@ -621,7 +622,7 @@ async def review_document(
             (write_xlsx if kind == "xlsx" else write_pdf)(review, path, banner=banner)
             return path.read_bytes()
 
-    content = await run_in_threadpool(write)
+    content = await in_thread(write)
     return Response(
         content,
         media_type=_DOCUMENTS[kind],

@@ -6,12 +6,12 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.service.dependencies import CurrentUser, IdempotencyKey
 from kizuna.service.errors import responses
 from kizuna.service.intel import IntelDep
 from kizuna.service.intel_schemas import IntelReportView, ReleaseView, SensorReleaseIn, TearlineIn
+from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["intel: releases"])
 
@@ -31,7 +31,7 @@ async def release_tearline(
     report_id: str, body: TearlineIn, user: CurrentUser, desk: IntelDep, key: IdempotencyKey = None
 ) -> IntelReportView:
     """Release a sanitized copy of a report under a wider marking (disclosure officers of its nation)."""
-    tearline = await run_in_threadpool(
+    tearline = await in_thread(
         partial(
             desk.release_tearline,
             user,
@@ -57,7 +57,7 @@ async def widen_sensor(
     sensor_id: str, body: SensorReleaseIn, user: CurrentUser, desk: IntelDep, key: IdempotencyKey = None
 ) -> ReleaseView:
     """Release a sensor's reports from a time on under a wider marking (disclosure officers of its nation)."""
-    decision = await run_in_threadpool(
+    decision = await in_thread(
         partial(
             desk.widen_sensor,
             user,

@@ -6,7 +6,6 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.access import User, can_see
 from kizuna.intel import IntelDesk, IntelReport
@@ -14,6 +13,7 @@ from kizuna.service.dependencies import CurrentUser, IdempotencyKey
 from kizuna.service.errors import responses
 from kizuna.service.intel import IntelDep
 from kizuna.service.intel_schemas import IntelReportIn, IntelReportView
+from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["intel: reports"])
 
@@ -38,7 +38,7 @@ async def file_report(
     crisis_id: str, body: IntelReportIn, user: CurrentUser, desk: IntelDep, key: IdempotencyKey = None
 ) -> IntelReportView:
     """File an intelligence report (text, place, time, Admiralty grading, marking)."""
-    report = await run_in_threadpool(
+    report = await in_thread(
         partial(
             desk.file_report,
             user,

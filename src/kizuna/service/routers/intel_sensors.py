@@ -6,12 +6,12 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.service.dependencies import CurrentUser, IdempotencyKey
 from kizuna.service.errors import responses
 from kizuna.service.intel import IntelDep
 from kizuna.service.intel_schemas import ScanIn, ScanOut, SensorIn, SensorView
+from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["intel: sensors"])
 
@@ -29,7 +29,7 @@ async def register_sensor(
     crisis_id: str, body: SensorIn, user: CurrentUser, desk: IntelDep, key: IdempotencyKey = None
 ) -> SensorView:
     """Register a sensor of your nation (the service chooses its id); its reports carry its marking."""
-    sensor = await run_in_threadpool(
+    sensor = await in_thread(
         partial(
             desk.register_sensor,
             user,
@@ -57,7 +57,7 @@ async def report_scan(
     sensor_id: str, body: ScanIn, user: CurrentUser, desk: IntelDep, key: IdempotencyKey = None
 ) -> ScanOut:
     """File a scan of a sensor of your nation: positions with their uncertainty, observed at one time."""
-    receipt = await run_in_threadpool(
+    receipt = await in_thread(
         partial(
             desk.report_tracks,
             user,

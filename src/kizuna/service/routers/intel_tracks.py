@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from kizuna.access import User
@@ -23,6 +22,7 @@ from kizuna.service.dependencies import CoordinatorDep, CurrentUser
 from kizuna.service.egress import release
 from kizuna.service.errors import responses
 from kizuna.service.intel import IntelDep
+from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["intel: tracks"])
 
@@ -46,7 +46,7 @@ async def get_picture(
     crisis_id: str, user: CurrentUser, desk: IntelDep, audience: AudienceQuery = None
 ) -> Picture:
     """Return the fused picture of a crisis: confirmed tracks with trails and contributions."""
-    return await run_in_threadpool(released_picture, desk, user, crisis_id, audience)
+    return await in_thread(released_picture, desk, user, crisis_id, audience)
 
 
 @router.get(
@@ -62,7 +62,7 @@ async def export_geojson(
     audience: AudienceQuery = None,
 ) -> JSONResponse:
     """Export the picture as GeoJSON: tracks (with 2525B codes), trails and the structure's sites."""
-    picture = await run_in_threadpool(released_picture, desk, user, crisis_id, audience)
+    picture = await in_thread(released_picture, desk, user, crisis_id, audience)
     structure = coordinator.law.structure(coordinator.crisis(user, crisis_id).structure)
     body = picture_geojson(picture, nation=user.nation, structure=structure)
     return JSONResponse(body, media_type="application/geo+json")
@@ -84,7 +84,7 @@ async def export_kml(
     audience: AudienceQuery = None,
 ) -> Response:
     """Export the picture as KML: tracks with trails, and the structure's sites."""
-    picture = await run_in_threadpool(released_picture, desk, user, crisis_id, audience)
+    picture = await in_thread(released_picture, desk, user, crisis_id, audience)
     structure = coordinator.law.structure(coordinator.crisis(user, crisis_id).structure)
     return Response(
         picture_kml(picture, nation=user.nation, structure=structure),
@@ -118,7 +118,7 @@ async def stream_picture(  # noqa: PLR0917 - FastAPI passes route parameters by 
 ) -> PictureStream:
     """Stream the picture: the current one first, then each time a scan you may see changed it."""
     chosen = Audience.parse(audience) if audience else None
-    first = await run_in_threadpool(released_picture, desk, user, crisis_id, audience)
+    first = await in_thread(released_picture, desk, user, crisis_id, audience)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Picture] = asyncio.Queue(maxsize=100)
 
@@ -164,7 +164,7 @@ async def get_track(
     crisis_id: str, track_id: str, user: CurrentUser, desk: IntelDep, audience: AudienceQuery = None
 ) -> FusedTrack:
     """Return one track: position, velocity, error, trail and the sensors that contributed."""
-    picture = await run_in_threadpool(released_picture, desk, user, crisis_id, audience)
+    picture = await in_thread(released_picture, desk, user, crisis_id, audience)
     for track in picture.tracks:
         if track.id == track_id:
             return track

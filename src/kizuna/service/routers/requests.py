@@ -6,7 +6,6 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.coordination import RequestStatus
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
@@ -14,6 +13,7 @@ from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import RequestIn, RequestView, WithdrawIn
+from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["requests"])
 
@@ -44,7 +44,7 @@ async def file_request(
     key: IdempotencyKey = None,
 ) -> RequestView:
     """File a request for the user's organization; it is compiled to its decision path and ruled on."""
-    state = await run_in_threadpool(
+    state = await in_thread(
         partial(
             coordinator.file_request,
             user,
@@ -73,7 +73,7 @@ async def withdraw_request(
     key: IdempotencyKey = None,
 ) -> RequestView:
     """Withdraw a request (a member of the organization that filed it); it stays withdrawn."""
-    state = await run_in_threadpool(
+    state = await in_thread(
         partial(coordinator.withdraw, user, request_id, reason=body.reason, idempotency_key=key)
     )
     return RequestView.of(release_one(user, state, "request", request_id))

@@ -6,7 +6,6 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.coordination import SitrepState
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
@@ -14,6 +13,7 @@ from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import SitrepIn
+from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["sitreps"])
 
@@ -38,7 +38,7 @@ async def file_sitrep(
     key: IdempotencyKey = None,
 ) -> SitrepState:
     """File a situation report; its marking covers the crisis and everything it refers to."""
-    state = await run_in_threadpool(
+    state = await in_thread(
         partial(
             coordinator.file_sitrep,
             user,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import partial
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import ActionIn, RequestView, StepView
+from kizuna.service.threads import in_thread
 
 router = APIRouter(prefix="/api/requests/{request_id}/steps", tags=["steps"])
 
@@ -34,7 +34,7 @@ async def act(
     key: IdempotencyKey = None,
 ) -> RequestView:
     """Act on a step as a member of its organization; a lost race answers 409 with the current state."""
-    state = await run_in_threadpool(
+    state = await in_thread(
         partial(
             coordinator.act, user, request_id, step_id, body.action, reason=body.reason, idempotency_key=key
         )

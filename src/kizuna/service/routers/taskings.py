@@ -6,7 +6,6 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from kizuna.coordination import TaskingState
 from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
@@ -14,6 +13,7 @@ from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import TaskingIn, TaskingMoveIn
+from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["taskings"])
 
@@ -40,7 +40,7 @@ async def issue_tasking(
     key: IdempotencyKey = None,
 ) -> TaskingState:
     """Task a unit the user's organization commands (under a decided request, if given)."""
-    state = await run_in_threadpool(
+    state = await in_thread(
         partial(
             coordinator.issue_tasking,
             user,
@@ -70,7 +70,7 @@ async def move_tasking(
     key: IdempotencyKey = None,
 ) -> TaskingState:
     """Acknowledge or complete a tasking (its unit), or cancel it (its issuer)."""
-    state = await run_in_threadpool(
+    state = await in_thread(
         partial(
             coordinator.update_tasking, user, tasking_id, body.status, note=body.note, idempotency_key=key
         )

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -34,6 +33,7 @@ from kizuna.service.dependencies import RuntimeDep
 from kizuna.service.egress import release
 from kizuna.service.routers.exercises import exercises_structure
 from kizuna.service.runtime import Runtime
+from kizuna.service.threads import in_thread
 from kizuna.web import views
 from kizuna.web.exercise_clock import clock_view, day_time, hours_label
 from kizuna.web.forms import answer, levels_for, marking_of, text
@@ -191,7 +191,7 @@ async def create_exercise(
                 objectives=objectives,
             )
 
-        state = await run_in_threadpool(create)
+        state = await in_thread(create)
     except DataError as error:
         return _problems(request, who, error, "/exercises")
     except KizunaError as error:
@@ -298,7 +298,7 @@ async def set_clock(exercise_id: str, request: Request, who: ViewerDep, form: Ch
         to_text = text(form, "to")
         to = _exercise_time(to_text, state) if to_text and action is ClockAction.JUMP else None
         change = partial(exercises.set_clock, who.user, exercise_id, action, speed=speed, to=to)
-        await run_in_threadpool(change)
+        await in_thread(change)
     except KizunaError as error:
         return answer(request, who, error=error, fallback=back)
     return answer(request, who, ok=who.t(f"exclock.done-{action.value}"), fallback=back)
@@ -328,7 +328,7 @@ async def add_inject(exercise_id: str, request: Request, who: ViewerDep, form: C
             marking=marking_of(form, who.user).model_copy(update={"exercise": True}),
             request=text(form, "request", limit=64) or None,
         )
-        inject = await run_in_threadpool(partial(exercises.add_inject, who.user, exercise_id, row))
+        inject = await in_thread(partial(exercises.add_inject, who.user, exercise_id, row))
     except DataError as error:
         return _problems(request, who, error, back)
     except ValueError as error:  # the row's own checks (an empty serial or event)
@@ -346,7 +346,7 @@ async def file_inject(
     exercises = exercises_of(request)
     back = f"/exercises/{exercise_id}"
     try:
-        filed = await run_in_threadpool(partial(exercises.file_inject, who.user, exercise_id, serial))
+        filed = await in_thread(partial(exercises.file_inject, who.user, exercise_id, serial))
     except KizunaError as error:
         return answer(request, who, error=error, fallback=back)
     return answer(
@@ -363,7 +363,7 @@ async def observe(exercise_id: str, request: Request, who: ViewerDep, form: Chec
         rating = text(form, "rating") or None
         if rating is not None and rating not in RATINGS:
             raise InvalidQuery(f"rating {rating!r}: expected one of {', '.join(RATINGS)}")
-        await run_in_threadpool(
+        await in_thread(
             partial(
                 exercises.observe,
                 who.user,
@@ -438,7 +438,7 @@ async def review_fragment(
         log = [r for r in log_of(runtime.store) if can_see(who.user, r.event.marking)]
         return build_review(log, exercise_id, replications=replications, seed=seed, structure=structure)
 
-    review = await run_in_threadpool(build)
+    review = await in_thread(build)
     names = {o.id: who.t.name(o) for o in structure.organizations}
     return TEMPLATES.TemplateResponse(
         request,

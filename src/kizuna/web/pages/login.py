@@ -8,13 +8,13 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kizuna.errors import InvalidQuery, PermissionDenied, Throttled
 from kizuna.service.credentials import SESSION_COOKIE, log_in, set_session_cookie
 from kizuna.service.dependencies import RuntimeDep
 from kizuna.service.routers.auth import client_address
+from kizuna.service.threads import in_thread
 from kizuna.web import markings
 from kizuna.web.i18n import Translator
 from kizuna.web.render import TEMPLATES
@@ -122,7 +122,7 @@ async def logout(request: Request, runtime: RuntimeDep, _form: CheckedForm) -> R
     """End the session (CSRF-checked) and go back to the sign-in page."""
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
-        await run_in_threadpool(runtime.credentials.log_out, session_id)
+        await in_thread(runtime.credentials.log_out, session_id)
     response = RedirectResponse("/login?reason=signed-out", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -135,7 +135,7 @@ async def preferences(request: Request, runtime: RuntimeDep, who: ViewerDep, for
     zone = form.get("time_zone")
     store = preference_store(request.app, runtime)
     with contextlib.suppress(InvalidQuery):  # the form offers only known values; others are ignored
-        await run_in_threadpool(
+        await in_thread(
             lambda: store.set(
                 who.user.id,
                 language=language if isinstance(language, str) and language else None,

@@ -18,7 +18,6 @@ from statistics import median
 from typing import Any, cast
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from kizuna.access import Classification, Marking, User
@@ -48,6 +47,7 @@ from kizuna.planning.assign import (
 )
 from kizuna.service.dependencies import RuntimeDep
 from kizuna.service.egress import release, release_one
+from kizuna.service.threads import in_thread
 from kizuna.web.clock import offset_hours
 from kizuna.web.i18n import Translator
 from kizuna.web.pages.crisis import THEATRE_KM, short_name
@@ -213,7 +213,7 @@ def readable_plan(user: User, data_dir: Path, plan_id: str) -> Solved:
 @router.get("/plans", response_class=HTMLResponse)
 async def plans_page(request: Request, runtime: RuntimeDep, who: ViewerDep) -> HTMLResponse:
     """List the plans the user may read."""
-    plans = await run_in_threadpool(readable_plans, who.user, runtime.settings.data_dir)
+    plans = await in_thread(readable_plans, who.user, runtime.settings.data_dir)
     return page(
         request,
         runtime,
@@ -230,7 +230,7 @@ async def plans_page(request: Request, runtime: RuntimeDep, who: ViewerDep) -> H
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)
 async def plan_page(plan_id: str, request: Request, runtime: RuntimeDep, who: ViewerDep) -> HTMLResponse:
     """Show a plan: its assignment (or why there is none) as tables and on the map, its decision points."""
-    s = await run_in_threadpool(readable_plan, who.user, runtime.settings.data_dir, plan_id)
+    s = await in_thread(readable_plan, who.user, runtime.settings.data_dir, plan_id)
     plan = s.plan
     rows: dict[str, list[Any]] = {}
     for row in s.assignment.rows if s.assignment else ():
@@ -356,7 +356,7 @@ def plan_map(s: Solved, t: Translator, *, zone: str, now: Any) -> dict[str, Any]
 @router.get("/plans/{plan_id}/map.json")
 async def plan_map_json(plan_id: str, runtime: RuntimeDep, who: ViewerDep) -> JSONResponse:
     """Return a plan's map layers (only for a plan the user may read)."""
-    s = await run_in_threadpool(readable_plan, who.user, runtime.settings.data_dir, plan_id)
+    s = await in_thread(readable_plan, who.user, runtime.settings.data_dir, plan_id)
     zone = who.zone(s.structure)
-    body = await run_in_threadpool(partial(plan_map, s, who.t, zone=zone, now=runtime.clock()))
+    body = await in_thread(partial(plan_map, s, who.t, zone=zone, now=runtime.clock()))
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

@@ -10,7 +10,6 @@ from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from kizuna.coordination import Action, RequestState, StepStatus, event_from_data
@@ -18,6 +17,7 @@ from kizuna.coordination.coordinator import stream_of
 from kizuna.errors import InvalidQuery, KizunaError
 from kizuna.service.dependencies import RuntimeDep
 from kizuna.service.egress import releasable, release_one
+from kizuna.service.threads import in_thread
 from kizuna.web import views
 from kizuna.web.forms import answer, text
 from kizuna.web.graph import path_svg
@@ -107,7 +107,7 @@ async def request_page(
         status_name={s.value: t(f"status.{s.value}") for s in StepStatus},
     )
     ruling = coordinator.law.judge(state.spec, coordinator.law.in_force(crisis), state.granted)
-    log = await run_in_threadpool(history, runtime, who.user, request_id)
+    log = await in_thread(history, runtime, who.user, request_id)
     steps = []
     for step in state.path.order():
         site = structure.site_of(step.organization)
@@ -150,7 +150,7 @@ async def percentile(request_id: str, request: Request, runtime: RuntimeDep, who
     if state.path.prohibited or (state.spec.designates is not None and not state.path.steps):
         context["unavailable"] = True
     else:
-        dist = await run_in_threadpool(_statistics(request).of, state, structure, crisis.id)
+        dist = await in_thread(_statistics(request).of, state, structure, crisis.id)
         hours, reached = _elapsed_h(state, runtime.clock())
         context |= {
             "dist": dist,
@@ -176,7 +176,7 @@ async def act(
         except ValueError as error:
             raise InvalidQuery(f"unknown action {text(form, 'action')!r}") from error
         reason = text(form, "reason") or None
-        await run_in_threadpool(
+        await in_thread(
             partial(runtime.coordinator.act, who.user, request_id, step_id, action, reason=reason)
         )
     except KizunaError as error:
@@ -190,7 +190,7 @@ async def withdraw(
 ) -> Response:
     """Withdraw a request (a member of the organization that filed it)."""
     try:
-        await run_in_threadpool(
+        await in_thread(
             partial(runtime.coordinator.withdraw, who.user, request_id, reason=text(form, "reason"))
         )
     except KizunaError as error:

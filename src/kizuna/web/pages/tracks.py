@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from kizuna.access import Marking, User
@@ -23,6 +22,7 @@ from kizuna.interop.tracks import track_type
 from kizuna.service.dependencies import RuntimeDep
 from kizuna.service.intel import IntelDep
 from kizuna.service.routers.intel_tracks import released_picture
+from kizuna.service.threads import in_thread
 from kizuna.web import clock, markings, views
 from kizuna.web.i18n import Translator
 from kizuna.web.render import TEMPLATES, page_banner
@@ -91,7 +91,7 @@ def layer(picture: Picture, t: Translator, nation: str) -> list[dict[str, Any]]:
 @router.get("/crises/{crisis_id}/tracks.json")
 async def tracks_layer(crisis_id: str, request: Request, runtime: RuntimeDep, who: ViewerDep) -> JSONResponse:
     """Return the reader's tracks for the map, and the page banner that covers them."""
-    picture = await run_in_threadpool(reader_picture, request, who.user, crisis_id)
+    picture = await in_thread(reader_picture, request, who.user, crisis_id)
     data = views.overview(
         who.user, runtime.coordinator.snapshot(), crisis_id, law=runtime.coordinator.law, now=runtime.clock()
     )
@@ -114,7 +114,7 @@ async def track_detail(  # noqa: PLR0917 - FastAPI passes route parameters by na
     crisis_id: str, track_id: str, request: Request, runtime: RuntimeDep, desk: IntelDep, who: ViewerDep
 ) -> HTMLResponse:
     """Return a track's detail (a fragment for the map's panel): state, error, contributions."""
-    picture = await run_in_threadpool(reader_picture, request, who.user, crisis_id)
+    picture = await in_thread(reader_picture, request, who.user, crisis_id)
     track = next((x for x in picture.tracks if x.id == track_id), None)
     if track is None:
         raise NotFound(f"no track {track_id!r}")
