@@ -295,3 +295,17 @@ def test_a_scan_reads_only_the_types_asked_for_and_keyed_writes_and_reaches_the_
     keyed, _ = store.scan(1, {"tracks-reported"}, keyed=True)
     assert [e.payload["n"] for e in keyed] == [3, 4]
     assert store.scan(5, {"tracks-reported"}) == ((), 5)
+
+
+def test_a_stream_another_store_wrote_to_meanwhile_is_read_again(store: EventStore, store_url: str) -> None:
+    """A store remembers the versions of the streams it wrote, only while nobody else has written."""
+    store.append("request:r1", [NewEvent("filed")], expected_version=0)
+    with open_store(store_url) as other:
+        other.append("request:r1", [NewEvent("acted")], expected_version=1)
+    with pytest.raises(ConflictError) as stale:
+        store.append("request:r1", [NewEvent("acted")], expected_version=1)
+    assert stale.value.current == 2
+    assert store.append("request:r1", [NewEvent("acted")], expected_version=2)[0].version == 3
+    with pytest.raises(ConflictError) as again:  # and what it wrote itself, it knows
+        store.append("request:r1", [NewEvent("acted")], expected_version=2)
+    assert again.value.current == 3

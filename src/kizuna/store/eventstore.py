@@ -89,6 +89,8 @@ _ADVANCE_PROJECTION = (
 _NOTIFY = text("SELECT pg_notify(:channel, :seq)")
 #: Most appends committed in one transaction by group commit.
 MAX_GROUP = 64
+#: Most stream versions a store remembers from its own commits (past it, it starts again).
+MAX_REMEMBERED = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,16 +210,24 @@ class _GroupSession:
     each new event applied; `lagging` ones replay from the log once the group's rows are inserted.
     """
 
-    __slots__ = ("_connection", "_session", "current", "lagging", "start")
+    __slots__ = ("_connection", "_session", "current", "known", "lagging", "start", "versions")
 
     def __init__(
-        self, connection: Connection, start: int, current: list[Projection], lagging: list[Projection]
+        self,
+        connection: Connection,
+        start: int,
+        current: list[Projection],
+        lagging: list[Projection],
+        *,
+        known: bool,
     ) -> None:
         self._connection = connection
         self._session: Session | None = None
         self.start = start
         self.current = current
         self.lagging = lagging
+        self.known = known  # nothing was appended since this store's last commit
+        self.versions: dict[str, int] = {}  # the streams this group wrote, at their new versions
 
     def session(self) -> Session:
         """Return the group's Session (joined to its transaction)."""
@@ -270,6 +280,8 @@ class EventStore:
         self._leading = False
         # The seq every projection's checkpoint was left at by this store's last commit (None: read them).
         self._checkpoint: int | None = None
+        # Stream versions as of that commit: exact while the head is still there (nobody else wrote).
+        self._versions: dict[str, int] = {}
         self._listener: PostgresListener | None = None
         self._insert_events = _insert_events(self._postgresql)
         if prepare:
@@ -483,8 +495,15 @@ class EventStore:
             return None
         if written is None:
             return None
-        self._checkpoint = written.seq
+        self._remember(projections, written.seq)
         return written.seq
+
+    def _remember(self, group: _GroupSession, head: int) -> None:
+        """After a commit: the checkpoints are at `head`, and the group's streams at their versions."""
+        if not group.known or len(self._versions) > MAX_REMEMBERED:
+            self._versions.clear()  # another writer was here (or the table is full): start again
+        self._versions.update(group.versions)
+        self._checkpoint = head
 
     def _record(
         self,
@@ -517,7 +536,11 @@ class EventStore:
             earlier = self._replay_of(connection, request.stream, request.idempotency_key)
             if earlier is not None:
                 return earlier, False
-        current = connection.execute(_STREAM_VERSION, {"stream": request.stream}).scalar_one()
+        current = projections.versions.get(request.stream)
+        if current is None and projections.known:
+            current = self._versions.get(request.stream)
+        if current is None:
+            current = connection.execute(_STREAM_VERSION, {"stream": request.stream}).scalar_one()
         expected = request.expected_version
         if expected is not None and current != expected:
             raise ConflictError(
@@ -582,6 +605,7 @@ class EventStore:
                 for projection in projections.current:
                     projection.apply(event, session)
             session.flush()
+        projections.versions[request.stream] = stored[-1].version  # only once the whole append held
         return tuple(stored), True
 
     def _replay_of(self, connection: Connection, stream: str, key: str) -> tuple[StoredEvent, ...] | None:
@@ -903,7 +927,7 @@ class EventStore:
         read once for the group. Either way `_advance_projections` checks it in the same transaction.
         """
         if self._checkpoint == start:
-            return _GroupSession(connection, start, list(self.projections), [])
+            return _GroupSession(connection, start, list(self.projections), [], known=True)
         state = {r.name: r for r in connection.execute(select(schema.projection_state))}
         current: list[Projection] = []
         lagging: list[Projection] = []
@@ -911,7 +935,7 @@ class EventStore:
             row = state.get(projection.name)
             at_start = row is not None and row.version == projection.version and row.last_seq == start
             (current if at_start else lagging).append(projection)
-        return _GroupSession(connection, start, current, lagging)
+        return _GroupSession(connection, start, current, lagging, known=False)
 
     def _advance_projections(self, connection: Connection, group: _GroupSession, after: int) -> None:
         """Move the current projections' checkpoints to `after`; replay the lagging ones from the log.
