@@ -6,11 +6,25 @@ and it is the projection `kizuna db rebuild` always has to rebuild.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, bindparam, insert, update
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Dialect,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from kizuna.store.events import StoredEvent
 from kizuna.store.projections import Projection
+from kizuna.store.rawsql import Cursor, Statement
 
 catalog_metadata = MetaData()
 
@@ -44,22 +58,39 @@ _BUMP = (
     )
 )
 _ADD = insert(stream_catalog)
+_ADD_KEYS = ("stream", "kind", "version", "events", "first_seq", "last_seq", "last_type")
 
 
-def apply(event: StoredEvent, session: Session) -> None:
-    """Count the event in its stream's row.
+class CatalogStatements:
+    """The catalog's two statements compiled for one dialect (sent on the driver's cursor)."""
 
-    Core statements on the session's connection: every append runs this, and the ORM's execution
-    path costs several times what the two statements do.
-    """
-    connection = session.connection()
-    bumped = connection.execute(
-        _BUMP,
+    __slots__ = ("add", "bump")
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.bump = Statement(_BUMP, dialect)
+        self.add = Statement(_ADD, dialect, keys=_ADD_KEYS)
+
+
+_compiled: WeakKeyDictionary[Dialect, CatalogStatements] = WeakKeyDictionary()
+
+
+def statements(dialect: Dialect) -> CatalogStatements:
+    """Return the catalog's statements for `dialect` (compiled once)."""
+    found = _compiled.get(dialect)
+    if found is None:
+        found = _compiled[dialect] = CatalogStatements(dialect)
+    return found
+
+
+def count(cursor: Cursor, compiled: CatalogStatements, event: StoredEvent) -> None:
+    """Count the event in its stream's row (the store calls this for every append, on its cursor)."""
+    bumped = cursor.execute(
+        compiled.bump,
         {"b_stream": event.stream, "b_version": event.version, "b_seq": event.seq, "b_type": event.type},
     )
     if bumped.rowcount == 0:
-        connection.execute(
-            _ADD,
+        cursor.execute(
+            compiled.add,
             {
                 "stream": event.stream,
                 "kind": stream_kind(event.stream),
@@ -70,6 +101,17 @@ def apply(event: StoredEvent, session: Session) -> None:
                 "last_type": event.type,
             },
         )
+
+
+def apply(event: StoredEvent, session: Session) -> None:
+    """Count the event in its stream's row (as a projection: replays and rebuilds)."""
+    connection = session.connection()
+    session.flush()  # the ORM's pending writes first: these statements bypass it
+    cursor = Cursor(connection)
+    try:
+        count(cursor, statements(connection.dialect), event)
+    finally:
+        cursor.close()
 
 
 #: The catalog as a projection; `open_store` registers it first.

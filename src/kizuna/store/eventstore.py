@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Connection,
+    Dialect,
     Engine,
     Insert,
     Row,
@@ -41,7 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from kizuna.errors import ConflictError, IntegrityError, InvalidQuery
-from kizuna.store import schema
+from kizuna.store import catalog, schema
 from kizuna.store.canonical import canonical_json
 from kizuna.store.catalog import CATALOG, stream_catalog
 from kizuna.store.chain import CURRENT_FORMAT, hash_of_texts, utc
@@ -50,6 +51,7 @@ from kizuna.store.events import Head, NewEvent, StoredEvent, VerifyReport
 from kizuna.store.migrate import upgrade
 from kizuna.store.notify import CHANNEL, Listener, Notifier, PostgresListener
 from kizuna.store.projections import Projection, check_projections
+from kizuna.store.rawsql import Cursor, Statement
 from kizuna.store.verify import Verification
 
 #: Returns the current moment (timezone-aware). Injected so tests and exercises can drive time.
@@ -120,6 +122,38 @@ def _insert_events(postgresql: bool) -> Insert:
         return cast(parameter, JSON) if postgresql else parameter
 
     return insert(schema.events).values(payload=json_text("payload"), marking=json_text("marking"))
+
+
+#: The columns of an event row as an append binds them.
+_EVENT_KEYS = (
+    "seq",
+    "stream",
+    "version",
+    "type",
+    "actor",
+    "occurred_at",
+    "recorded_at",
+    "idempotency_key",
+    "prev_hash",
+    "payload",
+    "marking",
+    "hash",
+    "hash_format",
+)
+
+
+class _AppendStatements:
+    """The statements of an append, compiled for the store's dialect (sent on the driver's cursor)."""
+
+    def __init__(self, dialect: Dialect, postgresql: bool) -> None:
+        self.head = Statement(_HEAD_FOR_UPDATE, dialect)
+        self.stream_version = Statement(_STREAM_VERSION, dialect)
+        self.insert_events = Statement(_insert_events(postgresql), dialect, keys=_EVENT_KEYS)
+        self.insert_key = Statement(_INSERT_KEY, dialect, keys=("key", "stream", "first_seq", "last_seq"))
+        self.advance_projection = Statement(_ADVANCE_PROJECTION, dialect)
+        self.move_head = Statement(_MOVE_HEAD, dialect)
+        self.notify = Statement(_NOTIFY, dialect)
+        self.catalog = catalog.statements(dialect)
 
 
 @dataclass(eq=False)
@@ -283,7 +317,7 @@ class EventStore:
         # Stream versions as of that commit: exact while the head is still there (nobody else wrote).
         self._versions: dict[str, int] = {}
         self._listener: PostgresListener | None = None
-        self._insert_events = _insert_events(self._postgresql)
+        self._sql = _AppendStatements(engine.dialect, self._postgresql)
         if prepare:
             self.prepare_projections()
         if listen and self._postgresql:
@@ -454,14 +488,20 @@ class EventStore:
         undoable = savepoints or len(group) == 1
         try:
             with self._write() as connection:
-                head = connection.execute(_HEAD_FOR_UPDATE).one()
-                seq, prev = head.seq, head.hash
-                projections = self._group_projections(connection, head.seq)
+                cursor = Cursor(connection)
+                seq, prev = cursor.execute(self._sql.head).one()
+                projections = self._group_projections(connection, seq)
                 for request in group:
                     savepoint = connection.begin_nested() if savepoints else None
                     try:
                         result, new = self._record(
-                            connection, request, seq, prev, projections=projections, undoable=undoable
+                            connection,
+                            cursor,
+                            request,
+                            seq,
+                            prev,
+                            projections=projections,
+                            undoable=undoable,
                         )
                     except _Redo:
                         raise
@@ -482,10 +522,11 @@ class EventStore:
                 projections.close()
                 if written is not None:
                     self._checkpoint = None  # until this transaction commits
-                    self._advance_projections(connection, projections, written.seq)
-                    connection.execute(_MOVE_HEAD, {"new_seq": written.seq, "new_hash": written.hash})
+                    self._advance_projections(connection, cursor, projections, written.seq)
+                    cursor.execute(self._sql.move_head, {"new_seq": written.seq, "new_hash": written.hash})
                     if self._postgresql:
-                        connection.execute(_NOTIFY, {"channel": CHANNEL, "seq": str(written.seq)})
+                        cursor.execute(self._sql.notify, {"channel": CHANNEL, "seq": str(written.seq)})
+                cursor.close()
         except (_Redo, _StaleCheckpoint):
             raise
         except Exception as error:  # the transaction failed as a whole: no append in it happened
@@ -508,6 +549,7 @@ class EventStore:
     def _record(
         self,
         connection: Connection,
+        cursor: Cursor,
         request: _Append,
         seq: int,
         prev_hash: str,
@@ -521,7 +563,9 @@ class EventStore:
         alone (`undoable` is False: no savepoint, other appends in the transaction), is raised as _Redo.
         """
         try:
-            return self._record_checked(connection, request, seq, prev_hash, projections)
+            return self._record_checked(
+                connection, cursor, request, seq=seq, prev_hash=prev_hash, projections=projections
+            )
         except ConflictError:
             raise
         except Exception as error:
@@ -530,7 +574,14 @@ class EventStore:
             raise _Redo from error
 
     def _record_checked(
-        self, connection: Connection, request: _Append, seq: int, prev_hash: str, projections: _GroupSession
+        self,
+        connection: Connection,
+        cursor: Cursor,
+        request: _Append,
+        *,
+        seq: int,
+        prev_hash: str,
+        projections: _GroupSession,
     ) -> tuple[tuple[StoredEvent, ...], bool]:
         if request.idempotency_key is not None:
             earlier = self._replay_of(connection, request.stream, request.idempotency_key)
@@ -540,7 +591,7 @@ class EventStore:
         if current is None and projections.known:
             current = self._versions.get(request.stream)
         if current is None:
-            current = connection.execute(_STREAM_VERSION, {"stream": request.stream}).scalar_one()
+            current = int(cursor.execute(self._sql.stream_version, {"stream": request.stream}).one()[0])
         expected = request.expected_version
         if expected is not None and current != expected:
             raise ConflictError(
@@ -588,10 +639,13 @@ class EventStore:
                 }
             )
             prev_hash = digest
-        connection.execute(self._insert_events, rows)
+        if len(rows) == 1:
+            cursor.execute(self._sql.insert_events, rows[0])
+        else:
+            cursor.executemany(self._sql.insert_events, rows)
         if request.idempotency_key is not None:
-            connection.execute(
-                _INSERT_KEY,
+            cursor.execute(
+                self._sql.insert_key,
                 {
                     "key": request.idempotency_key,
                     "stream": request.stream,
@@ -600,11 +654,16 @@ class EventStore:
                 },
             )
         if projections.current:
-            session = projections.session()
+            session: Session | None = None
             for event in stored:
                 for projection in projections.current:
+                    if projection is CATALOG:  # the store's own: on its cursor, not through a Session
+                        catalog.count(cursor, self._sql.catalog, event)
+                        continue
+                    session = session or projections.session()
                     projection.apply(event, session)
-            session.flush()
+            if session is not None:
+                session.flush()
         projections.versions[request.stream] = stored[-1].version  # only once the whole append held
         return tuple(stored), True
 
@@ -937,7 +996,9 @@ class EventStore:
             (current if at_start else lagging).append(projection)
         return _GroupSession(connection, start, current, lagging, known=False)
 
-    def _advance_projections(self, connection: Connection, group: _GroupSession, after: int) -> None:
+    def _advance_projections(
+        self, connection: Connection, cursor: Cursor, group: _GroupSession, after: int
+    ) -> None:
         """Move the current projections' checkpoints to `after`; replay the lagging ones from the log.
 
         One checkpoint write per projection per group, not per append.
@@ -946,8 +1007,8 @@ class EventStore:
             _StaleCheckpoint: A current projection's checkpoint was not at the group's start after all.
         """
         for projection in group.current:
-            advanced = connection.execute(
-                _ADVANCE_PROJECTION,
+            advanced = cursor.execute(
+                self._sql.advance_projection,
                 {
                     "p_name": projection.name,
                     "p_version": projection.version,
