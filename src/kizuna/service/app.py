@@ -23,6 +23,7 @@ from kizuna.access import LoginThrottle, Passwords, Separation, UserDirectory
 from kizuna.coordination import Coordinator, Law
 from kizuna.service import errors
 from kizuna.service.credentials import CredentialCache, LoginGate
+from kizuna.service.fastpath import CommandFastPath
 from kizuna.service.hub import Hub
 from kizuna.service.intel import attach_intel
 from kizuna.service.routers import ROUTERS
@@ -191,6 +192,7 @@ def create_app(
     )
     app.state.runtime = runtime
     attach_intel(app, runtime)
+    app.add_middleware(CommandFastPath)  # innermost of ours: inside the body limit and the headers
     errors.install(app, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         include_flat(app, router)

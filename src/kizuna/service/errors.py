@@ -99,6 +99,11 @@ def status_of(error: KizunaError) -> int:
 
 async def _handle(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, KizunaError)
+    return error_response(error)
+
+
+def error_response(error: KizunaError) -> JSONResponse:
+    """Return the answer to a Kizuna error: its status and the documented body."""
     body = ErrorBody(
         error=type(error).__name__,
         detail=str(error),
