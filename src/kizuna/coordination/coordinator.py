@@ -33,6 +33,8 @@ from kizuna.coordination import request as request_machine
 from kizuna.coordination import tasking as tasking_machine
 from kizuna.coordination.crisis import CrisisState
 from kizuna.coordination.events import (
+    COORDINATION_EVENT_TYPES,
+    STREAMED_PREFIXES,
     Action,
     Actor,
     CrisisOpened,
@@ -200,7 +202,14 @@ class Coordinator:
         """
         with self._lock:
             new: list[Recorded] = []
-            source = self.store.iter_all(self.view.last_seq) if events is None else events
+            reached = 0
+            source: Iterable[StoredEvent]
+            if events is None:  # only this log's events: the intelligence desk's beside them are not read
+                source, reached = self.store.scan(
+                    self.view.last_seq, COORDINATION_EVENT_TYPES, prefixes=STREAMED_PREFIXES
+                )
+            else:
+                source = events
             for stored in source:
                 own = self._pending.pop(stored.seq, None)
                 if own is None and not in_coordination_log(stored.type):
@@ -208,6 +217,7 @@ class Coordinator:
                     continue
                 event = own[1] if own is not None else event_from_data(dict(stored.payload))
                 new.append(self._apply(stored, event))
+            self.view.last_seq = max(self.view.last_seq, reached)
             if new:
                 for listener in list(self._listeners):
                     listener(new)

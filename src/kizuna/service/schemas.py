@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kizuna.access import Marking, TokenInfo, User
-from kizuna.coordination import Action, RequestState, StepRecord, TaskingStatus
+from kizuna.coordination import Action, RequestState, StepRecord, StepStatus, TaskingStatus
 from kizuna.model.ids import Ident
 from kizuna.planning import StepKind
 
@@ -186,11 +186,15 @@ class RequestView(BaseModel):
 
     @classmethod
     def of(cls, state: RequestState) -> RequestView:
-        """Build the view of a request state."""
+        """Build the view of a request state (one pass over its steps: statuses and what is ready)."""
         done = state.done
-        return cls(
-            request=state,
-            steps=[
+        steps: list[StepView] = []
+        ready: list[str] = []
+        for s in state.path.order():
+            status = state.step_status(s.id, done)
+            if status is StepStatus.READY:
+                ready.append(s.id)
+            steps.append(
                 StepView(
                     id=s.id,
                     organization=s.organization,
@@ -199,13 +203,11 @@ class RequestView(BaseModel):
                     predecessors=s.predecessors,
                     approval=s.approval,
                     after_effect=s.after_effect,
-                    status=state.step_status(s.id, done).value,
+                    status=status.value,
                     record=done.get(s.id),
                 )
-                for s in state.path.order()
-            ],
-            ready=[s.id for s in state.ready_steps()],
-        )
+            )
+        return cls(request=state, steps=steps, ready=ready)
 
 
 class EventOut(BaseModel):

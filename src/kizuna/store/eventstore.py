@@ -736,17 +736,26 @@ class EventStore:
             after_seq = chunk[-1].seq
 
     def scan(
-        self, after_seq: int, types: Collection[str], *, keyed: bool = False
+        self,
+        after_seq: int,
+        types: Collection[str],
+        *,
+        prefixes: Sequence[str] = (),
+        keyed: bool = False,
     ) -> tuple[tuple[StoredEvent, ...], int]:
         """Return the events after `after_seq` of the given `types`, and the seq the scan reached.
 
-        With `keyed`, events written with an idempotency key come too, whatever their type. A reader
-        that folds only some kinds of event (the intelligence desk beside the coordination log) reads
-        just those, not every row and payload; the seq reached (the head, in the same snapshot) is
-        where its next scan starts, so nothing appended meanwhile is skipped.
+        Types starting with one of `prefixes` come too; with `keyed`, so do events written with an
+        idempotency key, whatever their type. A reader that folds only some kinds of event (the
+        coordinator and the intelligence desk, side by side in one log) reads just those, not every
+        row and payload; the seq reached (the head, in the same snapshot) is where its next scan
+        starts, so nothing appended meanwhile is skipped.
         """
         events = schema.events.c
-        wanted: ColumnElement[bool] = events.type.in_(sorted(types))
+        wanted: ColumnElement[bool] = or_(
+            events.type.in_(sorted(types)),
+            *(events.type.startswith(prefix, autoescape=True) for prefix in prefixes),
+        )
         if keyed:
             wanted = or_(wanted, events.idempotency_key.is_not(None))
         found: list[StoredEvent] = []
