@@ -318,7 +318,7 @@ class Coordinator:
                         return _Written(earlier.stream, earlier)  # a concurrent retry of this write won
                     raise
                 continue
-            if self._apply_own(stored, payloads, events):
+            if self._apply_own(stored, payloads, events, keyed=key is not None):
                 return _Written(decision.stream)
             # The store answered with an earlier write under this key (a concurrent one won).
             earlier = self._earlier(key, digest) if key is not None else None
@@ -355,7 +355,12 @@ class Coordinator:
         return _typed(object_as_of(own), kind)
 
     def _apply_own(
-        self, stored: Sequence[StoredEvent], payloads: Sequence[dict[str, Any]], events: Sequence[EventBase]
+        self,
+        stored: Sequence[StoredEvent],
+        payloads: Sequence[dict[str, Any]],
+        events: Sequence[EventBase],
+        *,
+        keyed: bool,
     ) -> bool:
         """Apply just-appended events as decided, without reading them back, in log order.
 
@@ -371,7 +376,8 @@ class Coordinator:
         with self._lock:
             self._inflight -= 1
             try:
-                replay = any(dict(s.payload) != p for s, p in zip(stored, payloads, strict=True))
+                # Only a keyed append can be answered with an earlier write (the store's replay).
+                replay = keyed and any(dict(s.payload) != p for s, p in zip(stored, payloads, strict=True))
                 if stored[-1].seq <= self.view.last_seq:
                     return not replay  # already applied from the log (a catch-up got there first)
                 if replay:
