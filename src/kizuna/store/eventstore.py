@@ -237,25 +237,37 @@ class _StaleCheckpoint(Exception):
 
 
 class _GroupSession:
-    """The projections of one group commit: which are current, and the Session they write with.
+    """One group commit's transaction: its connection and driver cursor, the projections (which are
+    current, and the Session they write with) and the stream versions it wrote.
 
     The Session is made when first needed, then reused (a Session per append cost more than the
     projection's own statements). `current` projections are at the group's starting seq and get
     each new event applied; `lagging` ones replay from the log once the group's rows are inserted.
     """
 
-    __slots__ = ("_connection", "_session", "current", "known", "lagging", "start", "versions")
+    __slots__ = (
+        "_session",
+        "connection",
+        "current",
+        "cursor",
+        "known",
+        "lagging",
+        "start",
+        "versions",
+    )
 
     def __init__(
         self,
         connection: Connection,
+        cursor: Cursor,
         start: int,
         current: list[Projection],
         lagging: list[Projection],
         *,
         known: bool,
     ) -> None:
-        self._connection = connection
+        self.connection = connection
+        self.cursor = cursor
         self._session: Session | None = None
         self.start = start
         self.current = current
@@ -266,7 +278,7 @@ class _GroupSession:
     def session(self) -> Session:
         """Return the group's Session (joined to its transaction)."""
         if self._session is None:
-            self._session = _joined_session(self._connection)
+            self._session = _joined_session(self.connection)
         return self._session
 
     def close(self) -> None:
@@ -490,19 +502,11 @@ class EventStore:
             with self._write() as connection:
                 cursor = Cursor(connection)
                 seq, prev = cursor.execute(self._sql.head).one()
-                projections = self._group_projections(connection, seq)
+                projections = self._group_projections(connection, cursor, seq)
                 for request in group:
                     savepoint = connection.begin_nested() if savepoints else None
                     try:
-                        result, new = self._record(
-                            connection,
-                            cursor,
-                            request,
-                            seq,
-                            prev,
-                            projections=projections,
-                            undoable=undoable,
-                        )
+                        result, new = self._record(projections, request, seq, prev, undoable=undoable)
                     except _Redo:
                         raise
                     except Exception as error:
@@ -522,7 +526,7 @@ class EventStore:
                 projections.close()
                 if written is not None:
                     self._checkpoint = None  # until this transaction commits
-                    self._advance_projections(connection, cursor, projections, written.seq)
+                    self._advance_projections(projections, written.seq)
                     cursor.execute(self._sql.move_head, {"new_seq": written.seq, "new_hash": written.hash})
                     if self._postgresql:
                         cursor.execute(self._sql.notify, {"channel": CHANNEL, "seq": str(written.seq)})
@@ -547,15 +551,7 @@ class EventStore:
         self._checkpoint = head
 
     def _record(
-        self,
-        connection: Connection,
-        cursor: Cursor,
-        request: _Append,
-        seq: int,
-        prev_hash: str,
-        *,
-        projections: _GroupSession,
-        undoable: bool,
+        self, group: _GroupSession, request: _Append, seq: int, prev_hash: str, *, undoable: bool
     ) -> tuple[tuple[StoredEvent, ...], bool]:
         """Record one append after event `seq` (whose hash is `prev_hash`); say whether it wrote anything.
 
@@ -563,9 +559,7 @@ class EventStore:
         alone (`undoable` is False: no savepoint, other appends in the transaction), is raised as _Redo.
         """
         try:
-            return self._record_checked(
-                connection, cursor, request, seq=seq, prev_hash=prev_hash, projections=projections
-            )
+            return self._record_checked(group, request, seq=seq, prev_hash=prev_hash)
         except ConflictError:
             raise
         except Exception as error:
@@ -574,17 +568,11 @@ class EventStore:
             raise _Redo from error
 
     def _record_checked(
-        self,
-        connection: Connection,
-        cursor: Cursor,
-        request: _Append,
-        *,
-        seq: int,
-        prev_hash: str,
-        projections: _GroupSession,
+        self, group: _GroupSession, request: _Append, *, seq: int, prev_hash: str
     ) -> tuple[tuple[StoredEvent, ...], bool]:
+        projections, cursor = group, group.cursor
         if request.idempotency_key is not None:
-            earlier = self._replay_of(connection, request.stream, request.idempotency_key)
+            earlier = self._replay_of(group.connection, request.stream, request.idempotency_key)
             if earlier is not None:
                 return earlier, False
         current = projections.versions.get(request.stream)
@@ -987,7 +975,7 @@ class EventStore:
             self._save_state(connection, projection, head_seq)
         return replayed
 
-    def _group_projections(self, connection: Connection, start: int) -> _GroupSession:
+    def _group_projections(self, connection: Connection, cursor: Cursor, start: int) -> _GroupSession:
         """Sort the projections into current (checkpoint at `start`) and lagging, for one group.
 
         When this store's last commit left every checkpoint at `start` (nothing was appended since, by
@@ -995,7 +983,7 @@ class EventStore:
         read once for the group. Either way `_advance_projections` checks it in the same transaction.
         """
         if self._checkpoint == start:
-            return _GroupSession(connection, start, list(self.projections), [], known=True)
+            return _GroupSession(connection, cursor, start, list(self.projections), [], known=True)
         state = {r.name: r for r in connection.execute(select(schema.projection_state))}
         current: list[Projection] = []
         lagging: list[Projection] = []
@@ -1003,11 +991,9 @@ class EventStore:
             row = state.get(projection.name)
             at_start = row is not None and row.version == projection.version and row.last_seq == start
             (current if at_start else lagging).append(projection)
-        return _GroupSession(connection, start, current, lagging, known=False)
+        return _GroupSession(connection, cursor, start, current, lagging, known=False)
 
-    def _advance_projections(
-        self, connection: Connection, cursor: Cursor, group: _GroupSession, after: int
-    ) -> None:
+    def _advance_projections(self, group: _GroupSession, after: int) -> None:
         """Move the current projections' checkpoints to `after`; replay the lagging ones from the log.
 
         One checkpoint write per projection per group, not per append.
@@ -1016,7 +1002,7 @@ class EventStore:
             _StaleCheckpoint: A current projection's checkpoint was not at the group's start after all.
         """
         for projection in group.current:
-            advanced = cursor.execute(
+            advanced = group.cursor.execute(
                 self._sql.advance_projection,
                 {
                     "p_name": projection.name,
@@ -1030,6 +1016,7 @@ class EventStore:
         if group.lagging:
             # Behind the log (or unknown to the checkpoint table): replay from its checkpoint; the new
             # rows are already inserted, so the replay applies them too.
+            connection = group.connection
             state = {r.name: r for r in connection.execute(select(schema.projection_state))}
             reset = any(p.name not in state or state[p.name].version != p.version for p in group.lagging)
             self._replay(connection, group.lagging, reset=reset)
