@@ -33,6 +33,9 @@ MEMBER = {
     "12th-mlr": "12th-mlr-staff",
 }
 LIVE_TIMEOUT_MS = 5_000  # generous on a loaded 2-core machine; `kizuna bench web` measures the delay
+#: How long a whole page (a console page, Swagger UI, Redoc) may take to render: a wait, not a measure
+#: (`kizuna bench web` times pages). Swagger UI took over 15 s while the machine ran a load of 10.
+RENDER_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
@@ -286,15 +289,15 @@ def test_every_page_renders_offline_with_every_non_loopback_request_blocked(demo
         sign_in(page, demo.base, "us-approver")
         for _name, path, complete in _pages(demo):
             page.goto(demo.base + path)
-            page.wait_for_selector(complete, timeout=15_000)
+            page.wait_for_selector(complete, timeout=RENDER_TIMEOUT_MS)
             fonts = page.evaluate(
                 "async () => (await document.fonts.load('16px \"Noto Sans JP\"', '日本')).length"
             )
             assert fonts, f"{path}: the Japanese font did not load"
         page.goto(f"{demo.base}/docs")
-        page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+        page.wait_for_selector(".swagger-ui .info .title", timeout=RENDER_TIMEOUT_MS)
         page.goto(f"{demo.base}/redoc")
-        page.wait_for_selector("redoc h1, [role=navigation]", timeout=20_000)
+        page.wait_for_selector("redoc h1, [role=navigation]", timeout=RENDER_TIMEOUT_MS)
         assert not blocked, f"requests left the machine: {blocked}"
         # Redoc's attribution links a logo on its CDN: the policy stops it in the browser, unsent.
         unsent = [f for f in failed if f.endswith(" csp") and "redoc" in f]
@@ -321,7 +324,7 @@ def test_screenshots_and_accessibility_of_every_page(demo: Demo, browser: Any, l
             page.wait_for_selector(f"html[lang={language}]")
         for name, path, complete in _pages(demo):
             page.goto(demo.base + path)
-            page.wait_for_selector(complete, timeout=15_000)
+            page.wait_for_selector(complete, timeout=RENDER_TIMEOUT_MS)
             page.wait_for_timeout(300)  # let the map's symbols settle
             # The whole page in one window, so the bottom banner sits at the bottom as on a screen.
             height = page.evaluate("document.documentElement.scrollHeight")
