@@ -91,6 +91,9 @@ def test_what_the_fast_path_does_not_take_the_route_answers(service: Service) ->
     url = f"/api/crises/{CRISIS}/requests"
     body = asset_protection(SECRET_BOTH.to_json())
     assert service.http.post(url, json=body, headers={"Authorization": "Bearer nope"}).status_code == 401
+    token = service.tokens["usfj-op"]
+    padded = "Bearer" + " " * (201 - len("Bearer") - len(token)) + token  # a good token, a header too long
+    assert service.http.post(url, json=body, headers={"Authorization": padded}).status_code == 400
     assert us.post(url, {**body, "unknown": 1}).status_code == 422
     assert us.post(url, body, key="has space").status_code == 400
     broken = service.http.post(
