@@ -321,3 +321,20 @@ def test_any_msel_round_trips_through_csv(tmp_path: Path, rows: list[tuple[int, 
     back = read_msel(path, start=START, organizations=ORGS)
     key = sorted((r.serial, r.time, r.event, r.to, r.objective) for r in msel.rows)
     assert sorted((r.serial, r.time, r.event, r.to, r.objective) for r in back.rows) == key
+
+
+def test_apostrophes_and_delimiters_in_the_text_do_not_change_how_the_csv_is_read(tmp_path: Path) -> None:
+    """Found by the property above: a report holding a lone apostrophe made the old reader take `'`
+    for the quote character; the delimiter comes from the header row, quoting is always RFC 4180."""
+    for texts in (["0", "0"], ["it's; a, b", "a\tb ; c", '"quoted"']):
+        msel = Msel(
+            start=START,
+            rows=tuple(
+                MselRow(
+                    serial=str(k + 1), time=START, event=t, to=("iii-mef",), objective="'"
+                )  # the falsifying example: every row's objective a lone apostrophe
+                for k, t in enumerate(texts)
+            ),
+        )
+        back = read_msel(write_msel(msel, tmp_path / "quotes.csv"), start=START, organizations=ORGS)
+        assert [(r.event, r.objective) for r in back.rows] == [(t, "'") for t in texts]

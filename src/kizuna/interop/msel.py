@@ -457,15 +457,22 @@ def _fill_merged(
             rows[r - 1] = tuple(row)
 
 
+#: The delimiters a CSV MSEL may use (a comma; a semicolon where the comma is the decimal mark; a tab).
+_DELIMITERS = (",", ";", "\t")
+
+
 def _read_csv(path: Path) -> _Sheet:
+    """Read a CSV sheet: the delimiter is the one the header row (the first line with text) uses most;
+    fields are quoted with double quotes (RFC 4180), whatever the text holds.
+
+    Guessing from the whole sample (`csv.Sniffer`) let the rows' own text decide: a report holding a
+    lone apostrophe made it take `'` for the quote character and swallow the rows after it.
+    """
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        sample = handle.read(4096)
+        header = next((line for line in handle if line.strip()), "")
         handle.seek(0)
-        try:
-            dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        rows = [tuple(r) for r in csv.reader(handle, dialect)]
+        delimiter = max(_DELIMITERS, key=header.count) if any(d in header for d in _DELIMITERS) else ","
+        rows = [tuple(r) for r in csv.reader(handle, csv.excel, delimiter=delimiter)]
     return _Sheet("csv", rows, [])
 
 
