@@ -17,7 +17,7 @@ import secrets
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kizuna.access import Marking, User, can_see, combine, filed_into
 from kizuna.coordination import (
@@ -44,6 +44,9 @@ from kizuna.interop.msel import ALL, Msel, MselRow
 from kizuna.model.scenario import Scenario
 from kizuna.model.structure import Structure
 from kizuna.store import Clock, NewEvent
+
+if TYPE_CHECKING:
+    from kizuna.exercise.aar import Review
 
 #: How often a command is decided again after losing a race on its stream.
 ATTEMPTS = 20
@@ -140,6 +143,29 @@ class Exercises:
                 listener(changed)
 
     # -- reading --------------------------------------------------------------------------------------
+
+    def reviewable(self, user: User, exercise_id: str) -> ExerciseState:
+        """Return the exercise if the user may read its after-action review (control, observers and
+        controllers); otherwise NotFound (an exercise they may not see) or PermissionDenied."""
+        state = self.get(user, exercise_id)
+        if user.role not in OBSERVING_ROLES:
+            raise PermissionDenied(
+                "the after-action review is for exercise control, observers and controllers"
+            )
+        return state
+
+    def review(self, user: User, exercise_id: str, *, replications: int, seed: int) -> Review:
+        """Build the after-action review from the log as far as the user may see it (the egress rule,
+        applied to the input), in the structure the exercise's crisis runs in."""
+        from kizuna.exercise.aar import build_review, log_of
+
+        self.reviewable(user, exercise_id)
+        crisis = self.coordinator.view.crises.get(exercise_id)
+        if crisis is None:
+            raise NotFound(f"no exercise {exercise_id!r}")
+        log = [r for r in log_of(self.store) if can_see(user, r.event.marking)]
+        structure = self.coordinator.law.structure(crisis.structure)
+        return build_review(log, exercise_id, replications=replications, seed=seed, structure=structure)
 
     def get(self, user: User, exercise_id: str) -> ExerciseState:
         """Return an exercise the user may see, or raise NotFound."""

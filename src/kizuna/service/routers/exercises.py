@@ -509,33 +509,12 @@ async def observe(
     raise NotFound(f"no observation {observation!r}")  # pragma: no cover - recorded just above
 
 
-def _review(runtime: Runtime, user: User, exercise_id: str, replications: int, seed: int) -> Any:
-    """Build the review from the log as far as the user may see it (the egress rule, applied to the input)."""
-    from kizuna.access import can_see
-    from kizuna.exercise.aar import build_review, log_of
-
-    log = [r for r in log_of(runtime.store) if can_see(user, r.event.marking)]
-    return build_review(
-        log,
-        exercise_id,
-        replications=replications,
-        seed=seed,
-        structure=runtime.coordinator.law.structure(exercises_structure(runtime, exercise_id)),
-    )
-
-
 def exercises_structure(runtime: Runtime, exercise_id: str) -> str:
     """The structure an exercise's crisis runs in."""
     crisis = runtime.coordinator.view.crises.get(exercise_id)
     if crisis is None:
         raise NotFound(f"no exercise {exercise_id!r}")
     return crisis.structure
-
-
-def _reviewer(user: User, exercises: Exercises, exercise_id: str) -> None:
-    exercises.get(user, exercise_id)
-    if user.role not in OBSERVING_ROLES:
-        raise PermissionDenied("the after-action review is for exercise control, observers and controllers")
 
 
 Replications = Annotated[int, Query(ge=100, le=100_000, description="Simulated replications.")]
@@ -547,16 +526,12 @@ async def review_data(
     exercise_id: str,
     user: CurrentUser,
     exercises: ExercisesDep,
-    request: Request,
     replications: Replications = 2000,
     seed: int = 0,
 ) -> Any:
     """The after-action review as data: measured times beside the simulated ones, tests, calibration."""
-    from kizuna.exercise.aar import Review
-
-    _reviewer(user, exercises, exercise_id)
-    review: Review = await in_thread(
-        _review, request.app.state.runtime, user, exercise_id, replications, seed
+    review = await in_thread(
+        partial(exercises.review, user, exercise_id, replications=replications, seed=seed)
     )
     return review.model_dump(mode="json")
 
@@ -571,18 +546,16 @@ async def review_page(
     exercise_id: str,
     user: CurrentUser,
     exercises: ExercisesDep,
-    request: Request,
     replications: Replications = 2000,
     seed: int = 0,
 ) -> HTMLResponse:
     """The after-action review as one self-contained HTML page under the exercise's banner."""
     from kizuna.exercise.review_report import render_html
 
-    _reviewer(user, exercises, exercise_id)
-    state = exercises.get(user, exercise_id)
+    state = exercises.reviewable(user, exercise_id)
 
     def render() -> str:
-        review = _review(request.app.state.runtime, user, exercise_id, replications, seed)
+        review = exercises.review(user, exercise_id, replications=replications, seed=seed)
         return render_html(review, banner=state.marking.banner(user.nation))
 
     return HTMLResponse(await in_thread(render))
@@ -605,18 +578,16 @@ async def review_document(
     kind: Literal["xlsx", "pdf"],
     user: CurrentUser,
     exercises: ExercisesDep,
-    request: Request,
     replications: Replications = 2000,
     seed: int = 0,
 ) -> Response:
     """The after-action review as a workbook (every row) or a PDF, under the exercise's banner."""
     from kizuna.exercise.review_report import write_pdf, write_xlsx
 
-    _reviewer(user, exercises, exercise_id)
-    banner = exercises.get(user, exercise_id).marking.banner(user.nation)
+    banner = exercises.reviewable(user, exercise_id).marking.banner(user.nation)
 
     def write() -> bytes:
-        review = _review(request.app.state.runtime, user, exercise_id, replications, seed)
+        review = exercises.review(user, exercise_id, replications=replications, seed=seed)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"aar.{kind}"
             (write_xlsx if kind == "xlsx" else write_pdf)(review, path, banner=banner)

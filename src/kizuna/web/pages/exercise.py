@@ -383,13 +383,6 @@ async def observe(exercise_id: str, request: Request, who: ViewerDep, form: Chec
 Replications = Annotated[int, Query(ge=100, le=100_000)]
 
 
-def _reviewer(request: Request, who: Viewer, exercise_id: str) -> ExerciseState:
-    state = exercises_of(request).get(who.user, exercise_id)
-    if who.user.role not in OBSERVING_ROLES:
-        raise PermissionDenied("the after-action review is for exercise control, observers and controllers")
-    return state
-
-
 @router.get("/exercises/{exercise_id}/aar", response_class=HTMLResponse)
 def review_page(
     *,
@@ -401,7 +394,7 @@ def review_page(
     seed: int = 0,
 ) -> HTMLResponse:
     """The after-action review's page: its documents, and the review itself loaded into it once built."""
-    state = _reviewer(request, who, exercise_id)
+    state = exercises_of(request).reviewable(who.user, exercise_id)
     return page(
         request,
         runtime,
@@ -428,17 +421,12 @@ async def review_fragment(
     seed: int = 0,
 ) -> HTMLResponse:
     """The review, built from the log as far as the user may see it (as the API builds it)."""
-    from kizuna.access import can_see
-    from kizuna.exercise.aar import build_review, log_of
-
-    state = _reviewer(request, who, exercise_id)
+    exercises = exercises_of(request)
+    state = exercises.reviewable(who.user, exercise_id)
     structure = runtime.coordinator.law.structure(exercises_structure(runtime, exercise_id))
-
-    def build() -> Any:
-        log = [r for r in log_of(runtime.store) if can_see(who.user, r.event.marking)]
-        return build_review(log, exercise_id, replications=replications, seed=seed, structure=structure)
-
-    review = await in_thread(build)
+    review = await in_thread(
+        partial(exercises.review, who.user, exercise_id, replications=replications, seed=seed)
+    )
     names = {o.id: who.t.name(o) for o in structure.organizations}
     return TEMPLATES.TemplateResponse(
         request,
