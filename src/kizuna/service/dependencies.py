@@ -22,6 +22,7 @@ from kizuna.errors import PermissionDenied
 from kizuna.service.credentials import SESSION_COOKIE, Principal
 from kizuna.service.errors import MalformedRequest, Unauthenticated
 from kizuna.service.runtime import Runtime
+from kizuna.service.viewjson import RequestViewJson
 
 #: The header a browser echoes its CSRF token in.
 CSRF_HEADER = "X-CSRF-Token"
@@ -44,6 +45,15 @@ async def get_coordinator(request: Request) -> Coordinator:
 
 
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
+
+
+async def get_views(request: Request) -> RequestViewJson:
+    """Return the app's encoder of requests' views."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime.views
+
+
+ViewsDep = Annotated[RequestViewJson, Depends(get_views)]
 
 #: What the credential headers must look like before anything reads them (else 400).
 _AUTHORIZATION = re.compile(r"[\x20-\x7e]{1,200}")

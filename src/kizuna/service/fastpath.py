@@ -7,10 +7,10 @@ return value and encoding it: about as much CPU as the command itself (the rulin
 view together). This middleware answers exactly those two routes when the request is plainly well
 formed (an API token, a JSON body that validates, ids and Idempotency-Key of the allowed forms) with
 the same pieces the routes use: the credential cache, the body models, the coordinator, the egress
-filter, `RequestView`, and the error bodies of `kizuna.service.errors`. Anything else (a session
-cookie, a body or header that does not parse, a token that does not check) goes on to the FastAPI
-route, which stays the reference: it documents the operation in OpenAPI and gives every error its
-answer. A test checks that both give byte-identical answers.
+filter, the views' encoder (`viewjson`), and the error bodies of `kizuna.service.errors`. Anything
+else (a session cookie, a body or header that does not parse, a token that does not check) goes on
+to the FastAPI route, which stays the reference: it documents the operation in OpenAPI and gives every
+error its answer. A test checks that both give byte-identical answers.
 
 It sits inside the security headers and the body limit (`Boundary`), which apply to it as to any route.
 """
@@ -30,7 +30,7 @@ from kizuna.errors import KizunaError, PermissionDenied
 from kizuna.service.egress import release_one
 from kizuna.service.errors import error_response
 from kizuna.service.runtime import Runtime
-from kizuna.service.schemas import ActionIn, RequestIn, RequestView
+from kizuna.service.schemas import ActionIn, RequestIn
 from kizuna.service.threads import in_thread
 
 _ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
@@ -93,11 +93,9 @@ class CommandFastPath:
             request_id, status, state = await in_thread(
                 run, idempotency_key=key.decode("ascii") if key is not None else None
             )
-            view = RequestView.of(release_one(user, state, "request", request_id))
+            response = runtime.views.answer(release_one(user, state, "request", request_id), status)
         except KizunaError as error:
             response = error_response(error)
-        else:
-            response = Response(view.model_dump_json(), status_code=status, media_type="application/json")
         await response(scope, _no_body, send)
         return True
 

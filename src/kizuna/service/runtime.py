@@ -1,5 +1,5 @@
 """What a running service holds: settings, clock, store, user directory, coordinator, stream hub,
-credentials and the login gate."""
+credentials, the login gate and the encoder of requests' views."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from kizuna.access import UserDirectory
 from kizuna.coordination import Coordinator
 from kizuna.service.credentials import CredentialCache, LoginGate
 from kizuna.service.hub import Hub
+from kizuna.service.viewjson import RequestViewJson
 from kizuna.settings import Settings
 from kizuna.store import Clock, EventStore, VerifyReport
 
@@ -26,6 +27,7 @@ class Runtime:
     hub: Hub
     credentials: CredentialCache
     login: LoginGate
+    views: RequestViewJson = field(default_factory=RequestViewJson)  # requests' views as JSON
     integrity: VerifyReport | None = None  # the chain check at start (faults only if told to serve anyway)
     closers: list[Callable[[], None]] = field(default_factory=list)
 

@@ -6,9 +6,10 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.responses import Response
 
 from kizuna.coordination import RequestStatus
-from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
+from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey, ViewsDep
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
@@ -18,31 +19,37 @@ from kizuna.service.threads import in_thread
 router = APIRouter(tags=["requests"])
 
 
-@router.get("/api/requests", responses=responses(401))
+@router.get("/api/requests", response_model=list[RequestView], responses=responses(401))
 async def list_requests(
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    views: ViewsDep,
     crisis: Annotated[str | None, Query(max_length=100)] = None,
     status: RequestStatus | None = None,
-) -> list[RequestView]:
+) -> Response:
     """List the requests the user may see, optionally of one crisis or in one status."""
     states = sorted(coordinator.snapshot().requests.values(), key=lambda r: r.filed_at)
     chosen = [
         s for s in states if (crisis is None or s.crisis == crisis) and (status is None or s.status is status)
     ]
-    return [RequestView.of(s) for s in release(user, chosen)]
+    return Response(views.many(release(user, chosen)), media_type="application/json")
 
 
 @router.post(
-    "/api/crises/{crisis_id}/requests", status_code=201, responses=responses(401, 403, 404, 409, 422)
+    "/api/crises/{crisis_id}/requests",
+    status_code=201,
+    response_model=RequestView,
+    responses=responses(401, 403, 404, 409, 422),
 )
 async def file_request(
+    *,
     crisis_id: PathId,
     body: RequestIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    views: ViewsDep,
     key: IdempotencyKey = None,
-) -> RequestView:
+) -> Response:
     """File a request for the user's organization; it is compiled to its decision path and ruled on."""
     state = await in_thread(
         partial(
@@ -54,26 +61,34 @@ async def file_request(
             idempotency_key=key,
         )
     )
-    return RequestView.of(release_one(user, state, "request", state.id))
+    return views.answer(release_one(user, state, "request", state.id), status_code=201)
 
 
-@router.get("/api/requests/{request_id}", responses=responses(401, 404))
-async def get_request(request_id: PathId, user: CurrentUser, coordinator: CoordinatorDep) -> RequestView:
+@router.get("/api/requests/{request_id}", response_model=RequestView, responses=responses(401, 404))
+async def get_request(
+    request_id: PathId, user: CurrentUser, coordinator: CoordinatorDep, views: ViewsDep
+) -> Response:
     """Return one request with its path and where each step stands."""
     state = coordinator.snapshot().requests.get(request_id)
-    return RequestView.of(release_one(user, state, "request", request_id))
+    return views.answer(release_one(user, state, "request", request_id))
 
 
-@router.post("/api/requests/{request_id}/withdraw", responses=responses(401, 403, 404, 409, 422))
+@router.post(
+    "/api/requests/{request_id}/withdraw",
+    response_model=RequestView,
+    responses=responses(401, 403, 404, 409, 422),
+)
 async def withdraw_request(
+    *,
     request_id: PathId,
     body: WithdrawIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    views: ViewsDep,
     key: IdempotencyKey = None,
-) -> RequestView:
+) -> Response:
     """Withdraw a request (a member of the organization that filed it); it stays withdrawn."""
     state = await in_thread(
         partial(coordinator.withdraw, user, request_id, reason=body.reason, idempotency_key=key)
     )
-    return RequestView.of(release_one(user, state, "request", request_id))
+    return views.answer(release_one(user, state, "request", request_id))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import partial
 
 from fastapi import APIRouter
+from starlette.responses import Response
 
-from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
+from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey, ViewsDep
 from kizuna.service.egress import release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
@@ -23,7 +24,7 @@ async def list_steps(request_id: PathId, user: CurrentUser, coordinator: Coordin
     return RequestView.of(release_one(user, state, "request", request_id)).steps
 
 
-@router.post("/{step_id}/actions", responses=responses(401, 403, 404, 409, 422))
+@router.post("/{step_id}/actions", response_model=RequestView, responses=responses(401, 403, 404, 409, 422))
 async def act(
     *,
     request_id: PathId,
@@ -31,12 +32,13 @@ async def act(
     body: ActionIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    views: ViewsDep,
     key: IdempotencyKey = None,
-) -> RequestView:
+) -> Response:
     """Act on a step as a member of its organization; a lost race answers 409 with the current state."""
     state = await in_thread(
         partial(
             coordinator.act, user, request_id, step_id, body.action, reason=body.reason, idempotency_key=key
         )
     )
-    return RequestView.of(release_one(user, state, "request", request_id))
+    return views.answer(release_one(user, state, "request", request_id))
