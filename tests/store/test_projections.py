@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from kizuna.errors import InvalidQuery, UnknownId
+from kizuna.errors import ConflictError, InvalidQuery, UnknownId
 from kizuna.store import EventStore, NewEvent, Projection, StoredEvent, open_store
 
 metadata = MetaData()
@@ -188,3 +189,27 @@ def test_a_checkpoint_moved_by_another_process_is_read_again(store: EventStore, 
     assert store.projection_status()["request-board"] == (1, store.head().seq)
     assert store.check_projections() == {"stream-catalog": True, "request-board": True}
     assert {r[0]: r for r in _rows(store, request_board)}["request:r2"][1:] == ("executed", 3, "after")
+
+
+def test_after_a_database_error_in_a_group_the_next_append_gets_a_new_connection(store_url: str) -> None:
+    """The group leader keeps its connection between groups; a database error closes it, a refusal not."""
+
+    def fails_on_poison(event: StoredEvent, session: Session) -> None:
+        if event.type == "poison":
+            session.execute(text("SELECT * FROM no_such_table"))
+
+    with open_store(store_url, projections=[Projection(name="poisoned", apply=fails_on_poison)]) as store:
+        store.append("request:r1", [NewEvent("a")])
+        kept = store._writer
+        assert kept is not None
+        with pytest.raises(ConflictError):
+            store.append("request:r1", [NewEvent("b")], expected_version=0)
+        assert store._writer is kept  # a refusal rolled back and left the connection as it was
+        with pytest.raises(DBAPIError, match="no_such_table"):
+            store.append("request:r1", [NewEvent("poison")])
+        assert kept.closed
+        assert [e.type for e in store.append("request:r1", [NewEvent("c")], expected_version=1)] == ["c"]
+        assert store._writer is not None
+        assert store._writer is not kept
+        assert [e.type for e in store.read_stream("request:r1")] == ["a", "c"]
+        assert store.verify().ok

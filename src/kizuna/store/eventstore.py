@@ -38,6 +38,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -324,6 +325,7 @@ class EventStore:
         self._queue: list[_Append] = []
         self._queue_lock = threading.Lock()
         self._leading = False
+        self._writer: Connection | None = None  # the group leader's connection, kept between groups
         # The seq every projection's checkpoint was left at by this store's last commit (None: read them).
         self._checkpoint: int | None = None
         # Stream versions as of that commit: exact while the head is still there (nobody else wrote).
@@ -351,6 +353,7 @@ class EventStore:
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
+        self._drop_writer()
         self.engine.dispose()
 
     def __enter__(self) -> EventStore:
@@ -365,6 +368,31 @@ class EventStore:
         connection = self.engine.connect().execution_options(**{WRITE_OPTION: True})
         with connection, connection.begin():
             yield connection
+
+    @contextmanager
+    def _group_write(self) -> Iterator[Connection]:
+        """Open the group leader's write transaction on the connection kept for it.
+
+        Only the one leading thread writes a group at a time, so one connection serves every group:
+        taking one from the pool and setting it up cost more than the statements of a small group.
+        A refusal leaves it as it was (the transaction is rolled back); after a database error it is
+        closed and the next group opens another.
+        """
+        connection = self._writer
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._writer = self.engine.connect().execution_options(**{WRITE_OPTION: True})
+        try:
+            with connection.begin():
+                yield connection
+        except DBAPIError:
+            self._drop_writer()
+            raise
+
+    def _drop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with suppress(Exception):  # it failed already; closing it is all that is left to do
+                writer.close()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -499,7 +527,7 @@ class EventStore:
         written: StoredEvent | None = None
         undoable = savepoints or len(group) == 1
         try:
-            with self._write() as connection:
+            with self._group_write() as connection:
                 cursor = Cursor(connection)
                 seq, prev = cursor.execute(self._sql.head).one()
                 projections = self._group_projections(connection, cursor, seq)
