@@ -1,19 +1,27 @@
-"""Blocking work off the event loop: one thread pool for the service's commands and store reads.
+"""Blocking work off the event loop: one set of worker threads for the service's commands and store reads.
 
 `in_thread(f, *args, **kwargs)` runs `f` in a worker thread and awaits it, as Starlette's
-`run_in_threadpool` does, at under half its cost per call (measured: about 45 against 105 µs of CPU on
-the 2-core development machine). Every command crosses to a thread once, so the difference is paid
-hundreds of times a second. The call runs in a copy of the caller's context, like anyio's.
+`run_in_threadpool` does. Every command crosses to a thread once, hundreds of times a second, so the
+crossing is kept lean: a job goes on a C queue (`queue.SimpleQueue`) that the workers take from, and
+its result comes back by one `call_soon_threadsafe` onto an asyncio future. Measured on the 2-core
+development machine: about 17 µs of CPU per call, against 50 for `loop.run_in_executor` (whose
+concurrent future is chained to an asyncio one through callbacks and locks) and 105 for anyio's. The
+call runs in a copy of the caller's context, like anyio's.
+
+The workers are started on first use. At interpreter exit they finish the job in hand and stop, so a
+command already in the store's hands is committed or refused, as with a thread pool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from typing import ParamSpec, TypeVar
+from contextlib import suppress
+from typing import Any, ParamSpec, TypeVar
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -21,11 +29,62 @@ _T = TypeVar("_T")
 #: As many threads as anyio's default limit: commands block on the store's group commit, not the CPU.
 THREADS = 40
 
-_pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="kizuna-worker")
+_Job = Callable[[], None]
+_jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+_workers: list[threading.Thread] = []
+_start_lock = threading.Lock()
+
+
+def _work() -> None:
+    while (job := _jobs.get()) is not None:
+        job()
+
+
+def _start() -> None:
+    with _start_lock:
+        if _workers:
+            return
+        for number in range(THREADS):
+            worker = threading.Thread(target=_work, name=f"kizuna-worker-{number}", daemon=True)
+            worker.start()
+            _workers.append(worker)
+        atexit.register(_stop)
+
+
+def _stop() -> None:
+    """Let every worker finish its job in hand, then end."""
+    for _ in _workers:
+        _jobs.put(None)
+    for worker in _workers:
+        worker.join(timeout=10)
+
+
+def _settle(future: asyncio.Future[Any], error: BaseException | None, value: object) -> None:
+    if future.done():  # the awaiting task was cancelled (its client went away)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
 
 
 async def in_thread(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-    """Run `function(*args, **kwargs)` in the service's thread pool and return its result."""
+    """Run `function(*args, **kwargs)` in a worker thread and return its result."""
+    if not _workers:
+        _start()
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_T] = loop.create_future()
     context = contextvars.copy_context()
-    call = partial(context.run, function, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_pool, call)
+
+    def job() -> None:
+        error: BaseException | None = None
+        value: object = None
+        try:
+            value = context.run(function, *args, **kwargs)
+        except BaseException as raised:  # handed to the awaiting task, which raises it
+            error = raised
+        with suppress(RuntimeError):  # the loop was closed meanwhile: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle, future, error, value)
+
+    _jobs.put(job)
+    return await future

@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Engine,
     Insert,
     Row,
+    Select,
     Table,
     Text,
     bindparam,
@@ -197,14 +199,37 @@ def _row_to_event(row: Row[Any]) -> StoredEvent:
     )
 
 
-def _read_events(connection: Connection, query: Any) -> tuple[StoredEvent, ...]:
+def _read_events(
+    connection: Connection, query: Any, parameters: Mapping[str, Any] | None = None
+) -> tuple[StoredEvent, ...]:
     """Run a query of whole events and return them; a row that cannot be read is an IntegrityError."""
     try:
-        return tuple(_row_to_event(r) for r in connection.execute(query))
+        return tuple(_row_to_event(r) for r in connection.execute(query, parameters))
     except (ValueError, TypeError, AttributeError) as error:
         raise IntegrityError(
             f"the event log holds a row that cannot be read ({error}); `kizuna db verify` names it"
         ) from error
+
+
+@lru_cache(maxsize=64)
+def _scan_query(types: tuple[str, ...], prefixes: tuple[str, ...], keyed: bool) -> Select[Any]:
+    """Build, once per kind of scan, the query of a batch of its events between `:after` and `:reached`.
+
+    Followers scan many times a second; building the statement each time cost more than running it.
+    """
+    events = schema.events.c
+    wanted: ColumnElement[bool] = or_(
+        events.type.in_(types),
+        *(events.type.startswith(prefix, autoescape=True) for prefix in prefixes),
+    )
+    if keyed:
+        wanted = or_(wanted, events.idempotency_key.is_not(None))
+    return (
+        select(schema.events)
+        .where(events.seq > bindparam("after"), events.seq <= bindparam("reached"), wanted)
+        .order_by(events.seq)
+        .limit(BATCH)
+    )
 
 
 def _check_name(what: str, value: str, longest: int = MAX_KEY) -> None:
@@ -767,26 +792,14 @@ class EventStore:
         row and payload; the seq reached (the head, in the same snapshot) is where its next scan
         starts, so nothing appended meanwhile is skipped.
         """
-        events = schema.events.c
-        wanted: ColumnElement[bool] = or_(
-            events.type.in_(sorted(types)),
-            *(events.type.startswith(prefix, autoescape=True) for prefix in prefixes),
-        )
-        if keyed:
-            wanted = or_(wanted, events.idempotency_key.is_not(None))
+        query = _scan_query(tuple(sorted(types)), tuple(prefixes), keyed)
         found: list[StoredEvent] = []
         with self._snapshot() as connection:
             head = connection.execute(_HEAD).first()
             reached = head.seq if head is not None and type(head.seq) is int else after_seq
             after = after_seq
             while True:
-                query = (
-                    select(schema.events)
-                    .where(events.seq > after, events.seq <= reached, wanted)
-                    .order_by(events.seq)
-                    .limit(BATCH)
-                )
-                chunk = _read_events(connection, query)
+                chunk = _read_events(connection, query, {"after": after, "reached": reached})
                 found.extend(chunk)
                 if len(chunk) < BATCH:
                     return tuple(found), max(reached, after_seq)
