@@ -96,6 +96,16 @@ class StepRecord(BaseModel):
     verdict: Verdict | None = None
 
 
+def _status(step: Step, done: Mapping[str, StepRecord], closed: bool) -> StepStatus:
+    """Where a step stands, given the records by step and whether the request is closed."""
+    record = done.get(step.id)
+    if record is not None:
+        return StepStatus.DENIED if record.action is Action.DENY else StepStatus.DONE
+    if closed:
+        return StepStatus.CLOSED
+    return StepStatus.READY if all(p in done for p in step.predecessors) else StepStatus.WAITING
+
+
 class RequestState(BaseModel):
     """A request and its progress along its decision path: the projection of its events."""
 
@@ -137,12 +147,13 @@ class RequestState(BaseModel):
     def step_status(self, step_id: str, done: Mapping[str, StepRecord] | None = None) -> StepStatus:
         """Return where a step stands (`done`: the records by step, if the caller has them already)."""
         done = self.done if done is None else done
-        if step_id in done:
-            return StepStatus.DENIED if done[step_id].action is Action.DENY else StepStatus.DONE
-        if self.status.closed:
-            return StepStatus.CLOSED
-        step = self.path.by_id[step_id]
-        return StepStatus.READY if all(p in done for p in step.predecessors) else StepStatus.WAITING
+        return _status(self.path.by_id[step_id], done, self.status.closed)
+
+    def statuses(self) -> list[tuple[Step, StepStatus]]:
+        """Return every step with where it stands, in path order (one pass: what a view shows)."""
+        done = self.done
+        closed = self.status.closed
+        return [(s, _status(s, done, closed)) for s in self.path.order()]
 
     def ready_steps(self) -> tuple[Step, ...]:
         """Return the steps that can be acted on now, in path order."""

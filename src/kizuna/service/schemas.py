@@ -190,8 +190,7 @@ class RequestView(BaseModel):
         done = state.done
         steps: list[StepView] = []
         ready: list[str] = []
-        for s in state.path.order():
-            status = state.step_status(s.id, done)
+        for s, status in state.statuses():
             if status is StepStatus.READY:
                 ready.append(s.id)
             steps.append(

@@ -57,7 +57,7 @@ class _Parts:
     sources: tuple[object, ...]
     head: bytes  # '{"request":{"id":..,"crisis":..,"spec":..,"path":..,"status":'
     middle: bytes  # ',"marking":..,"verdict":..,"records":['
-    steps: tuple[tuple[str, bytes], ...]  # (step id, '{"id":..,"after_effect":..,"status":')
+    steps: tuple[bytes, ...]  # each step's '{"id":..,"after_effect":..,"status":', in path order
     records: dict[str, tuple[StepRecord, bytes]] = field(default_factory=dict)
 
     def record(self, record: StepRecord) -> bytes:
@@ -96,11 +96,10 @@ class RequestViewJson:
         out += (b'],"closed_reason":', to_json(state.closed_reason), b',"version":', to_json(state.version))
         out.append(b'},"steps":[')
         ready: list[str] = []
-        for i, (step_id, encoded) in enumerate(parts.steps):
-            status = state.step_status(step_id, done)
+        for i, ((step, status), encoded) in enumerate(zip(state.statuses(), parts.steps, strict=True)):
             if status is StepStatus.READY:
-                ready.append(step_id)
-            record = done.get(step_id)
+                ready.append(step.id)
+            record = done.get(step.id)
             out += (b"," if i else b"", encoded, _STATUS[status], b',"record":')
             out += (parts.record(record) if record is not None else b"null", b"}")
         out += (b'],"ready":', to_json(ready), b"}")
@@ -147,7 +146,7 @@ def _encode(state: RequestState, sources: tuple[object, ...]) -> _Parts:
             status="",
             record=None,
         ).model_dump_json(exclude={"status", "record"})
-        steps.append((s.id, described.encode()[:-1] + b',"status":'))
+        steps.append(described.encode()[:-1] + b',"status":')
     return _Parts(
         sources=sources,
         head=b'{"request":' + head[:-1] + b',"status":',
