@@ -19,6 +19,7 @@ import atexit
 import contextvars
 import queue
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, ParamSpec, TypeVar
@@ -51,12 +52,17 @@ def _start() -> None:
         atexit.register(_stop)
 
 
+#: How long exit waits, in all, for the workers to finish their jobs in hand.
+STOP_WAIT_S = 10.0
+
+
 def _stop() -> None:
-    """Let every worker finish its job in hand, then end."""
+    """Let every worker finish its job in hand, then end (exit waits at most STOP_WAIT_S in all)."""
     for _ in _workers:
         _jobs.put(None)
+    deadline = time.monotonic() + STOP_WAIT_S
     for worker in _workers:
-        worker.join(timeout=10)
+        worker.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException | None, value: object) -> None:
