@@ -205,3 +205,16 @@ def test_run_points_keeps_the_design_order() -> None:
 
 def _square(point: dict[str, float]) -> dict[str, float]:
     return {"y": point["x"] ** 2}
+
+
+@pytest.mark.parametrize("tiny", [1e-13, 5e-12, -3e-14])
+def test_a_response_that_varies_by_rounding_only_has_no_r_squared(tiny: float) -> None:
+    """5 + 1e-13 x is constant to within rounding: the fit's R² is undefined (NaN), not a noisy 0.9999."""
+    factors = [Factor(parameter=f"p{i}", low=i, high=i + 2 * (i + 1)) for i in range(3)]
+    points = design_points(factors, Design.LHS, points=20, seed=0)
+    responses = [5 + tiny * factors[0].scale(p["p0"]) for p in points]
+    effects, r2 = rank_effects(factors, points, responses)
+    assert math.isnan(r2)
+    assert {e.parameter: e.swing for e in effects}["p0"] == pytest.approx(tiny, abs=1e-9)
+    _, r2_visible = rank_effects(factors, points, [5 + 1e-6 * factors[0].scale(p["p0"]) for p in points])
+    assert r2_visible == pytest.approx(1.0)

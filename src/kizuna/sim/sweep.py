@@ -235,6 +235,10 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+#: The smallest variation of a response, relative to its size, that R² is computed for.
+RESOLUTION = 1e-9
+
+
 def rank_effects(
     factors: Sequence[Factor], points: Sequence[Mapping[str, float]], responses: Sequence[float]
 ) -> tuple[tuple[FactorEffect, ...], float]:
@@ -252,7 +256,10 @@ def rank_effects(
     coef = np.asarray(fit, dtype=float)
     fitted = design @ coef if len(y) else y
     total = float(np.sum((y - y.mean()) ** 2)) if len(y) else 0.0
-    r_squared = 1.0 - float(np.sum((y - fitted) ** 2)) / total if total > 0 else math.nan
+    # A response that varies by less than a billionth of its size varies by rounding only: the share
+    # of that variation a fit explains is noise, so R² is undefined, as for a constant response.
+    floor = len(y) * (RESOLUTION * float(np.max(np.abs(y)))) ** 2 if len(y) else 0.0
+    r_squared = 1.0 - float(np.sum((y - fitted) ** 2)) / total if total > floor else math.nan
     mid = coef[0] + 0.5 * float(np.sum(coef[1:]))
     effects = []
     for i, factor in enumerate(factors):
