@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from tests.coordination.conftest import decision_paths
 
 from kizuna.access import Classification, Marking
 from kizuna.coordination.events import Action, Actor, RequestFiled, Verdict
@@ -67,55 +68,9 @@ def _structure(approvals: set[str]) -> Structure:
     )
 
 
-@st.composite
-def paths(draw: st.DrawFn) -> DecisionPath:
-    """A decision path: steps before the effect in a random DAG, the effect, after-effect steps."""
-    kinds = [StepKind.COORDINATE, StepKind.CONSULT, StepKind.APPROVE, StepKind.ORDER, StepKind.INFORM]
-    before = draw(st.integers(1, 5))
-    steps: list[Step] = []
-    for i in range(before):
-        kind = draw(st.sampled_from(kinds))
-        preds = draw(st.sets(st.sampled_from([s.id for s in steps]), max_size=2)) if steps else set()
-        steps.append(
-            Step(
-                id=f"s{i}",
-                organization=draw(st.sampled_from(ORGS)),
-                kind=kind,
-                label=f"step {i}",
-                predecessors=tuple(sorted(preds)),
-                approval=f"approval-{i}" if kind is StepKind.APPROVE else None,
-            )
-        )
-    effect = Step(
-        id="effect",
-        organization=draw(st.sampled_from(ORGS)),
-        kind=StepKind.EXECUTE,
-        label="execute",
-        predecessors=tuple(s.id for s in steps),
-    )
-    after = [
-        Step(
-            id=f"post{i}",
-            organization=draw(st.sampled_from(ORGS)),
-            kind=draw(st.sampled_from([StepKind.APPROVE, StepKind.INFORM])),
-            label="after the fact",
-            predecessors=("effect",),
-            after_effect=True,
-        )
-        for i in range(draw(st.integers(0, 2)))
-    ]
-    after = [
-        s.model_copy(update={"approval": f"post-approval-{s.id}"}) if s.kind is StepKind.APPROVE else s
-        for s in after
-    ]
-    approvals = [s for s in steps if s.kind is StepKind.APPROVE]
-    return DecisionPath(
-        request="r-test",
-        structure="test-structure",
-        steps=(*steps, effect, *after),
-        decision_step=approvals[-1].id if approvals else "effect",
-        effect_step="effect",
-    )
+def paths() -> st.SearchStrategy[DecisionPath]:
+    """A decision path over this test's organizations (see `tests.coordination.conftest`)."""
+    return decision_paths(ORGS)
 
 
 def fake_law(path: DecisionPath) -> Judge:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.coordination.conftest import decision_paths
 
 from kizuna.access import Classification, Marking
 from kizuna.coordination import RequestState, RequestStatus, StepRecord
@@ -29,49 +30,9 @@ TEXT = st.text(max_size=12)  # any characters, escapes and non-ASCII included
 ENCODER = RequestViewJson(max_requests=8)
 
 
-@st.composite
-def paths(draw: st.DrawFn) -> DecisionPath:
-    """A small decision path: steps before the effect (a random DAG), the effect, after-effect steps."""
-    kinds = [StepKind.COORDINATE, StepKind.CONSULT, StepKind.APPROVE, StepKind.ORDER, StepKind.INFORM]
-    steps: list[Step] = []
-    for i in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(kinds))
-        preds = draw(st.sets(st.sampled_from([s.id for s in steps]), max_size=2)) if steps else set()
-        steps.append(
-            Step(
-                id=f"s{i}",
-                organization=draw(st.sampled_from(ORGS)),
-                kind=kind,
-                label=draw(TEXT),
-                predecessors=tuple(sorted(preds)),
-                approval=f"approval-{i}" if kind is StepKind.APPROVE else None,
-            )
-        )
-    effect = Step(
-        id="effect",
-        organization=draw(st.sampled_from(ORGS)),
-        kind=StepKind.EXECUTE,
-        label="execute",
-        predecessors=tuple(s.id for s in steps),
-    )
-    after = [
-        Step(
-            id=f"post{i}",
-            organization=draw(st.sampled_from(ORGS)),
-            kind=StepKind.INFORM,
-            label="after the fact",
-            predecessors=("effect",),
-            after_effect=True,
-        )
-        for i in range(draw(st.integers(0, 2)))
-    ]
-    return DecisionPath(
-        request="r-1",
-        structure="test-structure",
-        steps=(*steps, effect, *after),
-        decision_step="effect",
-        effect_step="effect",
-    )
+def paths() -> st.SearchStrategy[DecisionPath]:
+    """Decision paths at alliance organizations, with any text in their steps' labels."""
+    return decision_paths(ORGS, labels=TEXT)
 
 
 verdicts = st.none() | st.builds(

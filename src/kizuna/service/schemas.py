@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from kizuna.access import Marking, TokenInfo, User
 from kizuna.coordination import Action, RequestState, StepRecord, StepStatus, TaskingStatus
 from kizuna.model.ids import Ident
-from kizuna.planning import StepKind
+from kizuna.planning import Step, StepKind
 
 
 class _Body(BaseModel):
@@ -176,6 +176,21 @@ class StepView(BaseModel):
     status: str
     record: StepRecord | None
 
+    @classmethod
+    def of(cls, step: Step, status: str, record: StepRecord | None) -> StepView:
+        """Build the view of one step of a path, standing at `status`, with its record if done."""
+        return cls(
+            id=step.id,
+            organization=step.organization,
+            kind=step.kind,
+            label=step.label,
+            predecessors=step.predecessors,
+            approval=step.approval,
+            after_effect=step.after_effect,
+            status=status,
+            record=record,
+        )
+
 
 class RequestView(BaseModel):
     """A request with its steps' statuses, as the API shows it."""
@@ -193,19 +208,7 @@ class RequestView(BaseModel):
         for s, status in state.statuses():
             if status is StepStatus.READY:
                 ready.append(s.id)
-            steps.append(
-                StepView(
-                    id=s.id,
-                    organization=s.organization,
-                    kind=s.kind,
-                    label=s.label,
-                    predecessors=s.predecessors,
-                    approval=s.approval,
-                    after_effect=s.after_effect,
-                    status=status.value,
-                    record=done.get(s.id),
-                )
-            )
+            steps.append(StepView.of(s, status.value, done.get(s.id)))
         return cls(request=state, steps=steps, ready=ready)
 
 

@@ -135,17 +135,7 @@ def _encode(state: RequestState, sources: tuple[object, ...]) -> _Parts:
     middle = state.model_dump_json(include=set(_MIDDLE)).encode()
     steps = []
     for s in state.path.order():
-        described = StepView(
-            id=s.id,
-            organization=s.organization,
-            kind=s.kind,
-            label=s.label,
-            predecessors=s.predecessors,
-            approval=s.approval,
-            after_effect=s.after_effect,
-            status="",
-            record=None,
-        ).model_dump_json(exclude={"status", "record"})
+        described = StepView.of(s, "", None).model_dump_json(exclude={"status", "record"})
         steps.append(described.encode()[:-1] + b',"status":')
     return _Parts(
         sources=sources,
