@@ -149,9 +149,9 @@ class RequestState(BaseModel):
         done = self.done if done is None else done
         return _status(self.path.by_id[step_id], done, self.status.closed)
 
-    def statuses(self) -> list[tuple[Step, StepStatus]]:
+    def statuses(self, done: Mapping[str, StepRecord] | None = None) -> list[tuple[Step, StepStatus]]:
         """Return every step with where it stands, in path order (one pass: what a view shows)."""
-        done = self.done
+        done = self.done if done is None else done
         closed = self.status.closed
         return [(s, _status(s, done, closed)) for s in self.path.order()]
 

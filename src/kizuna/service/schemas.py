@@ -205,7 +205,7 @@ class RequestView(BaseModel):
         done = state.done
         steps: list[StepView] = []
         ready: list[str] = []
-        for s, status in state.statuses():
+        for s, status in state.statuses(done):
             if status is StepStatus.READY:
                 ready.append(s.id)
             steps.append(StepView.of(s, status.value, done.get(s.id)))

@@ -96,7 +96,7 @@ class RequestViewJson:
         out += (b'],"closed_reason":', to_json(state.closed_reason), b',"version":', to_json(state.version))
         out.append(b'},"steps":[')
         ready: list[str] = []
-        for i, ((step, status), encoded) in enumerate(zip(state.statuses(), parts.steps, strict=True)):
+        for i, ((step, status), encoded) in enumerate(zip(state.statuses(done), parts.steps, strict=True)):
             if status is StepStatus.READY:
                 ready.append(step.id)
             record = done.get(step.id)

@@ -387,10 +387,14 @@ class EventStore:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def _write_connection(self) -> Connection:
+        """Return a new connection whose transactions take the write lock at BEGIN."""
+        return self.engine.connect().execution_options(**{WRITE_OPTION: True})
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """Open a write transaction holding the chain-head lock; commit on success, roll back on error."""
-        connection = self.engine.connect().execution_options(**{WRITE_OPTION: True})
+        connection = self._write_connection()
         with connection, connection.begin():
             yield connection
 
@@ -405,7 +409,7 @@ class EventStore:
         """
         connection = self._writer
         if connection is None or connection.closed or connection.invalidated:
-            connection = self._writer = self.engine.connect().execution_options(**{WRITE_OPTION: True})
+            connection = self._writer = self._write_connection()
         try:
             with connection.begin():
                 yield connection
@@ -927,7 +931,7 @@ class EventStore:
         are left out: their state is not in the database.
         """
         checked = [p for p in self.projections if p.tables and p.reset is None]
-        connection = self.engine.connect().execution_options(**{WRITE_OPTION: True})
+        connection = self._write_connection()
         with connection:
             transaction = connection.begin()
             try:
