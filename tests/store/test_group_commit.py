@@ -153,3 +153,37 @@ def test_many_threads_appending_at_once_leave_a_gapless_verified_chain(store: Ev
     assert store.head().seq == 1 + 8 * 25
     assert all(store.stream_version(f"crisis:w{w}") == 25 for w in range(8))
     assert store.verify().ok
+
+
+def test_one_callers_submit_of_more_than_a_group_commits_all_in_order_beside_other_threads(
+    store: EventStore,
+) -> None:
+    """A command runner submits many appends at once: they are committed in the order given, over
+    several groups (MAX_GROUP each), while other threads' appends are queued among them."""
+    prepared = [store.prepare(f"crisis:s{i}", [NewEvent("crisis.opened", {"i": i})]) for i in range(150)]
+    stale = store.prepare("request:r1", [NewEvent("step.acted")], expected_version=0)
+    prepared.insert(70, stale)
+    errors: list[BaseException] = []
+
+    def elsewhere(thread: int) -> None:
+        try:
+            for i in range(20):
+                store.append(f"crisis:t{thread}-{i}", [NewEvent("crisis.opened")])
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=elsewhere, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    store.submit(prepared)
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert isinstance(stale.error, ConflictError)
+    assert stale.result is None
+    recorded = [p.result for p in prepared if p is not stale]
+    assert all(r is not None for r in recorded)
+    seqs = [r[0].seq for r in recorded if r is not None]
+    assert seqs == sorted(seqs)
+    assert store.count() == 1 + 150 + 4 * 20
+    assert store.verify().ok

@@ -16,6 +16,7 @@ import json
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -145,7 +146,7 @@ _EVENT_KEYS = (
 )
 
 
-class _AppendStatements:
+class PendingAppendStatements:
     """The statements of an append, compiled for the store's dialect (sent on the driver's cursor)."""
 
     def __init__(self, dialect: Dialect, postgresql: bool) -> None:
@@ -160,8 +161,8 @@ class _AppendStatements:
 
 
 @dataclass(eq=False)
-class _Append:
-    """One append waiting for its group's commit, and what came of it."""
+class PendingAppend:
+    """One append waiting for its group's commit, and what came of it (`EventStore.submit`)."""
 
     stream: str
     events: tuple[NewEvent, ...]
@@ -174,6 +175,14 @@ class _Append:
     error: BaseException | None = None
     promoted: bool = False
     wake: threading.Event = field(default_factory=threading.Event)
+
+
+#: Where `append` hands its append instead of committing it, when set in the caller's context: a
+#: function that returns once the append is committed (or refused) with others. A command runner
+#: (`kizuna.service.commands`) sets it to gather many commands' appends into one `submit`.
+APPEND_HAND_OFF: ContextVar[Callable[[EventStore, PendingAppend], None] | None] = ContextVar(
+    "append_hand_off", default=None
+)
 
 
 def system_clock() -> datetime:
@@ -347,7 +356,7 @@ class EventStore:
         self._recorded_clock = recorded_clock
         self._postgresql = is_postgresql(engine)
         self.notifier = Notifier()
-        self._queue: list[_Append] = []
+        self._queue: list[PendingAppend] = []
         self._queue_lock = threading.Lock()
         self._leading = False
         self._writer: Connection | None = None  # the group leader's connection, kept between groups
@@ -356,7 +365,7 @@ class EventStore:
         # Stream versions as of that commit: exact while the head is still there (nobody else wrote).
         self._versions: dict[str, int] = {}
         self._listener: PostgresListener | None = None
-        self._sql = _AppendStatements(engine.dialect, self._postgresql)
+        self._sql = PendingAppendStatements(engine.dialect, self._postgresql)
         if prepare:
             self.prepare_projections()
         if listen and self._postgresql:
@@ -463,6 +472,40 @@ class EventStore:
                 stream's name).
             InvalidQuery: No events, an empty or too long name, or a payload that is not JSON.
         """
+        request = self.prepare(
+            stream,
+            events,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            marking=marking,
+        )
+        hand_off = APPEND_HAND_OFF.get()
+        if hand_off is not None:
+            hand_off(self, request)
+        else:
+            self.submit((request,))
+        if request.error is not None:
+            raise request.error
+        if request.result is None:
+            raise RuntimeError(f"the append to {stream!r} was abandoned by the thread committing it")
+        return request.result
+
+    @staticmethod
+    def prepare(
+        stream: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        actor: str | None = None,
+        marking: Mapping[str, Any] | None = None,
+    ) -> PendingAppend:
+        """Check an append and encode its payloads, ready for `submit` (the arguments are `append`'s).
+
+        Raises:
+            InvalidQuery: No events, an empty or too long name, or a payload that is not JSON.
+        """
         _check_name("stream", stream)
         if not events:
             raise InvalidQuery(f"append to {stream!r} needs at least one event")
@@ -474,7 +517,7 @@ class EventStore:
             _check_name("event type", new.type, MAX_NAME)
         if actor is not None:
             _check_name("actor", actor, MAX_NAME)
-        request = _Append(
+        return PendingAppend(
             stream=stream,
             events=tuple(events),
             payloads=tuple(_Json.of(f"payload of {e.type!r}", dict(e.payload)) for e in events),
@@ -483,19 +526,25 @@ class EventStore:
             actor=actor,
             marking=_Json.of("marking", dict(marking)) if marking is not None else None,
         )
+
+    def submit(self, requests: Sequence[PendingAppend]) -> None:
+        """Commit appends, in order, with whatever other threads have waiting (group commit).
+
+        Returns once every one is committed or refused (its `result` or `error` is set). The first
+        thread to find nobody committing leads: it commits up to MAX_GROUP waiting appends in one
+        transaction, then hands the lead to the thread of the next waiting append, if any.
+        """
         with self._queue_lock:
-            self._queue.append(request)
+            self._queue.extend(requests)
             lead = not self._leading
             self._leading = True
-        if not lead:
-            request.wake.wait()
-        if lead or request.promoted:
+        if lead:
             self._lead()
-        if request.error is not None:
-            raise request.error
-        if request.result is None:
-            raise RuntimeError(f"the append to {stream!r} was abandoned by the thread committing it")
-        return request.result
+        for request in requests:
+            request.wake.wait()
+            if request.promoted:  # woken to lead the group it heads, not yet committed
+                request.promoted = False
+                self._lead()
 
     def _lead(self) -> None:
         """Commit one group of waiting appends, then hand the lead to the next waiting thread, if any."""
@@ -517,7 +566,7 @@ class EventStore:
         if head is not None:
             self.notifier.publish(head)
 
-    def _commit_group(self, group: Sequence[_Append]) -> int | None:
+    def _commit_group(self, group: Sequence[PendingAppend]) -> int | None:
         """Record a group of appends in one transaction (again, reading the checkpoints, if they moved)."""
         try:
             return self._commit_once(group)
@@ -527,7 +576,7 @@ class EventStore:
                 request.result = request.error = None
             return self._commit_once(group)
 
-    def _commit_once(self, group: Sequence[_Append]) -> int | None:
+    def _commit_once(self, group: Sequence[PendingAppend]) -> int | None:
         """Record a group of appends in one transaction.
 
         A refused append (a version or key conflict) is refused before it writes anything, so the
@@ -547,7 +596,7 @@ class EventStore:
                     request.result = request.error = None
         return self._commit(group, savepoints=len(group) > 1)
 
-    def _commit(self, group: Sequence[_Append], *, savepoints: bool) -> int | None:
+    def _commit(self, group: Sequence[PendingAppend], *, savepoints: bool) -> int | None:
         """Record a group in one transaction (each append in a savepoint if `savepoints`).
 
         Raises:
@@ -608,7 +657,7 @@ class EventStore:
         self._checkpoint = head
 
     def _record(
-        self, group: _GroupSession, request: _Append, seq: int, prev_hash: str, *, undoable: bool
+        self, group: _GroupSession, request: PendingAppend, seq: int, prev_hash: str, *, undoable: bool
     ) -> tuple[tuple[StoredEvent, ...], bool]:
         """Record one append after event `seq` (whose hash is `prev_hash`); say whether it wrote anything.
 
@@ -625,7 +674,7 @@ class EventStore:
             raise _Redo from error
 
     def _record_checked(
-        self, group: _GroupSession, request: _Append, *, seq: int, prev_hash: str
+        self, group: _GroupSession, request: PendingAppend, *, seq: int, prev_hash: str
     ) -> tuple[tuple[StoredEvent, ...], bool]:
         projections, cursor = group, group.cursor
         if request.idempotency_key is not None:
