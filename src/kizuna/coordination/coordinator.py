@@ -174,6 +174,7 @@ class Coordinator:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._inflight = 0  # appends of this process not yet in `_pending` or the view
+        self._inflight_by_thread: dict[int, int] = {}  # the same, by the thread that made them
         self._pending: dict[int, tuple[StoredEvent, EventBase]] = {}
         self._listeners: list[ViewListener] = []
         self.catch_up(history)
@@ -293,7 +294,7 @@ class Coordinator:
                 events = tuple(e.model_copy(update={"command_digest": digest}) for e in events)
             payloads = [event_to_data(e) for e in events]
             with self._lock:
-                self._inflight += 1
+                self._count_inflight(+1)
             try:
                 stored = self.store.append(
                     decision.stream,
@@ -308,7 +309,7 @@ class Coordinator:
                 )
             except BaseException as error:
                 with self._lock:
-                    self._inflight -= 1
+                    self._count_inflight(-1)
                     self._changed.notify_all()
                 if not isinstance(error, ConflictError):
                     raise
@@ -354,6 +355,25 @@ class Coordinator:
         own = [e for e in events if not isinstance(e, ExtensionEvent)]  # layers above write their own streams
         return _typed(object_as_of(own), kind)
 
+    def _count_inflight(self, change: int) -> None:
+        """Count an append of this thread going out (+1) or back (-1) (under the lock)."""
+        thread = threading.get_ident()
+        left = self._inflight_by_thread.get(thread, 0) + change
+        if left:
+            self._inflight_by_thread[thread] = left
+        else:
+            del self._inflight_by_thread[thread]
+        self._inflight += change
+
+    def _inflight_elsewhere(self) -> int:
+        """How many appends other threads have in flight (under the lock).
+
+        Only they can fill a gap before this thread's append: this thread's own others in flight are
+        commands parked by a command runner (`kizuna.service.commands`), which resumes them in log
+        order, so they come after it, or are not committed yet.
+        """
+        return self._inflight - self._inflight_by_thread.get(threading.get_ident(), 0)
+
     def _apply_own(
         self,
         stored: Sequence[StoredEvent],
@@ -365,16 +385,17 @@ class Coordinator:
         """Apply just-appended events as decided, without reading them back, in log order.
 
         Several threads' appends commit together and return in any order, so each thread's events wait
-        in `_pending` until the events before them are applied; while other appends of this process are
-        still in flight, a thread waits (briefly) for them to fill the gap, and reads the log only when
-        the gap is another process's. Events are applied as decided only if the store recorded exactly
-        these payloads (not the replay of an earlier write with the same idempotency key).
+        in `_pending` until the events before them are applied; while other threads of this process
+        still have appends in flight, a thread waits (briefly) for them to fill the gap, and reads the
+        log only when the gap is another process's (or another package's, such as intelligence).
+        Events are applied as decided only if the store recorded exactly these payloads (not the
+        replay of an earlier write with the same idempotency key).
 
         Returns:
             False if the store answered with an earlier write under the same idempotency key.
         """
         with self._lock:
-            self._inflight -= 1
+            self._count_inflight(-1)
             try:
                 # Only a keyed append can be answered with an earlier write (the store's replay).
                 replay = keyed and any(dict(s.payload) != p for s, p in zip(stored, payloads, strict=True))
@@ -391,7 +412,7 @@ class Coordinator:
                     if self.view.last_seq >= stored[-1].seq:
                         return True
                     remaining = deadline - time.monotonic()
-                    if not self._inflight or remaining <= 0:
+                    if not self._inflight_elsewhere() or remaining <= 0:
                         self.catch_up()
                         return True
                     self._changed.wait(remaining)

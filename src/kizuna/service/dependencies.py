@@ -19,6 +19,7 @@ from fastapi import Depends, Header, Request
 from kizuna.access import User
 from kizuna.coordination import Coordinator
 from kizuna.errors import PermissionDenied
+from kizuna.service.commands import CommandRunner
 from kizuna.service.credentials import SESSION_COOKIE, Principal
 from kizuna.service.errors import MalformedRequest, Unauthenticated
 from kizuna.service.runtime import Runtime
@@ -45,6 +46,15 @@ async def get_coordinator(request: Request) -> Coordinator:
 
 
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
+
+
+async def get_commands(request: Request) -> CommandRunner:
+    """Return the app's command runner (the thread the coordinator's commands run on)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime.commands
+
+
+CommandsDep = Annotated[CommandRunner, Depends(get_commands)]
 
 
 async def get_views(request: Request) -> RequestViewJson:

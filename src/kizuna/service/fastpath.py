@@ -31,7 +31,6 @@ from kizuna.service.egress import release_one
 from kizuna.service.errors import error_response
 from kizuna.service.runtime import Runtime
 from kizuna.service.schemas import ActionIn, RequestIn
-from kizuna.service.threads import in_thread
 
 _ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 _ACT = re.compile(rf"/api/requests/(?P<request>{_ID})/steps/(?P<step>{_ID})/actions")
@@ -90,7 +89,7 @@ class CommandFastPath:
         user = principal.user
         response: Response
         try:
-            request_id, status, state = await in_thread(
+            request_id, status, state = await runtime.commands.run(
                 run, idempotency_key=key.decode("ascii") if key is not None else None
             )
             response = runtime.views.answer(release_one(user, state, "request", request_id), status)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from kizuna.access import UserDirectory
 from kizuna.coordination import Coordinator
+from kizuna.service.commands import CommandRunner
 from kizuna.service.credentials import CredentialCache, LoginGate
 from kizuna.service.hub import Hub
 from kizuna.service.viewjson import RequestViewJson
@@ -27,6 +28,7 @@ class Runtime:
     hub: Hub
     credentials: CredentialCache
     login: LoginGate
+    commands: CommandRunner = field(default_factory=CommandRunner)  # the coordinator's commands' thread
     views: RequestViewJson = field(default_factory=RequestViewJson)  # requests' views as JSON
     integrity: VerifyReport | None = None  # the chain check at start (faults only if told to serve anyway)
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -36,4 +38,5 @@ class Runtime:
         for close in reversed(self.closers):
             close()
         self.closers.clear()
+        self.commands.stop()
         self.store.close()

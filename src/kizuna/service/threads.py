@@ -1,15 +1,17 @@
-"""Blocking work off the event loop: one set of worker threads for the service's commands and store reads.
+"""Blocking work off the event loop: one set of worker threads for the service's store reads and other work.
 
 `in_thread(f, *args, **kwargs)` runs `f` in a worker thread and awaits it, as Starlette's
-`run_in_threadpool` does. Every command crosses to a thread once, hundreds of times a second, so the
-crossing is kept lean: a job goes on a C queue (`queue.SimpleQueue`) that the workers take from, and
-its result comes back by one `call_soon_threadsafe` onto an asyncio future. Measured on the 2-core
-development machine: about 17 µs of CPU per call, against 50 for `loop.run_in_executor` (whose
-concurrent future is chained to an asyncio one through callbacks and locks) and 105 for anyio's. The
-call runs in a copy of the caller's context, like anyio's.
+`run_in_threadpool` does. The coordinator's commands do not come here: they run on the command
+runner's thread (`kizuna.service.commands`), which commits their appends together. Pages, exports and
+the intelligence routes still cross to a thread many times a second, so the crossing is kept lean: a
+job goes on a C queue (`queue.SimpleQueue`) that the workers take from, and its result comes back by
+one `call_soon_threadsafe` onto an asyncio future. Measured on the 2-core development machine: about
+17 µs of CPU per call, against 50 for `loop.run_in_executor` (whose concurrent future is chained to
+an asyncio one through callbacks and locks) and 105 for anyio's. The call runs in a copy of the
+caller's context, like anyio's.
 
 The workers are started on first use. At interpreter exit they finish the job in hand and stop, so a
-command already in the store's hands is committed or refused, as with a thread pool.
+write already in the store's hands is committed or refused, as with a thread pool.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-#: As many threads as anyio's default limit: commands block on the store's group commit, not the CPU.
+#: As many threads as anyio's default limit: the work blocks on I/O (the database, files), not the CPU.
 THREADS = 40
 
 _Job = Callable[[], None]

@@ -7,12 +7,11 @@ from functools import partial
 from fastapi import APIRouter
 
 from kizuna.coordination import CrisisState
-from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
+from kizuna.service.dependencies import CommandsDep, CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import CrisisIn
-from kizuna.service.threads import in_thread
 
 router = APIRouter(prefix="/api/crises", tags=["crises"])
 
@@ -26,10 +25,14 @@ async def list_crises(user: CurrentUser, coordinator: CoordinatorDep) -> list[Cr
 
 @router.post("", status_code=201, responses=responses(401, 403, 409, 422))
 async def open_crisis(
-    body: CrisisIn, user: CurrentUser, coordinator: CoordinatorDep, key: IdempotencyKey = None
+    body: CrisisIn,
+    user: CurrentUser,
+    coordinator: CoordinatorDep,
+    commands: CommandsDep,
+    key: IdempotencyKey = None,
 ) -> CrisisState:
     """Open a crisis (admin; exercise control for an exercise); the service chooses its id."""
-    state = await in_thread(
+    state = await commands.run(
         partial(
             coordinator.open_crisis,
             user,

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from kizuna.coordination import RequestStatus
-from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey, ViewsDep
+from kizuna.service.dependencies import CommandsDep, CoordinatorDep, CurrentUser, IdempotencyKey, ViewsDep
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import RequestIn, RequestView, WithdrawIn
-from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["requests"])
 
@@ -47,11 +46,12 @@ async def file_request(
     body: RequestIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    commands: CommandsDep,
     views: ViewsDep,
     key: IdempotencyKey = None,
 ) -> Response:
     """File a request for the user's organization; it is compiled to its decision path and ruled on."""
-    state = await in_thread(
+    state = await commands.run(
         partial(
             coordinator.file_request,
             user,
@@ -84,11 +84,12 @@ async def withdraw_request(
     body: WithdrawIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    commands: CommandsDep,
     views: ViewsDep,
     key: IdempotencyKey = None,
 ) -> Response:
     """Withdraw a request (a member of the organization that filed it); it stays withdrawn."""
-    state = await in_thread(
+    state = await commands.run(
         partial(coordinator.withdraw, user, request_id, reason=body.reason, idempotency_key=key)
     )
     return views.answer(release_one(user, state, "request", request_id))

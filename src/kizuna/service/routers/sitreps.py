@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kizuna.coordination import SitrepState
-from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
+from kizuna.service.dependencies import CommandsDep, CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import SitrepIn
-from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["sitreps"])
 
@@ -31,14 +30,16 @@ async def list_sitreps(
 
 @router.post("/api/crises/{crisis_id}/sitreps", status_code=201, responses=responses(401, 403, 404, 409, 422))
 async def file_sitrep(
+    *,
     crisis_id: PathId,
     body: SitrepIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    commands: CommandsDep,
     key: IdempotencyKey = None,
 ) -> SitrepState:
     """File a situation report; its marking covers the crisis and everything it refers to."""
-    state = await in_thread(
+    state = await commands.run(
         partial(
             coordinator.file_sitrep,
             user,

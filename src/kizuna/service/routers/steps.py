@@ -7,12 +7,11 @@ from functools import partial
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey, ViewsDep
+from kizuna.service.dependencies import CommandsDep, CoordinatorDep, CurrentUser, IdempotencyKey, ViewsDep
 from kizuna.service.egress import release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import ActionIn, RequestView, StepView
-from kizuna.service.threads import in_thread
 
 router = APIRouter(prefix="/api/requests/{request_id}/steps", tags=["steps"])
 
@@ -32,11 +31,12 @@ async def act(
     body: ActionIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    commands: CommandsDep,
     views: ViewsDep,
     key: IdempotencyKey = None,
 ) -> Response:
     """Act on a step as a member of its organization; a lost race answers 409 with the current state."""
-    state = await in_thread(
+    state = await commands.run(
         partial(
             coordinator.act, user, request_id, step_id, body.action, reason=body.reason, idempotency_key=key
         )

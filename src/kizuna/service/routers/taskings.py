@@ -8,12 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kizuna.coordination import TaskingState
-from kizuna.service.dependencies import CoordinatorDep, CurrentUser, IdempotencyKey
+from kizuna.service.dependencies import CommandsDep, CoordinatorDep, CurrentUser, IdempotencyKey
 from kizuna.service.egress import release, release_one
 from kizuna.service.errors import responses
 from kizuna.service.params import PathId
 from kizuna.service.schemas import TaskingIn, TaskingMoveIn
-from kizuna.service.threads import in_thread
 
 router = APIRouter(tags=["taskings"])
 
@@ -33,14 +32,16 @@ async def list_taskings(
     "/api/crises/{crisis_id}/taskings", status_code=201, responses=responses(401, 403, 404, 409, 422)
 )
 async def issue_tasking(
+    *,
     crisis_id: PathId,
     body: TaskingIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    commands: CommandsDep,
     key: IdempotencyKey = None,
 ) -> TaskingState:
     """Task a unit the user's organization commands (under a decided request, if given)."""
-    state = await in_thread(
+    state = await commands.run(
         partial(
             coordinator.issue_tasking,
             user,
@@ -63,14 +64,16 @@ async def get_tasking(tasking_id: PathId, user: CurrentUser, coordinator: Coordi
 
 @router.post("/api/taskings/{tasking_id}/status", responses=responses(401, 403, 404, 409, 422))
 async def move_tasking(
+    *,
     tasking_id: PathId,
     body: TaskingMoveIn,
     user: CurrentUser,
     coordinator: CoordinatorDep,
+    commands: CommandsDep,
     key: IdempotencyKey = None,
 ) -> TaskingState:
     """Acknowledge or complete a tasking (its unit), or cancel it (its issuer)."""
-    state = await in_thread(
+    state = await commands.run(
         partial(
             coordinator.update_tasking, user, tasking_id, body.status, note=body.note, idempotency_key=key
         )

@@ -16,7 +16,6 @@ from kizuna.errors import InvalidQuery, KizunaError
 from kizuna.model import Structure
 from kizuna.service.dependencies import RuntimeDep
 from kizuna.service.egress import release_one
-from kizuna.service.threads import in_thread
 from kizuna.web import views
 from kizuna.web.clock import offset_hours
 from kizuna.web.forms import answer, levels_for, marking_of, text
@@ -175,7 +174,7 @@ async def file_request(
         if note:
             spec["note"] = note
         marking = marking_of(form, who.user)
-        state = await in_thread(
+        state = await runtime.commands.run(
             partial(runtime.coordinator.file_request, who.user, crisis_id, spec=spec, marking=marking)
         )
     except KizunaError as error:
@@ -196,7 +195,7 @@ async def file_sitrep(
     """File a situation report."""
     try:
         refs = [r for r in form.getlist("refs") if isinstance(r, str) and r]
-        await in_thread(
+        await runtime.commands.run(
             partial(
                 runtime.coordinator.file_sitrep,
                 who.user,
@@ -218,7 +217,7 @@ async def issue_tasking(
 ) -> Response:
     """Task a unit the user's organization commands."""
     try:
-        await in_thread(
+        await runtime.commands.run(
             partial(
                 runtime.coordinator.issue_tasking,
                 who.user,
@@ -244,7 +243,7 @@ async def move_tasking(
             status = TaskingStatus(text(form, "status"))
         except ValueError as error:
             raise InvalidQuery(f"unknown tasking status {text(form, 'status')!r}") from error
-        await in_thread(
+        await runtime.commands.run(
             partial(runtime.coordinator.update_tasking, who.user, tasking_id, status, note=text(form, "note"))
         )
     except KizunaError as error:

@@ -176,7 +176,7 @@ async def act(
         except ValueError as error:
             raise InvalidQuery(f"unknown action {text(form, 'action')!r}") from error
         reason = text(form, "reason") or None
-        await in_thread(
+        await runtime.commands.run(
             partial(runtime.coordinator.act, who.user, request_id, step_id, action, reason=reason)
         )
     except KizunaError as error:
@@ -190,7 +190,7 @@ async def withdraw(
 ) -> Response:
     """Withdraw a request (a member of the organization that filed it)."""
     try:
-        await in_thread(
+        await runtime.commands.run(
             partial(runtime.coordinator.withdraw, who.user, request_id, reason=text(form, "reason"))
         )
     except KizunaError as error:
