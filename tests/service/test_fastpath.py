@@ -110,3 +110,32 @@ def test_what_the_fast_path_does_not_take_the_route_answers(service: Service) ->
         url, content=iter([b"{}"]), headers=us.headers | {"Content-Type": "application/json"}
     )
     assert chunked.status_code == 422  # no Content-Length: the route reads it (and finds fields missing)
+
+
+def test_the_fast_path_answers_with_the_headers_and_errors_of_every_route(
+    service: Service, monkeypatch: Any
+) -> None:
+    """In front of the middleware, the fast path applies what it skips: every security header the
+    routes' answers carry, the body limit (413) and the error boundary (500 naming an incident)."""
+    open_crisis(service)
+    us = service.client("usfj-op")
+    filed = us.post(f"/api/crises/{CRISIS}/requests", asset_protection(SECRET_BOTH.to_json()))
+    read = us.get(f"/api/requests/{filed.json()['request']['id']}")
+    security = {"content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options"}
+    assert {name: filed.headers[name] for name in security} == {name: read.headers[name] for name in security}
+
+    limit = service.app.state.runtime.settings.max_body_bytes
+    padded = asset_protection(SECRET_BOTH.to_json()) | {"description": "x" * (limit + 1)}
+    too_large = us.post(f"/api/crises/{CRISIS}/requests", padded)
+    assert too_large.status_code == 413
+    assert too_large.json()["error"] == "ContentTooLarge"
+
+    def fails(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(service.app.state.runtime.views, "answer", fails)
+    failed = us.post(f"/api/crises/{CRISIS}/requests", asset_protection(SECRET_BOTH.to_json()))
+    assert failed.status_code == 500
+    assert failed.json()["error"] == "InternalError"
+    assert "incident" in failed.json()["detail"]
+    assert "a defect" not in failed.text

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 import rfc8785
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kizuna.errors import InvalidQuery
 from kizuna.store import HashFormat, canonical_json, event_hash
-from kizuna.store.canonical import JsonFault, read_json
+from kizuna.store.canonical import JsonFault, legacy_json, read_json
 
 #: RFC 8785 section 3.2.2: the sample input and its canonical form.
 RFC_INPUT = (
@@ -115,6 +115,27 @@ json_values = st.recursive(
 @given(json_values)
 def test_canonical_json_is_what_rfc8785_writes(value: Any) -> None:
     assert canonical_json(value) == rfc8785.dumps(value).decode("utf-8")
+
+
+@given(json_values)
+def test_format_one_text_is_pythons_sorted_compact_json(value: Any) -> None:
+    """The encoder built once (for speed) writes what `json.dumps` writes with the same settings."""
+    assume(all(math.isfinite(x) for x in _floats(value)))
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert legacy_json(value) == expected
+    assert legacy_json({"wrapped": value}) == json.dumps(
+        {"wrapped": value}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def _floats(value: Any) -> list[float]:
+    if isinstance(value, float):
+        return [value]
+    if isinstance(value, dict):
+        return [x for item in value.values() for x in _floats(item)]
+    if isinstance(value, list):
+        return [x for item in value for x in _floats(item)]
+    return []
 
 
 @given(json_values)

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from kizuna import __version__
 from kizuna.access import LoginThrottle, Passwords, Separation, UserDirectory
@@ -184,7 +185,7 @@ def create_app(
                 await follower
             runtime.close()
 
-    app = FastAPI(
+    app = CommandApp(
         title="Kizuna",
         version=__version__,
         description=DESCRIPTION,
@@ -192,14 +193,28 @@ def create_app(
     )
     app.state.runtime = runtime
     attach_intel(app, runtime)
-    app.add_middleware(CommandFastPath)  # innermost of ours: inside the body limit and the headers
     errors.install(app, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         include_flat(app, router)
     from kizuna.web import install as install_console  # here: kizuna.web imports the service's parts
 
     install_console(app)  # the web console at `/` (kizuna.web), same users, cookie and CSRF token
+    from kizuna.web.security import HEADERS
+
+    app.command_headers = HEADERS
     return app
+
+
+class CommandApp(FastAPI):
+    """The service's app: FastAPI, with the two commands most of the traffic is made of answered in
+    front of its middleware (`service/fastpath.py`), which apply to everything else."""
+
+    #: Added to the fast path's answers, as the security-headers middleware adds them to the others'.
+    command_headers: tuple[tuple[bytes, bytes], ...] = ()
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Put the command fast path in front of the middleware stack FastAPI builds."""
+        return CommandFastPath(super().build_middleware_stack(), headers=self.command_headers)
 
 
 def include_flat(app: FastAPI, router: APIRouter) -> None:

@@ -196,7 +196,7 @@ class Boundary:
             return
         started = False
         limit = self.max_body_bytes
-        declared = _content_length(scope)
+        declared = content_length(scope)
         if declared is not None and declared > limit:
             await _answer(scope, receive, send, status=413, error="ContentTooLarge", detail=_too_large(limit))
             return
@@ -220,19 +220,25 @@ class Boundary:
         try:
             await self.app(scope, counted, tracked)
         except Exception:
-            incident = secrets.token_hex(6)
-            log.exception("incident %s: %s %s failed", incident, scope.get("method"), scope.get("path"))
-            if started:
-                return  # the answer is on its way; the client sees it cut short
-            detail = f"the service failed to handle the request; it was logged as incident {incident}"
-            await _answer(scope, receive, send, status=500, error="InternalError", detail=detail)
+            await internal_error(scope, receive, send, started=started)
+
+
+async def internal_error(scope: Scope, receive: Receive, send: Send, *, started: bool) -> None:
+    """Log the exception being handled with an incident id and answer 500 naming only that id (unless
+    the answer had `started` already: the client then sees it cut short)."""
+    incident = secrets.token_hex(6)
+    log.exception("incident %s: %s %s failed", incident, scope.get("method"), scope.get("path"))
+    if started:
+        return
+    detail = f"the service failed to handle the request; it was logged as incident {incident}"
+    await _answer(scope, receive, send, status=500, error="InternalError", detail=detail)
 
 
 def _too_large(limit: int) -> str:
     return f"the request body is larger than {limit} bytes (KIZUNA_MAX_BODY_BYTES)"
 
 
-def _content_length(scope: Scope) -> int | None:
+def content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             return int(value) if value.isdigit() else None  # the server refuses a malformed one

@@ -12,13 +12,19 @@ else (a session cookie, a body or header that does not parse, a token that does 
 to the FastAPI route, which stays the reference: it documents the operation in OpenAPI and gives every
 error its answer. A test checks that both give byte-identical answers.
 
-It sits inside the security headers and the body limit (`Boundary`), which apply to it as to any route.
+It is the outermost layer of the app (`app.CommandApp`), so a command does not
+pass through the framework's middleware on its way in and its answer's two messages on the way out.
+What those layers do for every route it therefore does itself: the body limit (a body declared
+larger than `max_body_bytes` goes on to the layers that answer 413), the security headers
+(given: `kizuna.web.security.HEADERS`) and the error boundary (an exception it did not expect is logged
+with an incident id and answered 500 with the documented body, `errors.internal_error`). The test
+that compares its answers with the routes' compares the headers too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 from starlette.responses import Response
@@ -28,7 +34,7 @@ from kizuna.access import User
 from kizuna.coordination import RequestState
 from kizuna.errors import KizunaError, PermissionDenied
 from kizuna.service.egress import release_one
-from kizuna.service.errors import error_response
+from kizuna.service.errors import content_length, error_response, internal_error
 from kizuna.service.runtime import Runtime
 from kizuna.service.schemas import ActionIn, RequestIn
 
@@ -44,9 +50,10 @@ MAX_AUTHORIZATION = 200
 class CommandFastPath:
     """ASGI middleware answering well-formed file-request and act commands directly (see the module)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        """Wrap `app` (the rest of the service)."""
+    def __init__(self, app: ASGIApp, *, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+        """Wrap `app` (the rest of the service); add `headers` to every answer (the security headers)."""
         self.app = app
+        self.headers = tuple(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer the command if it is plainly well formed; otherwise pass it on unchanged."""
@@ -55,12 +62,26 @@ class CommandFastPath:
             return
         path = scope["path"]
         act, file = _ACT.fullmatch(path), _FILE.fullmatch(path)
-        if (act is None and file is None) or b"content-length" not in _headers(scope):
-            await self.app(scope, receive, send)  # a chunked body is counted and limited on the way
+        declared = content_length(scope) if act is not None or file is not None else None
+        runtime: Runtime = scope["app"].state.runtime
+        if declared is None or declared > runtime.settings.max_body_bytes:
+            await self.app(scope, receive, send)  # chunked, or too long: limited and answered inside
             return
         body, more = await _read_body(receive)
-        if more is not None or not await self._answered(scope, body, act, file, send):
-            await self.app(scope, _replay(body, more, receive), send)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            if more is None and await self._answered(scope, body, act, file, tracked):
+                return
+        except Exception:  # as the boundary inside would: logged, answered 500 with an incident id
+            await internal_error(scope, receive, send, started=started)
+            return
+        await self.app(scope, _replay(body, more, receive), send)
 
     async def _answered(
         self, scope: Scope, body: bytes, act: re.Match[str] | None, file: re.Match[str] | None, send: Send
@@ -95,6 +116,7 @@ class CommandFastPath:
             response = runtime.views.answer(release_one(user, state, "request", request_id), status)
         except KizunaError as error:
             response = error_response(error)
+        response.raw_headers.extend(self.headers)
         await response(scope, _no_body, send)
         return True
 

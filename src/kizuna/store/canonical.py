@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,26 @@ from kizuna.errors import InvalidQuery
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# The C encoder `json.dumps` builds on every call, built once: for the small values of every append
+# (a marking, a step's record) building it cost more than encoding. Same arguments, same text
+# (`test_canonical.py` compares). `c_make_encoder` is the json module's accelerator (None without it).
+_MAKE_ENCODER: Callable[..., Callable[[Any, int], Iterable[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+_C_ENCODE = (
+    _MAKE_ENCODER(None, _refuse, json.encoder.encode_basestring, None, ":", ",", True, False, False)
+    if _MAKE_ENCODER is not None
+    else None
+)
+
+
 def _dumps(value: Any) -> str:
+    if _C_ENCODE is not None and type(value) is dict:
+        return "".join(_C_ENCODE(value, 0))
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
