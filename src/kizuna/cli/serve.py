@@ -263,10 +263,14 @@ def _tune_gc() -> None:
 
     The live view holds many long-lived objects; the collector's full passes over them show up as
     latency spikes. Objects alive at start are moved out of its sight, and young-generation passes
-    run less often (the service allocates in bursts of short-lived request objects).
+    run less often than by default (the service allocates in bursts of short-lived request objects),
+    but not so rarely that one pass is long: a young pass stops every thread for about a millisecond
+    per thousand objects it looks at. At 500 commands/s, a threshold of 50,000 gave two 40–55 ms
+    pauses per ten seconds; 10,000 gives a pass of 10–18 ms every second or so, and a lower p99
+    (`docs/service.md`, item 18, fourth pass).
     """
     import gc
 
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(10_000, 20, 100)
