@@ -6,25 +6,19 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import event
+from tests.coordination.test_coordinator import ACTION, CRISIS, LAW, SHARED, STAFF, Clock, open_crisis
 
-from kizuna.access import Classification, Marking, User
-from kizuna.coordination import Action, Coordinator, Law, LiveView, Recorded, RequestState, event_from_data
+from kizuna.coordination import Action, Coordinator, LiveView, Recorded, RequestState, event_from_data
 from kizuna.errors import ConflictError, NotFound
-from kizuna.planning import StepKind
 from kizuna.service.commands import CommandRunner
 from kizuna.store import NewEvent, open_store
 
 _T = TypeVar("_T")
 WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
-CRISIS = "c1"
-SHARED = Marking.releasable(Classification.SECRET, "USA", ["JPN"])
-ACTION = {k: Action(k.value) for k in StepKind}
-LAW = Law()
 SPEC = {
     "executor": "msdf",
     "actor": "msdf",
@@ -34,46 +28,11 @@ SPEC = {
 }
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2027, 4, 6, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
-
-
-def member(org: str, nation: str) -> User:
-    return User(
-        id=f"{org}-approver", name=org, nation=nation, organization=org, role="approver", clearance="secret"
-    )
-
-
-STAFF = {
-    org: member(org, "USA" if org == "usfj" else "JPN")
-    for org in ("usfj", "acm-acg", "jp-mod", "jjoc", "msdf")
-}
-STAFF |= {
-    org: member(org, "JPN") for org in ("jp-cabinet-secretariat", "jp-nsc", "jp-cabinet", "jp-diet", "jp-pm")
-}
-EXCON = User(
-    id="excon", name="x", nation="USA", organization="usfj", role="exercise-control", clearance="secret"
-)
-
-
 @pytest.fixture
 def coordinator(sqlite_url: str) -> Iterator[Coordinator]:
     with open_store(sqlite_url, sqlite_synchronous="NORMAL") as store:
         coordinator = Coordinator(store, LAW, clock=Clock())
-        coordinator.open_crisis(
-            EXCON,
-            crisis_id=CRISIS,
-            name="test",
-            structure="us-japan-2025",
-            situation="gray-zone",
-            marking=SHARED,
-            exercise=True,
-        )
+        open_crisis(coordinator)
         yield coordinator
 
 

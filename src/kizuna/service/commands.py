@@ -29,6 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import greenlet
 
+from kizuna.service.threads import hand_back
 from kizuna.store import EventStore
 from kizuna.store.eventstore import APPEND_HAND_OFF, PendingAppend
 
@@ -50,23 +51,7 @@ class _Job:
 
     def run(self) -> None:
         """Run the command (in its greenlet) and hand its result or exception to the awaiting task."""
-        error: BaseException | None = None
-        value: object = None
-        try:
-            value = self.call()
-        except BaseException as raised:  # handed to the awaiting task, which raises it
-            error = raised
-        with suppress(RuntimeError):  # the loop was closed meanwhile: nobody is waiting any more
-            self.loop.call_soon_threadsafe(_settle, self.future, error, value)
-
-
-def _settle(future: asyncio.Future[Any], error: BaseException | None, value: object) -> None:
-    if future.done():  # the awaiting task was cancelled (its client went away)
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
+        hand_back(self.loop, self.future, self.call)
 
 
 @dataclass(slots=True)

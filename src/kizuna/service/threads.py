@@ -76,6 +76,20 @@ def _settle(future: asyncio.Future[Any], error: BaseException | None, value: obj
         future.set_result(value)
 
 
+def hand_back(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], call: Callable[[], object]
+) -> None:
+    """Run `call` on this thread and hand its result or exception to `future`, on `loop`'s thread."""
+    error: BaseException | None = None
+    value: object = None
+    try:
+        value = call()
+    except BaseException as raised:  # handed to the awaiting task, which raises it
+        error = raised
+    with suppress(RuntimeError):  # the loop was closed meanwhile: nobody is waiting any more
+        loop.call_soon_threadsafe(_settle, future, error, value)
+
+
 async def in_thread(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     """Run `function(*args, **kwargs)` in a worker thread and return its result."""
     if not _workers:
@@ -85,14 +99,7 @@ async def in_thread(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwa
     context = contextvars.copy_context()
 
     def job() -> None:
-        error: BaseException | None = None
-        value: object = None
-        try:
-            value = context.run(function, *args, **kwargs)
-        except BaseException as raised:  # handed to the awaiting task, which raises it
-            error = raised
-        with suppress(RuntimeError):  # the loop was closed meanwhile: nobody is waiting any more
-            loop.call_soon_threadsafe(_settle, future, error, value)
+        hand_back(loop, future, lambda: context.run(function, *args, **kwargs))
 
     _jobs.put(job)
     return await future
