@@ -12,13 +12,13 @@ else (a session cookie, a body or header that does not parse, a token that does 
 to the FastAPI route, which stays the reference: it documents the operation in OpenAPI and gives every
 error its answer. A test checks that both give byte-identical answers.
 
-It is the outermost layer of the app (`app.CommandApp`), so a command does not
-pass through the framework's middleware on its way in and its answer's two messages on the way out.
-What those layers do for every route it therefore does itself: the body limit (a body declared
-larger than `max_body_bytes` goes on to the layers that answer 413), the security headers
-(given: `kizuna.web.security.HEADERS`) and the error boundary (an exception it did not expect is logged
-with an incident id and answered 500 with the documented body, `errors.internal_error`). The test
-that compares its answers with the routes' compares the headers too.
+It is the outermost layer of the app (`app.CommandApp`), so a command does not pass through the
+framework's middleware on its way in, nor its answer's two messages on the way out. What those
+layers do for every route it therefore does itself: the body limit (a body declared larger than
+`max_body_bytes` goes on to the layers that answer 413), the security headers (given:
+`kizuna.web.security.HEADERS`) and the error boundary (an exception it did not expect is logged with
+an incident id and answered 500 with the documented body, `errors.internal_error`); its tests check
+all three.
 """
 
 from __future__ import annotations
@@ -62,7 +62,10 @@ class CommandFastPath:
             return
         path = scope["path"]
         act, file = _ACT.fullmatch(path), _FILE.fullmatch(path)
-        declared = content_length(scope) if act is not None or file is not None else None
+        if act is None and file is None:
+            await self.app(scope, receive, send)
+            return
+        declared = content_length(scope)
         runtime: Runtime = scope["app"].state.runtime
         if declared is None or declared > runtime.settings.max_body_bytes:
             await self.app(scope, receive, send)  # chunked, or too long: limited and answered inside
