@@ -138,6 +138,39 @@ def _floats(value: Any) -> list[float]:
     return []
 
 
+#: Beside JSON values, what canonical JSON must refuse or treat with care: tuples, keys that are not
+#: strings, integers beyond ±(2**53 - 1), astral and lone-surrogate characters, NaN and infinities.
+_awkward_scalars = (
+    _scalars
+    | st.integers()
+    | st.sampled_from(["\U0001f600", "a\ud800", "\ue000", math.nan, -math.inf, 1.0, -0.0])
+)
+_awkward_keys = (
+    _keys | st.sampled_from(["\U0001f600", "\ue000x", "\udfff"]) | st.integers(-2, 2) | st.booleans()
+)
+awkward_values = st.recursive(
+    _awkward_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(_awkward_keys, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(_awkward_keys, awkward_values, max_size=5))
+def test_any_payload_is_written_canonically_or_refused_with_a_reason(value: dict[Any, Any]) -> None:
+    """Never another exception (a lone surrogate in a key beside a float once raised from rfc8785)."""
+    try:
+        text = canonical_json(value)
+    except InvalidQuery:
+        with pytest.raises(InvalidQuery, match="not canonical JSON"):
+            canonical_json(value)
+        return
+    assert read_json(text).canonical
+
+
 @given(json_values)
 def test_canonical_text_reads_back_as_canonical(value: Any) -> None:
     text = canonical_json(value)
@@ -191,6 +224,7 @@ def test_a_format_two_hash_is_the_sha256_of_rfc8785_text_of_the_fields(
         ({"n": -(2**53)}, "beyond ±"),
         ({("a", "b"): 1}, "is not a string"),
         ({"s": "\udfff"}, "lone surrogate"),
+        ({"\udfff": 1, "x": 0.5}, "lone surrogate"),  # a key, beside a float (the rfc8785 path)
         ({"when": datetime(2025, 1, 1, tzinfo=UTC)}, r"\$\.when: a datetime is not a JSON value"),
     ],
 )

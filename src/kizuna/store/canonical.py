@@ -68,10 +68,10 @@ def canonical_json(value: Any) -> str:
         simple = _plain(value)
     except _Unusual:
         simple = _check(value, "$")  # the careful walk: it names the fault, or allows an unusual type
-    text = _dumps(value) if simple else rfc8785.dumps(value).decode("utf-8")
     try:
+        text = _dumps(value) if simple else rfc8785.dumps(value).decode("utf-8")
         text.encode("utf-8")
-    except UnicodeEncodeError as error:
+    except UnicodeEncodeError as error:  # rfc8785 meets it ordering keys; `_dumps` writes it
         raise InvalidQuery(f"not canonical JSON: a string holds a lone surrogate ({error.reason})") from None
     return text
 
