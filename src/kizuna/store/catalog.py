@@ -6,6 +6,8 @@ and it is the projection `kizuna db rebuild` always has to rebuild.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
@@ -20,7 +22,10 @@ from sqlalchemy import (
     insert,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from kizuna.store.events import StoredEvent
 from kizuna.store.projections import Projection
@@ -61,14 +66,30 @@ _ADD = insert(stream_catalog)
 _ADD_KEYS = ("stream", "kind", "version", "events", "first_seq", "last_seq", "last_type")
 
 
-class CatalogStatements:
-    """The catalog's two statements compiled for one dialect (sent on the driver's cursor)."""
+def _upsert(dialect: Dialect) -> Insert:
+    """Add a stream's row, or count more events in it (both dialects say it the same way)."""
+    statement = (postgresql_insert if dialect.name == "postgresql" else sqlite_insert)(stream_catalog)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[stream_catalog.c.stream],
+        set_={
+            "version": new.version,
+            "events": stream_catalog.c.events + new.events,
+            "last_seq": new.last_seq,
+            "last_type": new.last_type,
+        },
+    )
 
-    __slots__ = ("add", "bump")
+
+class CatalogStatements:
+    """The catalog's statements compiled for one dialect (sent on the driver's cursor)."""
+
+    __slots__ = ("add", "bump", "upsert")
 
     def __init__(self, dialect: Dialect) -> None:
         self.bump = Statement(_BUMP, dialect)
         self.add = Statement(_ADD, dialect, keys=_ADD_KEYS)
+        self.upsert = Statement(_upsert(dialect), dialect, keys=_ADD_KEYS)
 
 
 _compiled: WeakKeyDictionary[Dialect, CatalogStatements] = WeakKeyDictionary()
@@ -101,6 +122,30 @@ def count(cursor: Cursor, compiled: CatalogStatements, event: StoredEvent) -> No
                 "last_type": event.type,
             },
         )
+
+
+def count_all(cursor: Cursor, compiled: CatalogStatements, events: Sequence[StoredEvent]) -> None:
+    """Count events (in log order) in their streams' rows: one row per stream, all in one statement.
+
+    What a group commit does with its events; `count` is the same for one event.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for event in events:
+        row = rows.get(event.stream)
+        if row is None:
+            rows[event.stream] = {
+                "stream": event.stream,
+                "kind": stream_kind(event.stream),
+                "version": event.version,
+                "events": 1,
+                "first_seq": event.seq,
+                "last_seq": event.seq,
+                "last_type": event.type,
+            }
+        else:
+            row["events"] += 1
+            row.update(version=event.version, last_seq=event.seq, last_type=event.type)
+    cursor.insert(compiled.upsert, list(rows.values()))
 
 
 def apply(event: StoredEvent, session: Session) -> None:

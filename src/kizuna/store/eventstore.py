@@ -6,7 +6,7 @@ every registered projection, all inside a transaction that holds the chain-head 
 then moves the chain head and, on PostgreSQL, NOTIFYs other workers. The lock serializes appends on both
 back ends: on SQLite the write transaction begins with `BEGIN IMMEDIATE`; on PostgreSQL the chain-head
 row is read `FOR UPDATE`. Appends waiting for the lock in one process are committed together (group
-commit), each in its own savepoint. A write that `append` returned has been committed (and, with the
+commit), their rows written together. A write that `append` returned has been committed (and, with the
 default settings, synced to disk).
 """
 
@@ -462,9 +462,9 @@ class EventStore:
             marking: The events' security marking as JSON (`Marking.to_json()`).
 
         Concurrent appends from several threads are committed together (group commit): one thread
-        takes the chain lock and records every append waiting at that moment, each in its own
-        savepoint, then commits once, so one disk sync serves them all. Each append still succeeds or
-        fails on its own, and returns only after its commit.
+        takes the chain lock and records every append waiting at that moment, then commits once, so
+        one disk sync serves them all. Each append still succeeds or fails on its own, and returns
+        only after its commit.
 
         Raises:
             ConflictError: The stream is not at `expected_version` (`error.current` is the int version
@@ -609,26 +609,26 @@ class EventStore:
                 cursor = Cursor(connection)
                 seq, prev = cursor.execute(self._sql.head).one()
                 projections = self._group_projections(connection, cursor, seq)
-                for request in group:
-                    savepoint = connection.begin_nested() if savepoints else None
-                    try:
-                        result, new = self._record(projections, request, seq, prev, undoable=undoable)
-                    except _Redo:
-                        raise
-                    except Exception as error:
-                        if len(group) == 1:
-                            raise
-                        if savepoint is not None:
+                if savepoints:
+                    for request in group:
+                        savepoint = connection.begin_nested()
+                        try:
+                            result, rows = self._check(projections, request, seq, prev)
+                            if rows:
+                                self._write_rows(projections, [(request.idempotency_key, result, rows)])
+                        except Exception as error:
                             projections.close()  # the next append gets a fresh Session
                             savepoint.rollback()
-                        request.error = error
-                        continue
-                    if savepoint is not None:
+                            request.error = error
+                            continue
                         savepoint.commit()
-                    request.result = result
-                    if new:
-                        written = result[-1]
-                        seq, prev = written.seq, written.hash
+                        request.result = result
+                        if rows:
+                            projections.versions[request.stream] = result[-1].version
+                            written = result[-1]
+                            seq, prev = written.seq, written.hash
+                else:
+                    written = self._record_all(projections, group, seq, prev, undoable=undoable)
                 projections.close()
                 if written is not None:
                     self._checkpoint = None  # until this transaction commits
@@ -656,33 +656,75 @@ class EventStore:
         self._versions.update(group.versions)
         self._checkpoint = head
 
-    def _record(
-        self, group: _GroupSession, request: PendingAppend, seq: int, prev_hash: str, *, undoable: bool
-    ) -> tuple[tuple[StoredEvent, ...], bool]:
-        """Record one append after event `seq` (whose hash is `prev_hash`); say whether it wrote anything.
+    def _record_all(
+        self,
+        group: _GroupSession,
+        requests: Sequence[PendingAppend],
+        seq: int,
+        prev_hash: str,
+        *,
+        undoable: bool,
+    ) -> StoredEvent | None:
+        """Record appends after event `seq` (whose hash is `prev_hash`) without savepoints.
 
-        A refusal (ConflictError) comes before any write. Any other failure, when it cannot be undone
-        alone (`undoable` is False: no savepoint, other appends in the transaction), is raised as _Redo.
+        Each append is checked and hashed in order (a refusal, ConflictError, writes nothing and is the
+        append's own error); then the rows of all of them are written together, a few statements for
+        the whole group. A failure that cannot be undone alone (`undoable` is False: other appends in
+        the transaction) is raised as _Redo, as is a key used twice in the group (the second must see
+        the first's row). Returns the last event written, if any.
         """
+        writes: list[tuple[str | None, tuple[StoredEvent, ...], list[dict[str, Any]]]] = []
+        keys: set[str] = set()
+        last: StoredEvent | None = None
         try:
-            return self._record_checked(group, request, seq=seq, prev_hash=prev_hash)
-        except ConflictError:
+            for request in requests:
+                key = request.idempotency_key
+                if key is not None and key in keys:
+                    raise _Redo
+                try:
+                    result, rows = self._check(group, request, seq, prev_hash)
+                except ConflictError as refusal:
+                    if len(requests) == 1:
+                        raise
+                    request.error = refusal
+                    continue
+                request.result = result
+                if rows:
+                    group.versions[request.stream] = result[-1].version
+                    if key is not None:
+                        keys.add(key)
+                    writes.append((key, result, rows))
+                    last = result[-1]
+                    seq, prev_hash = last.seq, last.hash
+            self._write_rows(group, writes)
+        except (ConflictError, _Redo):
             raise
         except Exception as error:
             if undoable:
                 raise
             raise _Redo from error
+        return last
 
-    def _record_checked(
-        self, group: _GroupSession, request: PendingAppend, *, seq: int, prev_hash: str
-    ) -> tuple[tuple[StoredEvent, ...], bool]:
-        projections, cursor = group, group.cursor
+    def _check(
+        self, group: _GroupSession, request: PendingAppend, seq: int, prev_hash: str
+    ) -> tuple[tuple[StoredEvent, ...], list[dict[str, Any]]]:
+        """Check an append after event `seq` (whose hash is `prev_hash`) and make its events and rows.
+
+        Returns the events as recorded and the rows to write (none if the append repeats an earlier
+        one's idempotency key: the events are that one's). The caller moves the group's version of
+        the stream on once the rows are sure to be written.
+
+        Raises:
+            ConflictError: The stream is not at the expected version, or the key was used for another
+                stream. Nothing is written.
+        """
+        cursor = group.cursor
         if request.idempotency_key is not None:
             earlier = self._replay_of(group.connection, request.stream, request.idempotency_key)
             if earlier is not None:
-                return earlier, False
-        current = projections.versions.get(request.stream)
-        if current is None and projections.known:
+                return earlier, []
+        current = group.versions.get(request.stream)
+        if current is None and group.known:
             current = self._versions.get(request.stream)
         if current is None:
             current = int(cursor.execute(self._sql.stream_version, {"stream": request.stream}).one()[0])
@@ -733,33 +775,37 @@ class EventStore:
                 }
             )
             prev_hash = digest
-        if len(rows) == 1:
-            cursor.execute(self._sql.insert_events, rows[0])
-        else:
-            cursor.executemany(self._sql.insert_events, rows)
-        if request.idempotency_key is not None:
-            cursor.execute(
-                self._sql.insert_key,
-                {
-                    "key": request.idempotency_key,
-                    "stream": request.stream,
-                    "first_seq": stored[0].seq,
-                    "last_seq": stored[-1].seq,
-                },
-            )
-        if projections.current:
-            session: Session | None = None
-            for event in stored:
-                for projection in projections.current:
-                    if projection is CATALOG:  # the store's own: on its cursor, not through a Session
-                        catalog.count(cursor, self._sql.catalog, event)
-                        continue
-                    session = session or projections.session()
+        return tuple(stored), rows
+
+    def _write_rows(
+        self,
+        group: _GroupSession,
+        writes: Sequence[tuple[str | None, tuple[StoredEvent, ...], list[dict[str, Any]]]],
+    ) -> None:
+        """Write checked appends' rows, their idempotency keys and their events' projections, in order."""
+        if not writes:
+            return
+        cursor = group.cursor
+        cursor.insert(self._sql.insert_events, [row for _key, _events, rows in writes for row in rows])
+        for key, events, _rows in writes:
+            if key is not None:
+                first, last = events[0], events[-1]
+                cursor.execute(
+                    self._sql.insert_key,
+                    {"key": key, "stream": first.stream, "first_seq": first.seq, "last_seq": last.seq},
+                )
+        if not group.current:
+            return
+        written = [event for _key, events, _rows in writes for event in events]
+        others = [p for p in group.current if p is not CATALOG]
+        if len(others) < len(group.current):  # the store's own: on its cursor, not through a Session
+            catalog.count_all(cursor, self._sql.catalog, written)
+        if others:
+            session = group.session()
+            for event in written:
+                for projection in others:
                     projection.apply(event, session)
-            if session is not None:
-                session.flush()
-        projections.versions[request.stream] = stored[-1].version  # only once the whole append held
-        return tuple(stored), True
+            session.flush()
 
     def _replay_of(self, connection: Connection, stream: str, key: str) -> tuple[StoredEvent, ...] | None:
         row = connection.execute(_IDEMPOTENT, {"key": key}).first()

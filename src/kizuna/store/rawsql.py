@@ -24,7 +24,7 @@ from sqlalchemy.sql.expression import ClauseElement
 class Statement:
     """A construct compiled for one dialect, with what it takes to bind its parameters by name."""
 
-    __slots__ = ("_fixed", "_order", "_processors", "sql")
+    __slots__ = ("_fixed", "_many", "_order", "_processors", "_row", "sql")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, *, keys: Sequence[str] = ()) -> None:
         """Compile `statement` for `dialect`; `keys` names the columns an INSERT's rows will have."""
@@ -41,6 +41,8 @@ class Statement:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self._processors[name] = processor
+        self._row = _values_row(self.sql) if self._order is not None else None
+        self._many: dict[int, str] = {}
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """Return the driver's parameters for `values` (positional or named, as the dialect wants)."""
@@ -51,6 +53,41 @@ class Statement:
         if self._order is None:
             return merged
         return tuple(merged[name] for name in self._order)
+
+    def rows_per_statement(self) -> int:
+        """How many rows one `many` statement may carry (1: the statement takes one row at a time)."""
+        if self._row is None or not self._order:
+            return 1
+        return max(1, MAX_PARAMETERS // len(self._order))
+
+    def many(self, count: int) -> str:
+        """Return the SQL of this INSERT with `count` rows in its VALUES (positional dialects only)."""
+        sql = self._many.get(count)
+        if sql is None:
+            if self._row is None:
+                raise ValueError(f"not a positional INSERT ... VALUES: {self.sql}")
+            start, end = self._row
+            rows = ", ".join([self.sql[start:end]] * count)
+            sql = self._many[count] = self.sql[:start] + rows + self.sql[end:]
+        return sql
+
+
+#: Most parameters sent with one statement (SQLite's limit before 3.32 was 999).
+MAX_PARAMETERS = 999
+
+
+def _values_row(sql: str) -> tuple[int, int] | None:
+    """Return where the one row of an `INSERT ... VALUES (...)` is in its SQL, or None if it has none."""
+    start = sql.find(" VALUES (")
+    if not sql.startswith("INSERT") or start < 0:
+        return None
+    start += len(" VALUES ")
+    depth = 0
+    for end in range(start, len(sql)):
+        depth += {"(": 1, ")": -1}.get(sql[end], 0)
+        if depth == 0:
+            return start, end + 1
+    return None
 
 
 class Cursor:
@@ -73,6 +110,24 @@ class Cursor:
     def executemany(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run one statement for each of `rows`."""
         self._cursor.executemany(statement.sql, [statement.params(row) for row in rows])
+
+    def insert(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert `rows` with as few statements as the dialect allows.
+
+        On a positional dialect (SQLite) the rows go in one `INSERT ... VALUES (..), (..)` (or a few,
+        within MAX_PARAMETERS): the driver releases the GIL for every statement it runs, and a thread
+        waiting to take it back behind a busy event loop waits each time. Otherwise, `executemany`.
+        """
+        per = statement.rows_per_statement()
+        if len(rows) == 1:
+            self.execute(statement, rows[0])
+        elif per == 1:
+            self.executemany(statement, rows)
+        else:
+            for first in range(0, len(rows), per):
+                chunk = rows[first : first + per]
+                values = [value for row in chunk for value in cast("tuple[Any, ...]", statement.params(row))]
+                self._cursor.execute(statement.many(len(chunk)), values)
 
     def one(self) -> tuple[Any, ...]:
         """Return the only row of the last SELECT (LookupError if there is none)."""
