@@ -190,6 +190,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Kizuna emits no OpenTelemetry; left on, FastAPI looks up the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     attach_intel(app, runtime)

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -174,7 +174,10 @@ class PendingAppend:
     result: tuple[StoredEvent, ...] | None = None
     error: BaseException | None = None
     promoted: bool = False
-    wake: threading.Event = field(default_factory=threading.Event)
+    done: bool = False
+    #: Made only by a submitter that has to wait (under the queue lock, as `promoted` and `done` are
+    #: read and set): the command runner leads its own groups and never waits.
+    wake: threading.Event | None = None
 
 
 #: Where `append` hands its append instead of committing it, when set in the caller's context: a
@@ -541,10 +544,19 @@ class EventStore:
         if lead:
             self._lead()
         for request in requests:
-            request.wake.wait()
-            if request.promoted:  # woken to lead the group it heads, not yet committed
-                request.promoted = False
-                self._lead()
+            while True:
+                with self._queue_lock:
+                    if request.promoted:  # handed the lead of the group it heads, not yet committed
+                        request.promoted = False
+                        wake = None
+                    elif request.done:
+                        break
+                    else:
+                        wake = request.wake = request.wake or threading.Event()
+                if wake is None:
+                    self._lead()
+                else:
+                    wake.wait()
 
     def _lead(self) -> None:
         """Commit one group of waiting appends, then hand the lead to the next waiting thread, if any."""
@@ -556,13 +568,17 @@ class EventStore:
             head = self._commit_group(group)
         finally:
             with self._queue_lock:
+                for request in group:
+                    request.done = True
+                    if request.wake is not None:
+                        request.wake.set()
                 if self._queue:
-                    self._queue[0].promoted = True
-                    self._queue[0].wake.set()
+                    successor = self._queue[0]
+                    successor.promoted = True
+                    if successor.wake is not None:
+                        successor.wake.set()
                 else:
                     self._leading = False
-            for request in group:
-                request.wake.set()
         if head is not None:
             self.notifier.publish(head)
 
