@@ -18,9 +18,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    bindparam,
-    insert,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -52,17 +49,6 @@ def stream_kind(stream: str) -> str:
     return stream.split(":", 1)[0]
 
 
-_BUMP = (
-    update(stream_catalog)
-    .where(stream_catalog.c.stream == bindparam("b_stream"))
-    .values(
-        version=bindparam("b_version"),
-        events=stream_catalog.c.events + 1,
-        last_seq=bindparam("b_seq"),
-        last_type=bindparam("b_type"),
-    )
-)
-_ADD = insert(stream_catalog)
 _ADD_KEYS = ("stream", "kind", "version", "events", "first_seq", "last_seq", "last_type")
 
 
@@ -82,13 +68,11 @@ def _upsert(dialect: Dialect) -> Insert:
 
 
 class CatalogStatements:
-    """The catalog's statements compiled for one dialect (sent on the driver's cursor)."""
+    """The catalog's statement compiled for one dialect (sent on the driver's cursor)."""
 
-    __slots__ = ("add", "bump", "upsert")
+    __slots__ = ("upsert",)
 
     def __init__(self, dialect: Dialect) -> None:
-        self.bump = Statement(_BUMP, dialect)
-        self.add = Statement(_ADD, dialect, keys=_ADD_KEYS)
         self.upsert = Statement(_upsert(dialect), dialect, keys=_ADD_KEYS)
 
 
@@ -103,31 +87,10 @@ def statements(dialect: Dialect) -> CatalogStatements:
     return found
 
 
-def count(cursor: Cursor, compiled: CatalogStatements, event: StoredEvent) -> None:
-    """Count the event in its stream's row (the store calls this for every append, on its cursor)."""
-    bumped = cursor.execute(
-        compiled.bump,
-        {"b_stream": event.stream, "b_version": event.version, "b_seq": event.seq, "b_type": event.type},
-    )
-    if bumped.rowcount == 0:
-        cursor.execute(
-            compiled.add,
-            {
-                "stream": event.stream,
-                "kind": stream_kind(event.stream),
-                "version": event.version,
-                "events": 1,
-                "first_seq": event.seq,
-                "last_seq": event.seq,
-                "last_type": event.type,
-            },
-        )
-
-
 def count_all(cursor: Cursor, compiled: CatalogStatements, events: Sequence[StoredEvent]) -> None:
     """Count events (in log order) in their streams' rows: one row per stream, all in one statement.
 
-    What a group commit does with its events; `count` is the same for one event.
+    The store calls this with each group commit's events, on its cursor.
     """
     rows: dict[str, dict[str, Any]] = {}
     for event in events:
@@ -154,7 +117,7 @@ def apply(event: StoredEvent, session: Session) -> None:
     session.flush()  # the ORM's pending writes first: these statements bypass it
     cursor = Cursor(connection)
     try:
-        count(cursor, statements(connection.dialect), event)
+        count_all(cursor, statements(connection.dialect), [event])
     finally:
         cursor.close()
 
