@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kizuna.access import Classification, Marking, User
 from kizuna.coordination import Action, Coordinator, Law, RequestStatus
@@ -129,3 +131,41 @@ def test_a_crisis_in_two_designations_rules_a_request_on_their_union(coordinator
     assert filed.verdict is not None
     assert filed.verdict.basis == "survival-threatening"
     assert any(s.kind is StepKind.APPROVE for s in filed.path.steps)
+
+
+_SITUATIONS = ("gray-zone", "important-influence", "survival-threatening", "armed-attack")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(_SITUATIONS), min_size=1, max_size=2, unique=True),
+    st.sampled_from(["bmd-intercept", "asset-protection", "refueling", "supply"]),
+    st.sets(st.sampled_from(["attack-occurred", "in-response-plan", "combat-ongoing", "urgent"])),
+    st.sets(st.sampled_from(["diet-approval", "defense-minister-order", "basic-plan", "us-request"])),
+    st.sampled_from([None, "high-seas-near-japan", "japan-territory"]),
+)
+def test_a_kept_ruling_is_the_ruling_made_afresh(
+    situations: list[str], activity: str, flags: set[str], granted: set[str], location: str | None
+) -> None:
+    """`Law.judge` keeps rulings by the query's fields: asked again, or by another request, the same."""
+    situation: str | tuple[str, ...] = situations[0] if len(situations) == 1 else tuple(situations)
+    spec = RequestSpec.model_validate(
+        {
+            **GUAM,
+            "id": "r-cache",
+            "situation": situation,
+            "activity": activity,
+            "flags": sorted(flags),
+            "location": location,
+        }
+    )
+
+    def ruled(law: Law) -> object:
+        try:
+            return law.judge(spec, situation, tuple(sorted(granted)))
+        except MissingFact as missing:
+            return ("missing", missing.fields)
+
+    fresh = ruled(Law(frameworks=LAW.frameworks))
+    assert ruled(LAW) == fresh
+    assert ruled(LAW) == fresh  # kept

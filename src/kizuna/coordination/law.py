@@ -21,6 +21,8 @@ from kizuna.planning import DecisionPath, compile_request
 
 #: How many compiled paths `Law.compile` keeps (the oldest go first).
 PATH_CACHE = 512
+#: How many rulings `Law.judge` keeps (the oldest go first).
+VERDICT_CACHE = 4096
 
 
 class Law:
@@ -35,6 +37,7 @@ class Law:
         self._frameworks = frameworks
         self._structures: dict[str, Structure] = dict(structures or {})
         self._paths: dict[tuple[str, str], DecisionPath] = {}
+        self._verdicts: dict[tuple[object, ...], Verdict] = {}
         self._lock = threading.Lock()
         self._loading = threading.Lock()
 
@@ -100,27 +103,34 @@ class Law:
     ) -> Verdict | None:
         """Rule on the request's act under the designations in force with `granted` held.
 
-        Returns None for a designation request (its path is the whole of the law).
+        Returns None for a designation request (its path is the whole of the law). A ruling is a pure
+        function of the frameworks (loaded once) and the query, so rulings are kept by the query's
+        fields (every filing, and every act on a step that carries an approval, asks again).
 
         Raises:
             MissingFact: the request leaves out a fact the ruling under these designations depends on.
         """
         if spec.designates is not None or spec.actor is None or spec.activity is None:
             return None
-        ruling = rule(
-            self.frameworks,
-            Query(
-                situation=situation,
-                actor=spec.actor,
-                activity=spec.activity,
-                supported=spec.supported,
-                location=spec.location,
-                flags=frozenset(spec.flags),
-                granted=frozenset(granted),
-            ),
+        designations = situation if isinstance(situation, str) else tuple(situation)
+        flags, held = frozenset(spec.flags), frozenset(granted)
+        key = (designations, spec.actor, spec.activity, spec.supported, spec.location, flags, held)
+        with self._lock:
+            verdict = self._verdicts.get(key)
+        if verdict is not None:
+            return verdict
+        query = Query(
+            situation=designations,
+            actor=spec.actor,
+            activity=spec.activity,
+            supported=spec.supported,
+            location=spec.location,
+            flags=flags,
+            granted=held,
         )
-        return Verdict(
-            situation=situation if isinstance(situation, str) else tuple(sorted(situation)),
+        ruling = rule(self.frameworks, query)
+        verdict = Verdict(
+            situation=designations if isinstance(designations, str) else tuple(sorted(designations)),
             basis=ruling.basis,
             outcome=ruling.outcome.value,
             missing=ruling.missing,
@@ -129,3 +139,8 @@ class Law:
             reasons=ruling.reasons,
             citations=tuple(str(c) for c in ruling.citations),
         )
+        with self._lock:
+            if len(self._verdicts) >= VERDICT_CACHE:
+                self._verdicts.pop(next(iter(self._verdicts)))
+            self._verdicts[key] = verdict
+        return verdict
