@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from kizuna.authority import FrameworkSet, Query, load_frameworks, rule
 from kizuna.coordination.crisis import CrisisState
@@ -18,6 +19,9 @@ from kizuna.coordination.events import Verdict
 from kizuna.errors import UnknownId
 from kizuna.model import RequestSpec, Structure, load_structure
 from kizuna.planning import DecisionPath, compile_request
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 #: How many compiled paths `Law.compile` keeps (the oldest go first).
 PATH_CACHE = 512
@@ -92,10 +96,7 @@ class Law:
             path = self._paths.get(key)
         if path is None:
             path = compile_request(structure, self.frameworks, spec)
-            with self._lock:
-                if len(self._paths) >= PATH_CACHE:
-                    self._paths.pop(next(iter(self._paths)))
-                self._paths[key] = path
+            self._keep(self._paths, key, path, PATH_CACHE)
         return path.model_copy(update={"request": spec.id})
 
     def judge(
@@ -139,8 +140,12 @@ class Law:
             reasons=ruling.reasons,
             citations=tuple(str(c) for c in ruling.citations),
         )
-        with self._lock:
-            if len(self._verdicts) >= VERDICT_CACHE:
-                self._verdicts.pop(next(iter(self._verdicts)))
-            self._verdicts[key] = verdict
+        self._keep(self._verdicts, key, verdict, VERDICT_CACHE)
         return verdict
+
+    def _keep(self, cache: dict[_K, _V], key: _K, value: _V, most: int) -> None:
+        """Keep `value` under `key`, dropping the oldest entry once `most` are kept."""
+        with self._lock:
+            if len(cache) >= most:
+                cache.pop(next(iter(cache)))
+            cache[key] = value

@@ -631,7 +631,7 @@ class EventStore:
                         try:
                             result, rows = self._check(projections, request, seq, prev)
                             if rows:
-                                self._write_rows(projections, [(request.idempotency_key, result, rows)])
+                                self._write_rows(projections, [(result, rows)])
                         except Exception as error:
                             projections.close()  # the next append gets a fresh Session
                             savepoint.rollback()
@@ -689,7 +689,7 @@ class EventStore:
         the transaction) is raised as _Redo, as is a key used twice in the group (the second must see
         the first's row). Returns the last event written, if any.
         """
-        writes: list[tuple[str | None, tuple[StoredEvent, ...], list[dict[str, Any]]]] = []
+        writes: list[tuple[tuple[StoredEvent, ...], list[dict[str, Any]]]] = []
         keys: set[str] = set()
         last: StoredEvent | None = None
         try:
@@ -709,7 +709,7 @@ class EventStore:
                     group.versions[request.stream] = result[-1].version
                     if key is not None:
                         keys.add(key)
-                    writes.append((key, result, rows))
+                    writes.append((result, rows))
                     last = result[-1]
                     seq, prev_hash = last.seq, last.hash
             self._write_rows(group, writes)
@@ -796,23 +796,28 @@ class EventStore:
     def _write_rows(
         self,
         group: _GroupSession,
-        writes: Sequence[tuple[str | None, tuple[StoredEvent, ...], list[dict[str, Any]]]],
+        writes: Sequence[tuple[tuple[StoredEvent, ...], list[dict[str, Any]]]],
     ) -> None:
         """Write checked appends' rows, their idempotency keys and their events' projections, in order."""
         if not writes:
             return
         cursor = group.cursor
-        cursor.insert(self._sql.insert_events, [row for _key, _events, rows in writes for row in rows])
-        for key, events, _rows in writes:
-            if key is not None:
-                first, last = events[0], events[-1]
+        cursor.insert(self._sql.insert_events, [row for _events, rows in writes for row in rows])
+        for events, _rows in writes:
+            first, last = events[0], events[-1]
+            if first.idempotency_key is not None:
                 cursor.execute(
                     self._sql.insert_key,
-                    {"key": key, "stream": first.stream, "first_seq": first.seq, "last_seq": last.seq},
+                    {
+                        "key": first.idempotency_key,
+                        "stream": first.stream,
+                        "first_seq": first.seq,
+                        "last_seq": last.seq,
+                    },
                 )
         if not group.current:
             return
-        written = [event for _key, events, _rows in writes for event in events]
+        written = [event for events, _rows in writes for event in events]
         others = [p for p in group.current if p is not CATALOG]
         if len(others) < len(group.current):  # the store's own: on its cursor, not through a Session
             catalog.count_all(cursor, self._sql.catalog, written)
