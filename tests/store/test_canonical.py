@@ -225,6 +225,7 @@ def test_a_format_two_hash_is_the_sha256_of_rfc8785_text_of_the_fields(
         ({("a", "b"): 1}, "is not a string"),
         ({"s": "\udfff"}, "lone surrogate"),
         ({"\udfff": 1, "x": 0.5}, "lone surrogate"),  # a key, beside a float (the rfc8785 path)
+        ({"s": "a\ud800", "x": 0.5}, "lone surrogate"),  # a string, beside a float
         ({"when": datetime(2025, 1, 1, tzinfo=UTC)}, r"\$\.when: a datetime is not a JSON value"),
     ],
 )

@@ -71,8 +71,13 @@ def canonical_json(value: Any) -> str:
     try:
         text = _dumps(value) if simple else rfc8785.dumps(value).decode("utf-8")
         text.encode("utf-8")
-    except UnicodeEncodeError as error:  # rfc8785 meets it ordering keys; `_dumps` writes it
-        raise InvalidQuery(f"not canonical JSON: a string holds a lone surrogate ({error.reason})") from None
+    except (UnicodeEncodeError, rfc8785.CanonicalizationError) as error:
+        # A lone surrogate: `_dumps` writes it (the encode finds it), rfc8785 raises on it (in a key it
+        # orders, or a string it writes); `_check` has refused every other fault rfc8785 knows.
+        cause = error if isinstance(error, UnicodeEncodeError) else error.__cause__
+        if not isinstance(cause, UnicodeEncodeError):
+            raise
+        raise InvalidQuery(f"not canonical JSON: a string holds a lone surrogate ({cause.reason})") from None
     return text
 
 
