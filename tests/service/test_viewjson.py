@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.coordination.conftest import decision_paths
 
@@ -115,6 +115,7 @@ def test_every_version_encodes_as_pydantic_does(history: list[RequestState]) -> 
         assert ENCODER.one(state) == RequestView.of(state).model_dump_json().encode()
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # up to four histories per draw: slow when busy
 @given(st.lists(histories(), min_size=1, max_size=4))
 def test_a_list_of_views_is_the_json_list_of_them(histories_: list[list[RequestState]]) -> None:
     states = [h[-1] for h in histories_]
