@@ -133,6 +133,22 @@ def test_a_further_designation_never_makes_an_act_unlawful(q: Query, more: str) 
         assert not after.prohibited
 
 
+def test_a_prohibition_under_one_designation_names_only_others_as_lawful() -> None:
+    """Found by the union property: mine removal in combat, under the survival-threatening situation alone,
+    named that very situation as one it would be lawful under."""
+    q = Query(
+        situation="survival-threatening",
+        actor="jsdf",
+        activity="abandoned-mine-removal",
+        supported="none",
+        location="japan-territory",
+        flags=frozenset({"combat-ongoing"}),
+    )
+    r = fw().rule(q)
+    assert r.prohibited
+    assert "survival-threatening" not in r.lawful_under
+
+
 @settings(max_examples=300, deadline=None)
 @given(queries(complete=True, designations=3))
 def test_the_union_is_lawful_exactly_when_some_designation_is(q: Query) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,16 +140,28 @@ class FrameworkSet:
 
     def rule(self, query: Query) -> Ruling:
         """Rule on a query with the compiled engine."""
-        return self.engine.rule(query)
+        return _others_lawful(query, self.engine.rule(query))
 
     def reference(self, query: Query) -> Ruling:
         """Rule on a query with the uncompiled reference evaluator (slow; for tests and benchmarks)."""
         from kizuna.authority.rules import evaluate
 
-        return evaluate(self, query)
+        return _others_lawful(query, evaluate(self, query))
 
     def __repr__(self) -> str:
         return f"FrameworkSet({', '.join(self.ids)}: {len(self.rules)} rules)"
+
+
+def _others_lawful(query: Query, ruling: Ruling) -> Ruling:
+    """Leave the designations in force out of a prohibition's `lawful_under`.
+
+    A rule that prohibits under a condition (mine removal while combat goes on) names the designations
+    the act is lawful under otherwise, which may be the one in force; the union of several leaves those
+    out, and so must the ruling under one.
+    """
+    if not ruling.lawful_under or query.situations.isdisjoint(ruling.lawful_under):
+        return ruling
+    return replace(ruling, lawful_under=tuple(s for s in ruling.lawful_under if s not in query.situations))
 
 
 def load_frameworks(*refs: str | Path) -> FrameworkSet:
