@@ -14,6 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "kizuna"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "settings": 0,
+    "ids": 0,
     "model": 1,
     "authority": 2,
     "access": 2,

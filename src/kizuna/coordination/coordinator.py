@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -54,6 +53,7 @@ from kizuna.coordination.request import RequestState
 from kizuna.coordination.sitrep import RULE_FILER, SitrepState
 from kizuna.coordination.tasking import TaskingState
 from kizuna.errors import ConflictError, InvalidQuery, NotFound, PermissionDenied
+from kizuna.ids import new_id
 from kizuna.model import RequestSpec, Structure
 from kizuna.planning import DecisionPath, StepKind
 from kizuna.store import Clock, EventStore, NewEvent, StoredEvent
@@ -78,10 +78,6 @@ def actor_of(user: User) -> Actor:
 def stream_of(kind: str, object_id: str) -> str:
     """Return the store stream of one object (`request:<id>`)."""
     return f"{kind}:{object_id}"
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(5)}"
 
 
 class Kind(StrEnum):
@@ -511,15 +507,15 @@ class Coordinator:
         if marking.exercise and not exercise:
             raise InvalidQuery("a real crisis cannot carry an exercise marking")
         marking = marking.model_copy(update={"exercise": exercise})
-        new_id = crisis_id or _new_id("c")
+        chosen = crisis_id or new_id("c")
 
         def decide() -> _Decision:
             crisis_machine.check_open(actor, exercise=exercise)
             self.law.structure(structure)
             self.law.check_situation(situation)
             _check_marking(user, marking)
-            if new_id in self.view.crises:
-                raise ConflictError(f"crisis id {new_id!r} is taken", current=None)
+            if chosen in self.view.crises:
+                raise ConflictError(f"crisis id {chosen!r} is taken", current=None)
             event = CrisisOpened(
                 at=self.clock(),
                 actor=actor,
@@ -527,13 +523,13 @@ class Coordinator:
                 inputs={"structure": structure, "situation": situation},
                 marking=marking,
                 exercise=exercise,
-                crisis=new_id,
+                crisis=chosen,
                 name=name,
                 structure=structure,
                 situation=situation,
                 description=description,
             )
-            return _Decision(stream_of("crisis", new_id), 0, (event,))
+            return _Decision(stream_of("crisis", chosen), 0, (event,))
 
         args = {
             "name": name,
@@ -577,7 +573,7 @@ class Coordinator:
         forbidden = {"id", "requester", "situation"} & set(spec)
         if forbidden:
             raise InvalidQuery(f"the service sets {', '.join(sorted(forbidden))}; leave them out")
-        request_id = _new_id("r")
+        request_id = new_id("r")
 
         def decide() -> _Decision:
             crisis = self.crisis(user, crisis_id)
@@ -711,7 +707,7 @@ class Coordinator:
         The tasking's marking is the most restrictive of the given one, the crisis's and the request's.
         """
         actor = actor_of(user)
-        tasking_id = _new_id("t")
+        tasking_id = new_id("t")
         if not task.strip():
             raise InvalidQuery("a tasking needs a task")
 
@@ -815,7 +811,7 @@ class Coordinator:
         the author may not see answers exactly like one that does not exist.
         """
         actor = actor_of(user)
-        sitrep_id = _new_id("s")
+        sitrep_id = new_id("s")
         if not title.strip():
             raise InvalidQuery("a situation report needs a title")
 

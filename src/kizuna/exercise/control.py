@@ -13,7 +13,6 @@ records it.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -40,6 +39,7 @@ from kizuna.exercise.events import (
     ObservationRecorded,
 )
 from kizuna.exercise.state import OBSERVING_ROLES, WHITE_CELL, ExerciseState, ExerciseView, InjectState
+from kizuna.ids import new_id
 from kizuna.interop.msel import ALL, Msel, MselRow
 from kizuna.model.scenario import Scenario
 from kizuna.model.structure import Structure
@@ -523,7 +523,7 @@ class Exercises:
             request = self.coordinator.view.requests.get(ref)
             if request is None or request.crisis != exercise_id or not can_see(user, request.marking):
                 raise NotFound(f"no request {ref!r} in exercise {exercise_id!r}")
-        observation = f"o-{secrets.token_hex(5)}"
+        observation = new_id("o")
 
         def decide(current: ExerciseState | None) -> list[EventBase]:
             assert current is not None

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from pydantic import BaseModel
 
 from kizuna.access import Marking, Role, User, can_see, combine
 from kizuna.errors import ConflictError, InvalidQuery, NotFound, PermissionDenied
+from kizuna.ids import new_id
 from kizuna.intel.audience import Audience
 from kizuna.intel.events import (
     INTEL_EVENT_TYPES,
@@ -81,10 +81,6 @@ E = TypeVar("E", bound=IntelEvent)
 def filer_of(user: User) -> Filer:
     """Return the snapshot of a user that intelligence events record."""
     return Filer(user=user.id, organization=user.organization, nation=user.nation, role=str(user.role))
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(5)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +342,7 @@ class IntelDesk:
             raise InvalidQuery("a sensor needs a name")
         sensor_marking = _owned(user, marking, crisis_marking)
         if sensor_id is None:
-            sensor_id = _new_id("s")
+            sensor_id = new_id("s")
         with self._lock:
             if sensor_id in self.view.sensors:
                 raise ConflictError(f"sensor {sensor_id!r} exists", current={"sensor": sensor_id})
@@ -461,7 +457,7 @@ class IntelDesk:
             marking=report_marking,
             exercise=report_marking.exercise,
             crisis=crisis,
-            report=_new_id("ir"),
+            report=new_id("ir"),
             title=title,
             text=text,
             place=place,
@@ -522,9 +518,9 @@ class IntelDesk:
             marking=original.marking,
             exercise=original.exercise or released.exercise,
             crisis=original.crisis,
-            decision=_new_id("rd"),
+            decision=new_id("rd"),
             report=original.id,
-            tearline=_new_id("ir"),
+            tearline=new_id("ir"),
             title=title,
             text=text,
             place=place,
@@ -572,7 +568,7 @@ class IntelDesk:
             marking=sensor.marking,
             exercise=sensor.exercise,
             crisis=sensor.crisis,
-            decision=_new_id("rd"),
+            decision=new_id("rd"),
             sensor=sensor_id,
             released=released.model_copy(update={"exercise": released.exercise or sensor.exercise}),
             start=start,

@@ -29,7 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import greenlet
 
-from kizuna.service.threads import hand_back
+from kizuna.service.threads import Settled, settle_all
 from kizuna.store import EventStore
 from kizuna.store.eventstore import APPEND_HAND_OFF, PendingAppend
 
@@ -49,9 +49,19 @@ class _Job:
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
 
-    def run(self) -> None:
-        """Run the command (in its greenlet) and hand its result or exception to the awaiting task."""
-        hand_back(self.loop, self.future, self.call)
+    def run(self, answers: list[_Answer]) -> None:
+        """Run the command (in its greenlet); add its result or exception to `answers`."""
+        error: BaseException | None = None
+        value: object = None
+        try:
+            value = self.call()
+        except BaseException as raised:  # handed to the awaiting task, which raises it
+            error = raised
+        answers.append((self.loop, self.future, error, value))
+
+
+#: A finished command: the loop of the task awaiting it, its future, and its exception or result.
+_Answer = tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], BaseException | None, object]
 
 
 @dataclass(slots=True)
@@ -73,6 +83,7 @@ class CommandRunner:
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._parked: list[_Parked] = []
+        self._answers: list[_Answer] = []
         self._thread: threading.Thread | None = None
         self._hub: greenlet.greenlet | None = None  # the thread's own greenlet, which runs the groups
         self._start_lock = threading.Lock()
@@ -118,8 +129,24 @@ class CommandRunner:
             for taken in jobs:
                 command = greenlet.greenlet(taken.run)
                 command.gr_context = taken.context
-                command.switch()  # runs until it answers or parks at its append
+                command.switch(self._answers)  # runs until it answers or parks at its append
             self._commit_parked()
+            self._answer()
+
+    def _answer(self) -> None:
+        """Hand the round's answers to their loops, all of a loop's in one wake-up.
+
+        Handed one by one, each answer woke the event loop, which then held the GIL (encoding and
+        sending that answer) while this thread waited to resume the next command: a round's last
+        answers waited behind the first ones' sends, a switch interval at a time.
+        """
+        answers, self._answers = self._answers, []
+        by_loop: dict[asyncio.AbstractEventLoop, list[Settled]] = {}
+        for loop, future, error, value in answers:
+            by_loop.setdefault(loop, []).append((future, error, value))
+        for loop, settled in by_loop.items():
+            with suppress(RuntimeError):  # the loop was closed meanwhile: nobody is waiting any more
+                loop.call_soon_threadsafe(settle_all, settled)
 
     def _hand_off(self, store: EventStore, append: PendingAppend) -> None:
         """Park the running command at its append (called by `EventStore.append`, in the command)."""

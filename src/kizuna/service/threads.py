@@ -22,7 +22,7 @@ import contextvars
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any, ParamSpec, TypeVar
 
@@ -74,6 +74,16 @@ def _settle(future: asyncio.Future[Any], error: BaseException | None, value: obj
         future.set_exception(error)
     else:
         future.set_result(value)
+
+
+#: A future with the exception or result to settle it with.
+Settled = tuple[asyncio.Future[Any], BaseException | None, object]
+
+
+def settle_all(settled: Sequence[Settled]) -> None:
+    """Settle each future with its exception or result (on the futures' loop thread)."""
+    for future, error, value in settled:
+        _settle(future, error, value)
 
 
 def hand_back(
