@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pytest
 from tests.service.conftest import SECRET_BOTH, Client, Service
 from tests.service.test_end_to_end import CRISIS, asset_protection, open_crisis
 
@@ -51,3 +53,24 @@ def test_the_geojson_export_places_objects_at_their_sites(service: Service) -> N
     assert feature["properties"]["site_name"] == site.name
     assert feature["properties"]["name"] == "MSDF protects U.S. ships"
     assert collection["properties"]["marking"]["level"] == "secret", "the export is as secret as its parts"
+
+
+def test_a_stream_from_now_does_not_read_the_log_but_one_from_a_position_does(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_crisis(service)
+    us = service.client("usfj-op")
+    us.post(f"/api/crises/{CRISIS}/requests", asset_protection(SECRET_BOTH.to_json()))
+    store = service.runtime.store
+    reads: list[int] = []
+    real = store.iter_all
+
+    def counted(after_seq: int = 0, *args: Any, **kwargs: Any) -> Any:
+        reads.append(after_seq)
+        return real(after_seq, *args, **kwargs)
+
+    monkeypatch.setattr(store, "iter_all", counted)  # the real store, its reads counted
+    assert _ids(us, timeout_s=0.2) == []  # from now: nothing new came
+    assert reads == [], "a stream from now has no backlog to read"
+    assert _ids(us, after=0, max_events=10, timeout_s=0.2)  # from the start: the backlog
+    assert reads, "a stream from a position reads its backlog from the log"
