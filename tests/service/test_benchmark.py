@@ -20,6 +20,9 @@ def test_the_benchmark_measures_a_real_server() -> None:
     assert sqlite["errors"] == 0
     assert sqlite["p50_ms"] <= sqlite["p99_ms"]
     assert sqlite["at_offered_rate"]["errors"] == 0
+    spread = sqlite["at_offered_rate_out_of_phase"]
+    assert spread["errors"] == 0
+    assert spread["commands"] > 0
     assert figures["fanout"]["deliveries"] == 4 * 2, "every subscriber got every event"
     assert figures["fanout_p99_ms"] == figures["fanout"]["p99_ms"]
     assert figures["reference"]["errors"] == 0

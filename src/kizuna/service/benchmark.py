@@ -11,7 +11,10 @@ it along its compiled decision path, each step with a token of a member of the s
 per command at the client; throughput is commands over wall time. Two runs per database: saturation
 (each client sends as soon as it is answered: the most the service does, with the latency that much
 queueing costs) and a fixed offered load of 500 commands/s (the goal's rate) on a schedule, with each
-latency counted from when the command was due. The reference, measured in the same
+latency counted from when the command was due. The scheduled clients start a few milliseconds apart, so
+their cycles are in phase and all of them file in the same tenth of a second (a burst of the dearest
+command); on SQLite a third run offers the same rate with the cycles spread evenly, to show the
+steady-state latency beside the burst's. The reference, measured in the same
 run with the same clients, is the service's cheapest route (GET /api/health): the HTTP stack's floor.
 
 Beside throughput and latency each run reports the server's CPU time per command (user and system
@@ -59,6 +62,9 @@ ASSET_PROTECTION = {
     "flags": ["in-response-plan"],
     "marking": {"level": "secret", "owner": "USA", "rel_to": ["JPN"], "exercise": True},
 }
+#: Commands in a client's cycle: filing ASSET_PROTECTION and acting on its path's nine steps (a client
+#: whose path has more or fewer steps still runs; only the out-of-phase starts assume this length).
+CYCLE_COMMANDS = 10
 _ACTION = {
     "coordinate": "coordinate",
     "consult": "consult",
@@ -301,14 +307,24 @@ class _Connection:
 
 
 async def _command_load(
-    base: str, tokens: dict[str, str], *, clients: int, seconds: float, rate: float | None = None
+    base: str,
+    tokens: dict[str, str],
+    *,
+    clients: int,
+    seconds: float,
+    rate: float | None = None,
+    out_of_phase: bool = False,
 ) -> LoadResult:
     """Run command cycles from `clients` connections for `seconds`.
 
     Without `rate`, each client sends its next command as soon as the last is answered (the most the
     service does). With `rate`, the clients together offer `rate` commands per second on a fixed
     schedule, and each latency counts from the moment the command was due, so a server that falls
-    behind is charged for the wait (no coordinated omission).
+    behind is charged for the wait (no coordinated omission). The clients start within one period of
+    each other, so their cycles are in phase: every client files in the same tenth of a cycle (a
+    burst of filings, the dearest command, once a cycle). With `out_of_phase`, client n starts n/clients
+    of a cycle (CYCLE_COMMANDS periods) after the first, so filings are spread evenly; only commands
+    due after the last client has started are counted, over `seconds` from then.
     """
     from kizuna.service.demo import CRISIS
 
@@ -317,13 +333,15 @@ async def _command_load(
     errors = 0
     headers = {org: {"Authorization": f"Bearer {token}"} for org, token in tokens.items()}
     started = time.perf_counter()
-    deadline = started + seconds
     period = clients / rate if rate else 0.0
+    spread = period * CYCLE_COMMANDS if out_of_phase else period
+    counted_from = started + spread if out_of_phase else started
+    deadline = counted_from + seconds
 
     async def client(number: int) -> None:
         nonlocal errors
         connection = _Connection(host, int(port))
-        due = started + number * period / clients
+        due = started + number * spread / clients
 
         async def send(path: str, body: Any, org: str) -> tuple[int, bytes]:
             nonlocal due
@@ -335,7 +353,8 @@ async def _command_load(
             else:
                 begin = now
             result = await connection.request("POST", path, body=body, headers=headers[org])
-            latencies.append(time.perf_counter() - begin)
+            if begin >= counted_from:
+                latencies.append(time.perf_counter() - begin)
             return result
 
         try:
@@ -358,7 +377,7 @@ async def _command_load(
             await connection.close()
 
     await asyncio.gather(*(client(n) for n in range(clients)))
-    return _load_result(latencies, errors, time.perf_counter() - started)
+    return _load_result(latencies, errors, time.perf_counter() - counted_from)
 
 
 async def _reference_load(base: str, *, clients: int, seconds: float) -> LoadResult:
@@ -512,6 +531,11 @@ def run(
             paced["sqlite"] = _measured(
                 served, _command_load(base, tokens, clients=clients, seconds=seconds, rate=rate)
             )
+            report(f"SQLite: {rate:.0f} commands/s offered, clients out of phase", 0.4)
+            spread = _measured(
+                served,
+                _command_load(base, tokens, clients=clients, seconds=seconds, rate=rate, out_of_phase=True),
+            )
             report(f"Fan-out to {subscribers} subscribers", 0.45)
             fanout = asyncio.run(_fanout(base, tokens["usfj"], subscribers=subscribers, events=events))
         if postgresql:
@@ -536,6 +560,9 @@ def run(
     out: dict[str, Any] = {name: _rounded(r) for name, r in results.items()}
     for name, r in paced.items():
         out[name]["at_offered_rate"] = {"offered_per_s": rate, **_rounded(r)}
+    # The same offered rate with the clients' cycles spread evenly (no burst of filings): information
+    # beside the goal's run, which keeps the in-phase clients its figures were first measured with.
+    out["sqlite"]["at_offered_rate_out_of_phase"] = {"offered_per_s": rate, **_rounded(spread)}
     for name, start in starts.items():
         out[name]["start_s"] = round(start, 2)  # `kizuna serve --demo` on a fresh database, until it answers
     out["fanout_p99_ms"] = round(fanout.p99_ms, 2)
