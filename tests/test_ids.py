@@ -29,7 +29,7 @@ def test_ids_made_on_many_threads_are_distinct() -> None:
     made: list[list[str]] = [[] for _ in range(8)]
 
     def make(into: list[str]) -> None:
-        into.extend(ids.new_id("t") for _ in range(2000))
+        into.extend(ids.new_id("t") for _ in range(1000))
 
     threads = [threading.Thread(target=make, args=(into,)) for into in made]
     for thread in threads:
@@ -37,7 +37,7 @@ def test_ids_made_on_many_threads_are_distinct() -> None:
     for thread in threads:
         thread.join()
     every = [one for into in made for one in into]
-    assert len(set(every)) == len(every) == 16_000
+    assert len(set(every)) == len(every) == 8_000  # a chance repeat: about one in 30,000
 
 
 def test_a_take_larger_than_the_pool_is_served_whole() -> None:

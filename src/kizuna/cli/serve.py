@@ -278,11 +278,12 @@ def _tune_gc() -> None:
     (`docs/service.md`, item 18, fourth pass).
 
     The middle generation is collected every GEN1_EVERY young passes. Its pass looks at everything that
-    survived since the last one (the live view grows with every command), so at 500 commands/s the
-    20 this service had gave a pause of 155–175 ms every 40 s or so; 4 gives 45–60 ms every 12 s, for the same
-    work in all (each survivor is looked at once there either way). Full passes stay as rare as before
-    (the oldest generation's threshold times GEN1_EVERY young passes, and Python's own rule that the
-    survivors since the last full pass be a quarter of those before), and as long.
+    survived since the last one (the live view grows with every command): at 500 commands/s, one pass
+    every 20 young ones (this service's setting before) paused 155–175 ms every 40 s or so; every 4,
+    45–60 ms every 12 s, for the same work in all (each survivor is looked at there once either way).
+    Full passes stay as rare as before (the oldest generation's threshold times GEN1_EVERY young
+    passes, and Python's own rule that the survivors since the last full pass be a quarter of those
+    before), and as long.
     """
     import gc
 

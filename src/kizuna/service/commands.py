@@ -136,9 +136,9 @@ class CommandRunner:
     def _answer(self) -> None:
         """Hand the round's answers to their loops, all of a loop's in one wake-up.
 
-        Handed one by one, each answer woke the event loop, which then held the GIL (encoding and
-        sending that answer) while this thread waited to resume the next command: a round's last
-        answers waited behind the first ones' sends, a switch interval at a time.
+        Handed one by one, each answer woke the event loop, which could then hold the GIL (encoding
+        and sending that answer) while this thread waited to resume the next command. One wake-up per
+        round is less work; its effect on latency was within the benchmark's noise (docs/service.md).
         """
         answers, self._answers = self._answers, []
         by_loop: dict[asyncio.AbstractEventLoop, list[Settled]] = {}
