@@ -111,3 +111,29 @@ def test_a_group_writes_what_its_appends_write_one_by_one(run: list[Append]) -> 
         assert [_outcome(p.error or p.result) for p in pending] == one_by_one
         assert _tables(grouped) == _tables(single)
         assert grouped.verify().ok
+
+
+def test_a_group_reads_the_versions_of_streams_it_does_not_know_in_one_statement() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'log.db'}"
+        with open_store(url, listen=False, sqlite_synchronous="NORMAL") as first:
+            first.append("request:a", [NewEvent("e", {"n": 1}), NewEvent("e", {"n": 2})])
+            first.append("request:b", [NewEvent("e", {"n": 1})])
+        # Another store on the file: it remembers no stream's version, so each must be read.
+        with open_store(url, listen=False, sqlite_synchronous="NORMAL") as store:
+            sent: list[str] = []
+            store._writer = writer = store._write_connection()  # the group's connection, traced
+            writer.connection.driver_connection.set_trace_callback(sent.append)  # type: ignore[union-attr]
+            pending = [
+                store.prepare("request:a", [NewEvent("e", {"n": 3})], expected_version=2),
+                store.prepare("request:b", [NewEvent("e", {"n": 2})], expected_version=0),  # stale
+                store.prepare("request:c", [NewEvent("e", {"n": 1})], expected_version=0),
+                store.prepare("request:d", [NewEvent("e", {"n": 1})]),
+            ]
+            store.submit(pending)
+            assert [p.result[-1].version if p.result else None for p in pending] == [3, None, 1, 1]
+            assert isinstance(pending[1].error, ConflictError)
+            assert "at version 1, not the expected 0" in str(pending[1].error)
+            reads = [sql for sql in sent if "max(events.version)" in sql]
+            assert len(reads) == 1, reads
+            assert store.verify().ok

@@ -129,6 +129,10 @@ class Cursor:
                 values = [value for row in chunk for value in cast("tuple[Any, ...]", statement.params(row))]
                 self._cursor.execute(statement.many(len(chunk)), values)
 
+    def all(self) -> list[tuple[Any, ...]]:
+        """Return every row of the last SELECT."""
+        return [tuple(row) for row in self._cursor.fetchall()]
+
     def one(self) -> tuple[Any, ...]:
         """Return the only row of the last SELECT (LookupError if there is none)."""
         row = self._cursor.fetchone()
