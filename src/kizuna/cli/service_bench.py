@@ -79,7 +79,7 @@ def _table(figures: dict[str, Any], clients: int) -> Table:
         title=f"kizuna serve under load: {clients} clients over loopback, {figures['setup']['cpus']} CPUs",
         caption=(
             "max: saturation (each client sends when answered)\n"
-            "500/s: offered on a schedule, every client filing in the same 0.1 s\n"
+            "500/s: offered on a schedule, the clients' cycles in phase (all file at once)\n"
             "spread: the same rate, the clients' cycles spread evenly\n"
             "server, client: CPU ms per command (per request for GET /api/health)\n"
             "goal: 500/s offered on SQLite done with p99 < 100 ms"
