@@ -77,6 +77,7 @@ def serve(
 
     from kizuna.service import create_app, open_runtime
     from kizuna.service.demo import login_lines, seed_demo
+    from kizuna.service.protocol import GatheringHttpToolsProtocol
     from kizuna.store import TamperedLog, system_clock
 
     settings = _settings(
@@ -128,7 +129,14 @@ def serve(
                 name="kizuna-demo-picture",
                 daemon=True,
             ).start()
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            http=GatheringHttpToolsProtocol,
+            log_level="warning",
+            access_log=False,
+        )
         return
     os.environ["KIZUNA_DATABASE_URL"] = database
     os.environ["KIZUNA_SERVE_TAMPERED_LOG"] = "true" if settings.serve_tampered_log else "false"
@@ -140,6 +148,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=workers,
+        http=GatheringHttpToolsProtocol,
         log_level="warning",
         access_log=False,
     )

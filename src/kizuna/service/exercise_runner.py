@@ -63,13 +63,16 @@ class LocalServer:
         import uvicorn
 
         from kizuna.service.app import create_app
+        from kizuna.service.protocol import GatheringHttpToolsProtocol
 
         self.app = create_app(settings)
         self.runtime: Runtime = self.app.state.runtime
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
         self.port = int(self._socket.getsockname()[1])
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            self.app, http=GatheringHttpToolsProtocol, log_level="warning", access_log=False, lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._socket]}, name="kizuna-service", daemon=True

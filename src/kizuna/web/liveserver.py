@@ -15,6 +15,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from kizuna.service.protocol import GatheringHttpToolsProtocol
+
 
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that is free now."""
@@ -36,6 +38,7 @@ def serve_in_thread(app: FastAPI, *, timeout_s: float = 30.0) -> Iterator[str]:
         app,
         host="127.0.0.1",
         port=port,
+        http=GatheringHttpToolsProtocol,  # as `kizuna serve` runs it
         log_level="warning",
         access_log=False,
         lifespan="on",
