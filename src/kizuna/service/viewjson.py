@@ -25,6 +25,7 @@ from pydantic_core import to_json
 from starlette.responses import Response
 
 from kizuna.coordination import RequestState, StepRecord, StepStatus
+from kizuna.planning import Step
 from kizuna.service.schemas import RequestView, StepView
 
 #: Requests whose encoded parts are kept (least recently answered dropped first).
@@ -42,6 +43,9 @@ _STATUS = {s: to_json(s.value) for s in StepStatus}
 _HEAD = _STATE_FIELDS[:4]  # id, crisis, spec, path: before the status
 _MIDDLE = _STATE_FIELDS[5:10]  # marking .. verdict: between the status and the records
 _DESCRIBED = _STEP_FIELDS[:-2]  # a step's description: before its status and record
+#: A path's step has the description's fields first, in the same order, then fields the view leaves out.
+_STEP_UNSHOWN = set(Step.model_fields) - set(_DESCRIBED)
+_STEP_SERIALIZER = Step.__pydantic_serializer__
 
 for _model, _fields in ((RequestState, _STATE_FIELDS), (StepView, _STEP_FIELDS), (RequestView, _VIEW_FIELDS)):
     if tuple(_model.model_fields) != _fields:  # pragma: no cover - a change to the models
@@ -49,6 +53,11 @@ for _model, _fields in ((RequestState, _STATE_FIELDS), (StepView, _STEP_FIELDS),
             f"{_model.__name__} has fields {tuple(_model.model_fields)}; kizuna.service.viewjson puts "
             f"together {_fields}: change it with the model"
         )
+if tuple(Step.model_fields)[: len(_DESCRIBED)] != _DESCRIBED:  # pragma: no cover - a change to the models
+    raise RuntimeError(
+        f"Step has fields {tuple(Step.model_fields)}; kizuna.service.viewjson takes a step's description "
+        f"{_DESCRIBED} from its first fields: change it with the model"
+    )
 
 
 @dataclass(slots=True)
@@ -135,9 +144,12 @@ def _encode(state: RequestState, sources: tuple[object, ...]) -> _Parts:
 
     Each member's value goes to pydantic's encoder (`to_json`) on its own: the same encoding the
     model's serializer gives the field, without building and filtering the whole model (a filing's
-    parts cost four times as much that way).
+    parts cost four times as much that way). A step's description is its `Step` encoded by the
+    model's own serializer without the fields the view leaves out (its first fields are the
+    description's, in order): a third of the time of a dict of its members.
     """
-    steps = tuple(_members(s, _DESCRIBED)[:-1] + b',"status":' for s in state.path.order())
+    describe = _STEP_SERIALIZER.to_json
+    steps = tuple(describe(s, exclude=_STEP_UNSHOWN)[:-1] + b',"status":' for s in state.path.order())
     return _Parts(
         sources=sources,
         head=b'{"request":' + _members(state, _HEAD)[:-1] + b',"status":',
