@@ -29,6 +29,24 @@ def test_the_benchmark_measures_a_real_server() -> None:
     assert "postgresql" not in figures
 
 
+@pytest.mark.parametrize("clients", [3, 10, 50, 64])
+def test_paced_schedules_space_sends_evenly_and_the_spread_one_spreads_filings(clients: int) -> None:
+    period = clients / 500
+    cycle = benchmark.CYCLE_COMMANDS
+    for out_of_phase in (False, True):
+        starts = [benchmark._first_due(n, clients, period, out_of_phase=out_of_phase) for n in range(clients)]
+        within = sorted(round(t % period / period * clients, 6) for t in starts)
+        assert within == list(range(clients)), "one send every period/clients, none at once"
+        assert max(starts) < period * cycle, "every client has started before the counted span"
+        # a client files every `cycle` sends: the periods of a cycle in which the clients file
+        filing = [int(t // period) % cycle for t in starts]
+        counts = [filing.count(slot) for slot in range(cycle)]
+        if out_of_phase:
+            assert max(counts) - min(counts) <= 1, f"filings spread over the cycle: {counts}"
+        else:
+            assert counts[0] == clients, "in phase: every client files in the cycle's first period"
+
+
 def test_a_server_that_dies_while_starting_is_reported_with_its_log(tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:

@@ -322,8 +322,9 @@ async def _command_load(
     schedule, and each latency counts from the moment the command was due, so a server that falls
     behind is charged for the wait (no coordinated omission). The clients start within one period of
     each other, so their cycles are in phase: every client files in the same tenth of a cycle (a
-    burst of filings, the dearest command, once a cycle). With `out_of_phase`, client n starts n/clients
-    of a cycle (CYCLE_COMMANDS periods) after the first, so filings are spread evenly; only commands
+    burst of filings, the dearest command, once a cycle). With `out_of_phase`, client n starts
+    n mod CYCLE_COMMANDS whole periods later as well, so as many clients file in each period of a
+    cycle (filings spread evenly) while the sends stay evenly spaced within each period; only commands
     due after the last client has started are counted, over `seconds` from then.
     """
     from kizuna.service.demo import CRISIS
@@ -334,14 +335,13 @@ async def _command_load(
     headers = {org: {"Authorization": f"Bearer {token}"} for org, token in tokens.items()}
     started = time.perf_counter()
     period = clients / rate if rate else 0.0
-    spread = period * CYCLE_COMMANDS if out_of_phase else period
-    counted_from = started + spread if out_of_phase else started
+    counted_from = started + period * CYCLE_COMMANDS if out_of_phase else started
     deadline = counted_from + seconds
 
     async def client(number: int) -> None:
         nonlocal errors
         connection = _Connection(host, int(port))
-        due = started + number * spread / clients
+        due = started + _first_due(number, clients, period, out_of_phase=out_of_phase)
 
         async def send(path: str, body: Any, org: str) -> tuple[int, bytes]:
             nonlocal due
@@ -378,6 +378,19 @@ async def _command_load(
 
     await asyncio.gather(*(client(n) for n in range(clients)))
     return _load_result(latencies, errors, time.perf_counter() - counted_from)
+
+
+def _first_due(number: int, clients: int, period: float, *, out_of_phase: bool) -> float:
+    """Return when client `number` sends its first command, in seconds from the start.
+
+    The clients' sends are evenly spaced within each period (client n at n/clients of it); out of
+    phase, client n also starts n mod CYCLE_COMMANDS whole periods later, so each period of a cycle
+    holds the filings of as many clients.
+    """
+    due = number * period / clients
+    if out_of_phase:
+        due += (number % CYCLE_COMMANDS) * period
+    return due
 
 
 async def _reference_load(base: str, *, clients: int, seconds: float) -> LoadResult:
