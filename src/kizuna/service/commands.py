@@ -29,7 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import greenlet
 
-from kizuna.service.threads import Settled, settle_all
+from kizuna.service.threads import Settled, outcome, settle_all
 from kizuna.store import EventStore
 from kizuna.store.eventstore import APPEND_HAND_OFF, PendingAppend
 
@@ -51,12 +51,7 @@ class _Job:
 
     def run(self, answers: list[_Answer]) -> None:
         """Run the command (in its greenlet); add its result or exception to `answers`."""
-        error: BaseException | None = None
-        value: object = None
-        try:
-            value = self.call()
-        except BaseException as raised:  # handed to the awaiting task, which raises it
-            error = raised
+        error, value = outcome(self.call)
         answers.append((self.loop, self.future, error, value))
 
 

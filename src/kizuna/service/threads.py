@@ -86,16 +86,19 @@ def settle_all(settled: Sequence[Settled]) -> None:
         _settle(future, error, value)
 
 
+def outcome(call: Callable[[], object]) -> tuple[BaseException | None, object]:
+    """Run `call`; return (None, its result), or (its exception, None) for the awaiting task to raise."""
+    try:
+        return None, call()
+    except BaseException as raised:  # handed to the awaiting task, which raises it
+        return raised, None
+
+
 def hand_back(
     loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], call: Callable[[], object]
 ) -> None:
     """Run `call` on this thread and hand its result or exception to `future`, on `loop`'s thread."""
-    error: BaseException | None = None
-    value: object = None
-    try:
-        value = call()
-    except BaseException as raised:  # handed to the awaiting task, which raises it
-        error = raised
+    error, value = outcome(call)
     with suppress(RuntimeError):  # the loop was closed meanwhile: nobody is waiting any more
         loop.call_soon_threadsafe(_settle, future, error, value)
 
