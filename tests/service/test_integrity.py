@@ -25,6 +25,7 @@ from kizuna.cli.app import main
 from kizuna.service import create_app
 from kizuna.settings import Settings
 from kizuna.store import ChainFault, TamperedLog, open_store
+from kizuna.store.pgserver import free_port
 
 
 def _seed(settings: Settings) -> int:
@@ -139,13 +140,14 @@ def test_kizuna_serve_refuses_a_tampered_log_and_says_why(
     url = f"sqlite:///{tmp_path / 'kizuna.db'}"
     seq = _seed(Settings(data_dir=tmp_path, database_url=url))
     _release_to_japan(url, seq)
-    code, output = _serve(capsys, monkeypatch, "--url", url)
+    port = str(free_port())  # the command checks its port first: not 8000, which may be in use here
+    code, output = _serve(capsys, monkeypatch, "--url", url, "--port", port)
     assert code == 1
     assert f"seq {seq}: altered" in output
     assert "refusing to serve: the event log does not verify" in output
     assert "Traceback" not in output
-    code, output = _serve(capsys, monkeypatch, "--url", url, "--serve-tampered-log")
+    code, output = _serve(capsys, monkeypatch, "--url", url, "--port", port, "--serve-tampered-log")
     assert code == 0
     assert "WARNING: SERVING A TAMPERED EVENT LOG" in output
     assert f"seq {seq}: altered" in output
-    assert "Serving on http://127.0.0.1:8000" in output
+    assert f"Serving on http://127.0.0.1:{port}" in output
